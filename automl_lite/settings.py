@@ -1,0 +1,294 @@
+"""Django settings, read from the environment.
+
+Every variable has a default that runs local mode on a clean checkout. AWS-only
+variables are read, and required, only when AUTOML_BACKEND=aws. Bad values stop
+start-up with ImproperlyConfigured naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _env_file_secret(name: str, default: str | None = None) -> str | None:
+    """`NAME` or the contents of the file named by `NAME_FILE` (container secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc}") from exc
+    return os.environ.get(name, default)
+
+
+def _int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+AUTOML_BACKEND = os.environ.get("AUTOML_BACKEND", "local").strip().lower()
+if AUTOML_BACKEND not in {"local", "aws"}:
+    raise ImproperlyConfigured(f"AUTOML_BACKEND must be 'local' or 'aws', got {AUTOML_BACKEND!r}")
+IS_AWS = AUTOML_BACKEND == "aws"
+
+VAR_DIR = Path(os.environ.get("AUTOML_VAR_DIR", BASE_DIR / "var")).resolve()
+
+DEBUG = _bool("DJANGO_DEBUG", not IS_AWS)
+SECRET_KEY = _env_file_secret("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if IS_AWS:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required")
+    SECRET_KEY = "local-mode-only-not-secret"  # noqa: S105 - local single-user mode
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "template_partials",
+    "core",
+    "datasets",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.LocalAutoLoginMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "automl_lite.urls"
+WSGI_APPLICATION = "automl_lite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.product",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "datasets:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --------------------------------------------------------------------------- AutoML settings
+
+# Local mode may sign in one local user automatically, only for requests from 127.0.0.1.
+AUTOML_LOCAL_AUTO_LOGIN = _bool("AUTOML_LOCAL_AUTO_LOGIN", not IS_AWS)
+if IS_AWS and AUTOML_LOCAL_AUTO_LOGIN:
+    raise ImproperlyConfigured("AUTOML_LOCAL_AUTO_LOGIN cannot be enabled in AWS mode")
+AUTOML_LOCAL_USERNAME = os.environ.get("AUTOML_LOCAL_USERNAME", "local")
+
+AUTOML_MAX_UPLOAD_BYTES = _int("AUTOML_MAX_UPLOAD_BYTES", 1024**3, low=1, high=50 * 1024**3)
+AUTOML_LOCAL_CONCURRENCY = _int("AUTOML_LOCAL_CONCURRENCY", 1, low=1, high=64)
+AUTOML_SEED = _int("AUTOML_SEED", 42, low=0, high=2**31 - 1)
+AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
+# A running job whose heartbeat is older than this is failed by reconciliation.
+AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
+AUTOML_PRESIGNED_TTL = _int("AUTOML_PRESIGNED_TTL", 3600, low=60, high=7 * 86_400)
+AUTOML_MODEL_CACHE_SIZE = _int("AUTOML_MODEL_CACHE_SIZE", 8, low=1, high=256)
+
+# Records (datasets, jobs) live behind the repository layer, not in Django's ORM.
+AUTOML_RECORDS_PATH = Path(os.environ.get("AUTOML_RECORDS_PATH", VAR_DIR / "records.sqlite3"))
+MEDIA_ROOT = Path(os.environ.get("AUTOML_MEDIA_ROOT", VAR_DIR / "media"))
+
+if IS_AWS:
+    AWS_REGION = env.str("AWS_REGION", default=os.environ.get("AWS_DEFAULT_REGION", ""))
+    if not AWS_REGION:
+        raise ImproperlyConfigured("AWS_REGION is required in AWS mode")
+    AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def _required(name: str) -> str:
+        value = os.environ.get(name, "").strip()
+        if not value:
+            raise ImproperlyConfigured(f"{name} is required when AUTOML_BACKEND=aws")
+        return value
+
+    AUTOML_DATASETS_BUCKET = _required("AUTOML_DATASETS_BUCKET")
+    AUTOML_MODELS_BUCKET = _required("AUTOML_MODELS_BUCKET")
+    AUTOML_REPORTS_BUCKET = _required("AUTOML_REPORTS_BUCKET")
+    AUTOML_DATASETS_TABLE = _required("AUTOML_DATASETS_TABLE")
+    AUTOML_JOBS_TABLE = _required("AUTOML_JOBS_TABLE")
+    AUTOML_BATCH_JOB_QUEUE = _required("AUTOML_BATCH_JOB_QUEUE")
+    AUTOML_BATCH_JOB_DEFINITION = _required("AUTOML_BATCH_JOB_DEFINITION")
+
+    def _s3(bucket: str) -> dict:
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "region_name": AWS_REGION,
+                "endpoint_url": AWS_ENDPOINT_URL,
+                "querystring_expire": AUTOML_PRESIGNED_TTL,
+                "file_overwrite": True,
+                "default_acl": None,
+                "signature_version": "s3v4",
+            },
+        }
+
+    STORAGES = {
+        "default": _s3(AUTOML_DATASETS_BUCKET),
+        "datasets": _s3(AUTOML_DATASETS_BUCKET),
+        "models": _s3(AUTOML_MODELS_BUCKET),
+        "reports": _s3(AUTOML_REPORTS_BUCKET),
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "sqs://")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": AWS_REGION,
+        "predefined_queues": {}
+        if not os.environ.get("AUTOML_SQS_QUEUE_URL")
+        else {"celery": {"url": os.environ["AUTOML_SQS_QUEUE_URL"]}},
+    }
+else:
+    AWS_REGION = os.environ.get("AWS_REGION", "local")
+
+    def _folder(name: str) -> dict:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": MEDIA_ROOT / name, "base_url": f"/media/{name}/"},
+        }
+
+    STORAGES = {
+        "default": _folder("default"),
+        "datasets": _folder("datasets"),
+        "models": _folder("models"),
+        "reports": _folder("reports"),
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    }
+    # Embedded broker: a SQLite file through kombu's SQLAlchemy transport, no server.
+    CELERY_BROKER_URL = os.environ.get(
+        "CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+    )
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
+CELERY_TASK_ROUTES = {"jobs.tasks.run_training": {"queue": "training"}}
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 60.0},
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# Uploads above this go to a temporary file, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
+FILE_UPLOAD_TEMP_DIR = os.environ.get("AUTOML_UPLOAD_TMP_DIR") or None
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AutoML Lite API",
+    "DESCRIPTION": "Upload a CSV, train a model, read its metrics and predict.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("AUTOML_LOG_LEVEL", "INFO")},
+}
+
+if IS_AWS:
+    SESSION_COOKIE_SECURE = _bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

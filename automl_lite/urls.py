@@ -1,0 +1,32 @@
+"""Every URL of the product, by area: pages, API, admin, docs."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core import api_views
+
+api_patterns = [
+    path("", api_views.RootApi.as_view(), name="root"),
+    re_path(r"^health/?$", api_views.HealthApi.as_view(), name="health"),
+    path("", include("datasets.api_urls")),
+    path("", include("jobs.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-json"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="datasets:list", permanent=False), name="home"),
+    path("datasets/", include("datasets.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("api/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,45 @@
+"""The job repository port. Adapters: jobs/adapters/sqlite.py, jobs/adapters/dynamodb.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from core.pagination import Page
+from training_image.contract import Job, JobStatus
+
+
+class JobRepository(Protocol):
+    def add(self, job: Job) -> Job:
+        """Store a new job; AlreadyExists when the id is taken."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def list_for_owner(
+        self, owner_id: str, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[Job]:
+        """Newest first, through the owner + created_at index."""
+
+    def list_by_status(self, statuses: Iterable[JobStatus], *, limit: int = 500) -> list[Job]:
+        """Jobs in any of `statuses`, through the status index (for reconciliation)."""
+
+    def transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        *,
+        expected: Iterable[JobStatus] | None = None,
+        **fields: Any,
+    ) -> Job:
+        """Move to `to` only from `expected` (default: contract.sources_for(to)).
+
+        Raises NotFound, or InvalidTransition when the record is in another state.
+        """
+
+    def update(self, job_id: str, *, only_if_status: Iterable[JobStatus] | None = None, **fields: Any) -> Job:
+        """Set non-status fields (progress, tags, notes, deployed, ...)."""
+
+    def delete(self, job_id: str) -> None: ...
+
+    def list_for_dataset(self, dataset_id: str) -> list[Job]:
+        """Jobs trained on a dataset (to know whether deleting it is safe)."""

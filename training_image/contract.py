@@ -1,0 +1,520 @@
+"""The contract between the web app and the training container.
+
+One definition of each shared fact: record shapes, statuses and their allowed
+transitions, the environment variables the container reads, and artifact names.
+Pure standard library: the web imports this module, so it must stay light.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# --------------------------------------------------------------------------- statuses
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+LIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RUNNING})
+
+# Status only moves forward; `failed -> queued` is a resubmit (attempt + 1).
+ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.QUEUED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.QUEUED: frozenset(
+        {JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}
+    ),
+    JobStatus.RUNNING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+
+def sources_for(target: JobStatus | str) -> frozenset[JobStatus]:
+    """Statuses from which a job may move to `target` (used for conditional writes)."""
+    target = JobStatus(target)
+    return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
+
+
+def can_transition(source: JobStatus | str, target: JobStatus | str) -> bool:
+    return JobStatus(target) in ALLOWED_TRANSITIONS[JobStatus(source)]
+
+
+# The earlier edition's REST contract knows four statuses only.
+LEGACY_STATUS = {
+    JobStatus.PENDING: "pending",
+    JobStatus.QUEUED: "pending",
+    JobStatus.RUNNING: "running",
+    JobStatus.COMPLETED: "completed",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "failed",
+}
+
+
+class DatasetStatus(enum.StrEnum):
+    UPLOADING = "uploading"  # record exists, file not yet confirmed
+    ANALYZING = "analyzing"
+    READY = "ready"
+    FAILED = "failed"  # the file was rejected; error_message says why
+
+
+class JobPhase(enum.StrEnum):
+    STARTING = "starting"
+    LOADING = "loading"
+    PROFILING = "profiling"
+    PREPROCESSING = "preprocessing"
+    SEARCHING = "searching"
+    REFITTING = "refitting"
+    EVALUATING = "evaluating"
+    EXPORTING = "exporting"
+    REPORTING = "reporting"
+    DONE = "done"
+
+
+class ErrorType(enum.StrEnum):
+    CONFIG = "config"  # a missing or malformed environment variable
+    DATA = "data"  # the dataset cannot be trained on as given
+    INTERRUPTED = "interrupted"  # SIGTERM: Batch timeout or Spot reclaim; resubmittable
+    OUT_OF_MEMORY = "out_of_memory"
+    DEPENDENCY = "dependency"  # an import failed inside the container
+    INTERNAL = "internal"
+    SUBMIT = "submit"  # the runner could not start the container
+    LOST = "lost"  # the container died without reporting (found by reconciliation)
+    CANCELLED = "cancelled"
+
+
+RESUBMITTABLE_ERRORS = frozenset({ErrorType.INTERRUPTED, ErrorType.SUBMIT, ErrorType.LOST})
+
+
+# --------------------------------------------------------------------------- problem types
+
+PROBLEM_TYPES = ("binary", "multiclass", "regression")
+
+METRICS: dict[str, tuple[str, ...]] = {
+    # First entry is the default for that problem type.
+    "binary": ("roc_auc", "accuracy", "f1", "log_loss", "ap"),
+    "multiclass": ("accuracy", "roc_auc_ovr", "f1_macro", "log_loss"),
+    "regression": ("r2", "rmse", "mae", "mape"),
+}
+
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "roc_auc_ovr": "ROC AUC (one-vs-rest)",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "f1_macro": "F1 (macro)",
+    "log_loss": "Log loss",
+    "ap": "Average precision",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+}
+
+# Metrics where lower is better; everything else is higher-is-better.
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
+
+
+def default_metric(problem_type: str) -> str:
+    return METRICS[problem_type][0]
+
+
+def legacy_problem_type(problem_type: str | None) -> str | None:
+    """The earlier edition only knew classification and regression."""
+    if problem_type is None:
+        return None
+    return "regression" if problem_type == "regression" else "classification"
+
+
+# --------------------------------------------------------------------------- time budget
+
+MIN_TIME_BUDGET = 30
+MAX_TIME_BUDGET = 3600
+
+
+def auto_time_budget(row_count: int) -> int:
+    """Seconds of search for a dataset of `row_count` rows when the user gives none."""
+    if row_count < 1_000:
+        return 120
+    if row_count < 10_000:
+        return 300
+    if row_count < 50_000:
+        return 600
+    return 1_200
+
+
+# --------------------------------------------------------------------------- artifacts
+
+MODEL_PKL = "model.pkl"
+MODEL_ONNX = "model.onnx"
+MODEL_CARD = "model_card.json"
+EVALUATION = "evaluation.json"
+EDA_REPORT = "eda_report.html"
+TRAINING_REPORT = "training_report.html"
+
+ARTIFACTS = (MODEL_PKL, MODEL_ONNX, MODEL_CARD, EVALUATION, EDA_REPORT, TRAINING_REPORT)
+
+ARTIFACT_CONTENT_TYPES = {
+    MODEL_PKL: "application/octet-stream",
+    MODEL_ONNX: "application/octet-stream",
+    MODEL_CARD: "application/json",
+    EVALUATION: "application/json",
+    EDA_REPORT: "text/html; charset=utf-8",
+    TRAINING_REPORT: "text/html; charset=utf-8",
+}
+
+
+def artifact_key(job_id: str, name: str) -> str:
+    """Key of a job's artifact inside the models storage (bucket or folder)."""
+    if name not in ARTIFACTS:
+        raise ValueError(f"unknown artifact {name!r}")
+    return f"jobs/{job_id}/{name}"
+
+
+def dataset_key(dataset_id: str, filename: str) -> str:
+    """Key of an uploaded CSV inside the datasets storage."""
+    return f"datasets/{dataset_id}/{filename}"
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize_filename(name: str, *, max_length: int = 120) -> str:
+    """A storage-safe file name: no directories, no odd characters, keeps the extension."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _SAFE_NAME.sub("_", base).strip("._") or "dataset.csv"
+    if len(base) > max_length:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: max_length - len(ext) - 1] + dot + ext) if dot else base[:max_length]
+    return base
+
+
+# --------------------------------------------------------------------------- records
+
+
+def utcnow() -> str:
+    """ISO-8601 UTC timestamp with microseconds: sorts as text, as DynamoDB needs."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Dataset:
+    dataset_id: str
+    owner_id: str
+    filename: str
+    storage_key: str
+    status: str = DatasetStatus.UPLOADING
+    file_size: int = 0
+    created_at: str = field(default_factory=utcnow)
+    updated_at: str = field(default_factory=utcnow)
+    # Filled by analysis: see datasets/analysis.py for the shape.
+    row_count: int | None = None
+    columns: list[str] = field(default_factory=list)
+    analysis: dict[str, Any] | None = None
+    error_message: str | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Dataset:
+        return _from_item(cls, item)
+
+
+@dataclass
+class Job:
+    job_id: str
+    owner_id: str
+    dataset_id: str
+    target_column: str
+    status: str = JobStatus.PENDING
+    dataset_name: str = ""
+    problem_type: str | None = None  # None: the container detects it
+    metric: str | None = None  # None: the problem type's default
+    time_budget: int = 120
+    excluded_columns: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=utcnow)
+    updated_at: str = field(default_factory=utcnow)
+    started_at: str | None = None
+    completed_at: str | None = None
+    heartbeat_at: str | None = None
+    attempt: int = 1
+    runner_job_id: str | None = None  # Batch job id, or the local process id
+    idempotency_key: str | None = None
+    # Live progress: phase, trials, best_estimator, best_score, elapsed, eta, message.
+    progress: dict[str, Any] = field(default_factory=dict)
+    # Headline test metrics (floats) plus training_time and best_estimator.
+    metrics: dict[str, Any] = field(default_factory=dict)
+    # Artifact name -> storage key.
+    artifacts: dict[str, str] = field(default_factory=dict)
+    # Feature columns, dropped columns with reasons, target mapping (string keys).
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    error_message: str | None = None
+    error_phase: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""
+    deployed: bool = False
+    deployed_at: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_item(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Job:
+        return _from_item(cls, item)
+
+
+def _from_item(cls: type, item: Mapping[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in item.items() if k in names})
+
+
+# Fields stored as JSON text in SQLite (and as native maps/lists in DynamoDB).
+JSON_FIELDS = {
+    "Dataset": ("columns", "analysis"),
+    "Job": ("excluded_columns", "progress", "metrics", "artifacts", "preprocessing", "tags"),
+}
+
+
+# --------------------------------------------------------------------------- container environment
+
+
+class ContainerEnvError(ValueError):
+    """A required container variable is missing or malformed."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    required: bool
+    help: str
+
+
+ENV_JOB_ID = "AUTOML_JOB_ID"
+ENV_DATASET_KEY = "AUTOML_DATASET_KEY"
+ENV_TARGET_COLUMN = "AUTOML_TARGET_COLUMN"
+ENV_PROBLEM_TYPE = "AUTOML_PROBLEM_TYPE"
+ENV_METRIC = "AUTOML_METRIC"
+ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
+ENV_EXCLUDED_COLUMNS = "AUTOML_EXCLUDED_COLUMNS"
+ENV_SEED = "AUTOML_SEED"
+ENV_STORAGE = "AUTOML_STORAGE"
+ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
+ENV_MODELS_LOCATION = "AUTOML_MODELS_LOCATION"
+ENV_REPORTS_LOCATION = "AUTOML_REPORTS_LOCATION"
+ENV_JOB_STORE = "AUTOML_JOB_STORE"
+ENV_JOB_STORE_LOCATION = "AUTOML_JOB_STORE_LOCATION"
+ENV_AWS_REGION = "AWS_DEFAULT_REGION"
+
+CONTAINER_ENV: tuple[EnvVar, ...] = (
+    EnvVar(ENV_JOB_ID, True, "job record id"),
+    EnvVar(ENV_DATASET_KEY, True, "key of the CSV in the datasets storage"),
+    EnvVar(ENV_TARGET_COLUMN, True, "column to predict"),
+    EnvVar(ENV_PROBLEM_TYPE, True, "binary, multiclass, regression or auto"),
+    EnvVar(ENV_METRIC, True, "metric name or auto"),
+    EnvVar(ENV_TIME_BUDGET, True, f"search seconds, {MIN_TIME_BUDGET}-{MAX_TIME_BUDGET}"),
+    EnvVar(ENV_EXCLUDED_COLUMNS, True, "JSON list of column names to leave out"),
+    EnvVar(ENV_SEED, True, "random seed (integer)"),
+    EnvVar(ENV_STORAGE, True, "local or s3"),
+    EnvVar(ENV_DATASETS_LOCATION, True, "folder or bucket holding datasets"),
+    EnvVar(ENV_MODELS_LOCATION, True, "folder or bucket receiving model artifacts"),
+    EnvVar(ENV_REPORTS_LOCATION, True, "folder or bucket receiving HTML reports"),
+    EnvVar(ENV_JOB_STORE, True, "sqlite or dynamodb"),
+    EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
+)
+REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
+
+# Tests may shorten the search below the product's floor; the container accepts >= 1 s.
+CONTAINER_MIN_TIME_BUDGET = 1
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the container finds its storage and job table: the deployment's facts."""
+
+    storage: str  # "local" | "s3"
+    datasets_location: str
+    models_location: str
+    reports_location: str
+    job_store: str  # "sqlite" | "dynamodb"
+    job_store_location: str
+    seed: int = 42
+    extra_env: tuple[tuple[str, str], ...] = ()  # e.g. AWS region, endpoint URL
+
+
+def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, str]:
+    """The environment for one training run: the only place it is built."""
+    env = {
+        ENV_JOB_ID: job.job_id,
+        ENV_DATASET_KEY: dataset_key,
+        ENV_TARGET_COLUMN: job.target_column,
+        ENV_PROBLEM_TYPE: job.problem_type or "auto",
+        ENV_METRIC: job.metric or "auto",
+        ENV_TIME_BUDGET: str(int(job.time_budget)),
+        ENV_EXCLUDED_COLUMNS: json.dumps(list(job.excluded_columns)),
+        ENV_SEED: str(backend.seed),
+        ENV_STORAGE: backend.storage,
+        ENV_DATASETS_LOCATION: backend.datasets_location,
+        ENV_MODELS_LOCATION: backend.models_location,
+        ENV_REPORTS_LOCATION: backend.reports_location,
+        ENV_JOB_STORE: backend.job_store,
+        ENV_JOB_STORE_LOCATION: backend.job_store_location,
+    }
+    env.update(dict(backend.extra_env))
+    return env
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    job_id: str
+    dataset_key: str
+    target_column: str
+    problem_type: str | None  # None: detect
+    metric: str | None  # None: default for the problem type
+    time_budget: int
+    excluded_columns: tuple[str, ...]
+    seed: int
+    storage: str
+    datasets_location: str
+    models_location: str
+    reports_location: str
+    job_store: str
+    job_store_location: str
+
+
+def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
+    """Validate the container's environment; raise ContainerEnvError naming the variable."""
+
+    def need(name: str) -> str:
+        value = environ.get(name)
+        if value is None or value.strip() == "":
+            raise ContainerEnvError(name, "is missing or empty")
+        return value.strip()
+
+    def choice(name: str, allowed: tuple[str, ...]) -> str:
+        value = need(name)
+        if value not in allowed:
+            raise ContainerEnvError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def integer(name: str, low: int, high: int) -> int:
+        raw = need(name)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ContainerEnvError(name, f"must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ContainerEnvError(name, f"must be between {low} and {high}, got {value}")
+        return value
+
+    for var in CONTAINER_ENV:
+        if var.required:
+            need(var.name)
+
+    problem_type = choice(ENV_PROBLEM_TYPE, (*PROBLEM_TYPES, "auto"))
+    metric = need(ENV_METRIC)
+    all_metrics = {m for ms in METRICS.values() for m in ms}
+    if metric != "auto" and metric not in all_metrics:
+        raise ContainerEnvError(ENV_METRIC, f"unknown metric {metric!r}")
+    if metric != "auto" and problem_type != "auto" and metric not in METRICS[problem_type]:
+        raise ContainerEnvError(ENV_METRIC, f"{metric!r} does not apply to {problem_type}")
+
+    raw_excluded = need(ENV_EXCLUDED_COLUMNS)
+    try:
+        excluded = json.loads(raw_excluded)
+    except json.JSONDecodeError:
+        raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings") from None
+    if not isinstance(excluded, list) or not all(isinstance(c, str) for c in excluded):
+        raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings")
+
+    return ContainerConfig(
+        job_id=need(ENV_JOB_ID),
+        dataset_key=need(ENV_DATASET_KEY),
+        target_column=environ[ENV_TARGET_COLUMN],  # column names may carry spaces
+        problem_type=None if problem_type == "auto" else problem_type,
+        metric=None if metric == "auto" else metric,
+        time_budget=integer(ENV_TIME_BUDGET, CONTAINER_MIN_TIME_BUDGET, MAX_TIME_BUDGET),
+        excluded_columns=tuple(excluded),
+        seed=integer(ENV_SEED, 0, 2**31 - 1),
+        storage=choice(ENV_STORAGE, ("local", "s3")),
+        datasets_location=need(ENV_DATASETS_LOCATION),
+        models_location=need(ENV_MODELS_LOCATION),
+        reports_location=need(ENV_REPORTS_LOCATION),
+        job_store=choice(ENV_JOB_STORE, ("sqlite", "dynamodb")),
+        job_store_location=need(ENV_JOB_STORE_LOCATION),
+    )
+
+
+# --------------------------------------------------------------------------- storage schema
+
+# Both record stores keep the whole record as one document (SQLite: JSON text in
+# `item`; DynamoDB: one item) and mirror the indexed fields as columns/keys.
+SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset_id TEXT PRIMARY KEY,
+    owner_id   TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    item       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS datasets_owner_created ON datasets (owner_id, created_at DESC, dataset_id);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id     TEXT PRIMARY KEY,
+    owner_id   TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    item       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner_id, created_at DESC, job_id);
+CREATE INDEX IF NOT EXISTS jobs_status_updated ON jobs (status, updated_at);
+CREATE INDEX IF NOT EXISTS jobs_dataset ON jobs (dataset_id);
+"""
+
+# DynamoDB: table key and global secondary indexes (name -> (hash key, range key)).
+DYNAMO_DATASETS_KEY = "dataset_id"
+DYNAMO_JOBS_KEY = "job_id"
+DYNAMO_OWNER_INDEX = "owner_id-created_at-index"
+DYNAMO_STATUS_INDEX = "status-updated_at-index"
+DYNAMO_DATASET_INDEX = "dataset_id-index"
+DYNAMO_DATASETS_INDEXES = {DYNAMO_OWNER_INDEX: ("owner_id", "created_at")}
+DYNAMO_JOBS_INDEXES = {
+    DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
+    DYNAMO_STATUS_INDEX: ("status", "updated_at"),
+    DYNAMO_DATASET_INDEX: ("dataset_id", "created_at"),
+}
