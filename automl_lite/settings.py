@@ -125,9 +125,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}"
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -160,6 +158,8 @@ AUTOML_MAX_UPLOAD_BYTES = _int("AUTOML_MAX_UPLOAD_BYTES", 1024**3, low=1, high=5
 AUTOML_LOCAL_CONCURRENCY = _int("AUTOML_LOCAL_CONCURRENCY", 1, low=1, high=64)
 AUTOML_SEED = _int("AUTOML_SEED", 42, low=0, high=2**31 - 1)
 AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
+# Smallest search budget a user may ask for (the product floor; tests lower it to train in seconds).
+AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
 AUTOML_PRESIGNED_TTL = _int("AUTOML_PRESIGNED_TTL", 3600, low=60, high=7 * 86_400)
@@ -242,8 +242,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_ROUTES = {"jobs.tasks.run_training": {"queue": "training"}}

@@ -40,7 +40,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     logger.exception("Unhandled API error")
     return Response(
-        {"detail": "Internal error: the failure was logged.", "message": "Internal error", "extra": {}},
+        {
+            "detail": "Internal error: the failure was logged.",
+            "message": "Internal error",
+            "extra": {},
+        },
         status=500,
     )
 

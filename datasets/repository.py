@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from core.pagination import Page
@@ -19,7 +20,14 @@ class DatasetRepository(Protocol):
     ) -> Page[Dataset]:
         """Newest first, through the owner + created_at index."""
 
-    def update(self, dataset_id: str, *, only_if_status: tuple[str, ...] | None = None, **fields: Any) -> Dataset:
+    def list_recent(
+        self, *, statuses: Iterable[str] | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Dataset]:
+        """Every owner's records, newest created_at first, through the status index (staff views)."""
+
+    def update(
+        self, dataset_id: str, *, only_if_status: tuple[str, ...] | None = None, **fields: Any
+    ) -> Dataset:
         """Set fields; InvalidTransition when `only_if_status` does not hold."""
 
     def delete(self, dataset_id: str) -> None: ...

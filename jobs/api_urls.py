@@ -1,5 +1,20 @@
+"""Jobs API paths under /api/ (the reference's paths: no trailing slash, one tolerated)."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import re_path
 
-urlpatterns: list = []
+from jobs import api
+
+JOB = r"(?P<job_id>[^/]+)"
+
+urlpatterns = [
+    re_path(r"^train/?$", api.JobTrainApi.as_view(), name="train"),
+    re_path(r"^jobs/?$", api.JobListApi.as_view(), name="job-list"),
+    re_path(rf"^jobs/{JOB}/?$", api.JobResourceApi.as_view(), name="job-detail"),
+    re_path(rf"^jobs/{JOB}/deploy/?$", api.JobDeployApi.as_view(), name="job-deploy"),
+    re_path(rf"^jobs/{JOB}/cancel/?$", api.JobCancelApi.as_view(), name="job-cancel"),
+    re_path(rf"^jobs/{JOB}/resubmit/?$", api.JobResubmitApi.as_view(), name="job-resubmit"),
+    re_path(rf"^predict/{JOB}/?$", api.JobPredictApi.as_view(), name="predict"),
+    re_path(rf"^predict/{JOB}/info/?$", api.JobPredictInfoApi.as_view(), name="predict-info"),
+]

@@ -20,6 +20,11 @@ class JobRepository(Protocol):
     ) -> Page[Job]:
         """Newest first, through the owner + created_at index."""
 
+    def list_recent(
+        self, *, statuses: Iterable[str] | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Job]:
+        """Every owner's records, newest updated_at first, through the status index (staff views)."""
+
     def list_by_status(self, statuses: Iterable[JobStatus], *, limit: int = 500) -> list[Job]:
         """Jobs in any of `statuses`, through the status index (for reconciliation)."""
 
@@ -36,7 +41,9 @@ class JobRepository(Protocol):
         Raises NotFound, or InvalidTransition when the record is in another state.
         """
 
-    def update(self, job_id: str, *, only_if_status: Iterable[JobStatus] | None = None, **fields: Any) -> Job:
+    def update(
+        self, job_id: str, *, only_if_status: Iterable[JobStatus] | None = None, **fields: Any
+    ) -> Job:
         """Set non-status fields (progress, tags, notes, deployed, ...)."""
 
     def delete(self, job_id: str) -> None: ...

@@ -1,7 +1,24 @@
+"""Job pages: `/jobs/...` (namespaced `jobs:`). Fragments are siblings of their page."""
+
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jobs import views
 
 app_name = "jobs"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("create/", views.job_create, name="create"),
+    path("<str:job_id>/", views.job_detail, name="detail"),
+    path("<str:job_id>/progress/", views.job_progress, name="progress"),
+    path("<str:job_id>/cancel/", views.job_cancel, name="cancel"),
+    path("<str:job_id>/resubmit/", views.job_resubmit, name="resubmit"),
+    path("<str:job_id>/delete/", views.job_delete, name="delete"),
+    path("<str:job_id>/meta/", views.job_meta, name="meta"),
+    path("<str:job_id>/deploy/", views.job_deploy, name="deploy"),
+    path("<str:job_id>/predict/", views.job_predict, name="predict"),
+    path("<str:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
+    path("<str:job_id>/reports/<str:name>", views.job_report, name="report"),
+]

@@ -179,6 +179,18 @@ ARTIFACT_CONTENT_TYPES = {
 }
 
 
+# Which storage alias (bucket or folder) holds each artifact: HTML reports go to the reports
+# storage, everything a server needs to load a model goes to the models storage.
+ARTIFACT_STORAGE = {
+    MODEL_PKL: "models",
+    MODEL_ONNX: "models",
+    MODEL_CARD: "models",
+    EVALUATION: "models",
+    EDA_REPORT: "reports",
+    TRAINING_REPORT: "reports",
+}
+
+
 def artifact_key(job_id: str, name: str) -> str:
     """Key of a job's artifact inside the models storage (bucket or folder)."""
     if name not in ARTIFACTS:
@@ -304,6 +316,14 @@ JSON_FIELDS = {
     "Dataset": ("columns", "analysis"),
     "Job": ("excluded_columns", "progress", "metrics", "artifacts", "preprocessing", "tags"),
 }
+
+
+# NOTE for the container's job store: the SQLite schema is SQLITE_SCHEMA at the end of this
+# module (lead's decision). Each record is ONE JSON document in the `item` column (Job.to_item()),
+# with owner_id/dataset_id/created_at/updated_at/status mirrored as indexed columns. A conditional
+# write is: BEGIN IMMEDIATE; SELECT item ... WHERE job_id=? ; check status in sources_for(to);
+# UPDATE jobs SET item=?, status=?, updated_at=? WHERE job_id=? AND status=?; COMMIT.
+# Use sqlite_job_columns() below so both sides mirror the same columns.
 
 
 # --------------------------------------------------------------------------- container environment
@@ -492,6 +512,7 @@ CREATE TABLE IF NOT EXISTS datasets (
     item       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS datasets_owner_created ON datasets (owner_id, created_at DESC, dataset_id);
+CREATE INDEX IF NOT EXISTS datasets_status_created ON datasets (status, created_at DESC, dataset_id);
 CREATE TABLE IF NOT EXISTS jobs (
     job_id     TEXT PRIMARY KEY,
     owner_id   TEXT NOT NULL,
@@ -512,9 +533,42 @@ DYNAMO_JOBS_KEY = "job_id"
 DYNAMO_OWNER_INDEX = "owner_id-created_at-index"
 DYNAMO_STATUS_INDEX = "status-updated_at-index"
 DYNAMO_DATASET_INDEX = "dataset_id-index"
-DYNAMO_DATASETS_INDEXES = {DYNAMO_OWNER_INDEX: ("owner_id", "created_at")}
+# Datasets by status, across owners: staff lists and stuck-upload clean-up, without a Scan.
+DYNAMO_DATASET_STATUS_INDEX = "status-created_at-index"
+DYNAMO_DATASETS_INDEXES = {
+    DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
+    DYNAMO_DATASET_STATUS_INDEX: ("status", "created_at"),
+}
 DYNAMO_JOBS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_STATUS_INDEX: ("status", "updated_at"),
     DYNAMO_DATASET_INDEX: ("dataset_id", "created_at"),
 }
+
+
+def sqlite_job_columns(job: Job) -> dict[str, Any]:
+    """Column values of a job row in SQLITE_SCHEMA (the mirrored index columns + item)."""
+    return {
+        "job_id": job.job_id,
+        "owner_id": job.owner_id,
+        "dataset_id": job.dataset_id,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "status": str(job.status),
+        "item": json.dumps(json_safe(job.to_item()), allow_nan=False),
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """A copy that JSON (and DynamoDB) can store: NaN/inf become None, keys become strings."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return json_safe(value.item())
+    return str(value)

@@ -38,6 +38,33 @@ class Kind(enum.StrEnum):
     CONSTANT = "constant"
 
 
+# Cell values that mean "missing" (pandas' defaults plus "?"), for the web's analyzer and the
+# container alike. Compared after stripping surrounding whitespace; a blank cell is missing too.
+NA_TOKENS = frozenset(
+    {
+        "",
+        "NA",
+        "N/A",
+        "n/a",
+        "NaN",
+        "nan",
+        "-NaN",
+        "-nan",
+        "NULL",
+        "null",
+        "None",
+        "<NA>",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "1.#IND",
+        "1.#QNAN",
+        "?",
+    }
+)
+
 # Kinds that never become model features.
 DROPPED_KINDS = frozenset({Kind.ID, Kind.CONSTANT})
 

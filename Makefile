@@ -1,0 +1,50 @@
+# AutoML Lite — `make run` (local mode: web + worker) and `make test` (every test).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run setup test lint format bench clean checkov
+
+$(VENV)/.installed-dev: requirements.txt requirements-web.txt requirements-dev.txt training_image/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+# checkov has its own virtualenv: its pins (boto3, packaging) conflict with the app's.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: deploy/requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r deploy/requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+setup: $(VENV)/.installed-dev
+	$(PY) manage.py migrate --noinput --verbosity 0
+	$(PY) manage.py create_tables
+
+## Start web + worker in local mode on http://127.0.0.1:8000 (Ctrl-C stops both).
+run: setup
+	$(PY) manage.py runlocal
+
+## Run every test (browser tests use Debian's chromium when installed).
+test: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+lint:
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/analysis.py
+	$(PY) bench/quality.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache

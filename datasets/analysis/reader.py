@@ -1,0 +1,191 @@
+"""Stream a CSV as UTF-8 chunks of whole records, with bounded memory.
+
+The file is read block by block (any binary file object: a local file, an S3
+object). Non-UTF-8 text is transcoded on the fly, chunks are cut only at record
+boundaries (a newline outside quotes, so quoted values may hold newlines), and
+each chunk remembers the file line it starts on, so errors can name the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from datasets.analysis.errors import CsvRejected
+from datasets.analysis.sniff import HEAD_BYTES, Dialect
+
+# 2 MiB: peak memory ~150 MB on any file size; 4 MiB is ~10 % faster but ~30 MB heavier.
+BLOCK_BYTES = 2 << 20
+# A "quoted value" longer than this is not one: a stray quote mark (12" pizza) in an
+# unquoted field flipped the parity, so we cut at a newline regardless and move on.
+MAX_CARRY_BYTES = 4 * BLOCK_BYTES
+
+Source = str | os.PathLike | BinaryIO
+
+
+class Reencode(Exception):
+    """The file is not valid in the encoding the head suggested; read it as `encoding`."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+@dataclass
+class Chunk:
+    data: bytes  # whole records, UTF-8, each ending in a newline
+    first_line: int  # 1-based line of the file the first record starts on
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[BinaryIO]:
+    """A seekable binary file object for a path or an open file (rewound, left open)."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as handle:
+            yield handle
+    elif source.seekable():
+        source.seek(0)
+        yield source
+    else:
+        # A rescan (wider column type, other encoding) reads the file again: spool a
+        # one-way stream to a temporary file first (memory up to 8 MiB, then disk).
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spooled:
+            shutil.copyfileobj(source, spooled, BLOCK_BYTES)
+            spooled.seek(0)
+            yield spooled
+
+
+def read_head(handle: BinaryIO) -> tuple[bytes, bool]:
+    """The first HEAD_BYTES of the file and whether that is the whole file."""
+    head = handle.read(HEAD_BYTES + 1)
+    return head[:HEAD_BYTES], len(head) <= HEAD_BYTES
+
+
+def utf8_blocks(
+    handle: BinaryIO, dialect: Dialect, block_bytes: int = BLOCK_BYTES
+) -> Iterator[bytes]:
+    """The file's bytes as UTF-8 blocks, BOM removed, line endings kept (except lone CR)."""
+    if handle.seekable():
+        handle.seek(0)
+    if not dialect.needs_transcoding:
+        first = True
+        while block := handle.read(block_bytes):
+            if first:
+                first = False
+                if block.startswith(codecs.BOM_UTF8):
+                    block = block[len(codecs.BOM_UTF8) :]
+            yield block
+        return
+    decoder = codecs.getincrementaldecoder(dialect.encoding)()
+    first = True
+    while True:
+        raw = handle.read(block_bytes)
+        try:
+            text = decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            if dialect.encoding in ("utf-8", "cp1252"):
+                raise Reencode("latin-1" if dialect.encoding == "cp1252" else "cp1252") from None
+            raise CsvRejected(
+                f"The file is not valid {dialect.encoding_label()} text. Save it as CSV (UTF-8) "
+                "and upload it again.",
+                code="encoding",
+            ) from None
+        if first:
+            first = False
+            text = text.removeprefix("\ufeff")
+        if dialect.line_terminator == "\r":
+            text = text.replace("\r", "\n")
+        if text:
+            yield text.encode("utf-8")
+        if not raw:
+            return
+
+
+def _count_byte(data: bytes, byte: bytes, end: int | None = None) -> int:
+    """How often `byte` occurs in data[:end] (numpy: ~8x faster than bytes.count)."""
+    view = np.frombuffer(data, dtype=np.uint8, count=len(data) if end is None else end)
+    return int(np.count_nonzero(view == byte[0]))
+
+
+def _last_record_end(data: bytes, quote: bytes) -> int:
+    """Index just after the last newline that lies outside quotes, or -1."""
+    pos = data.rfind(b"\n")
+    if pos < 0:
+        return -1
+    quotes = _count_byte(data, quote, pos)
+    while quotes % 2:  # this newline sits inside a quoted value: try the one before
+        previous = data.rfind(b"\n", 0, pos)
+        if previous < 0:
+            return -1
+        quotes -= data.count(quote, previous, pos)
+        pos = previous
+    return pos + 1
+
+
+def record_chunks(blocks: Iterator[bytes], dialect: Dialect) -> Iterator[Chunk]:
+    """Chunks of whole records after the header record, each with its starting line."""
+    quote = dialect.quotechar.encode()
+    carry = b""
+    line = 1
+    header_done = False
+    for block in blocks:
+        data = carry + block if carry else block
+        if not header_done:
+            # Skip blank lines before the header, then the header record itself.
+            stripped = data.lstrip(b"\r\n")
+            line += data[: len(data) - len(stripped)].count(b"\n")
+            data = stripped
+            end = _first_record_end(data, quote)
+            if end < 0:
+                carry = data
+                continue
+            line += data.count(b"\n", 0, end)
+            data = data[end:]
+            header_done = True
+        cut = _last_record_end(data, quote)
+        if cut < 0 and len(data) > MAX_CARRY_BYTES:
+            cut = data.rfind(b"\n") + 1 or -1
+        if cut <= 0:
+            carry = data
+            continue
+        chunk, carry = data[:cut], data[cut:]
+        yield Chunk(chunk, line)
+        line += _count_byte(chunk, b"\n")
+    if header_done and carry.strip():
+        yield Chunk(carry if carry.endswith(b"\n") else carry + b"\n", line)
+
+
+def _first_record_end(data: bytes, quote: bytes) -> int:
+    pos = 0
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return -1
+        if data.count(quote, 0, nl) % 2 == 0:
+            return nl + 1
+        pos = nl + 1
+
+
+def find_bad_line(chunk: Chunk, dialect: Dialect, width: int) -> tuple[int, int] | None:
+    """The first record of `chunk` with more fields than the header: (line, fields)."""
+    text = chunk.data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    start = 0
+    try:
+        for row in reader:
+            if len(row) > width:
+                return chunk.first_line + start, len(row)
+            start = reader.line_num
+    except csv.Error:
+        return chunk.first_line + start, 0
+    return None

@@ -1,0 +1,204 @@
+"""Dataset pages: list, upload, the configure page and its fragments, confirm, delete.
+
+Thin function views: parse, call one service or selector, render. Every view reaches a
+dataset through `_get_dataset_for_user`, which answers 404 for another user's record.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from core.exceptions import ApplicationError, InvalidInput
+from core.pagination import Page
+from datasets import pages, selectors, services
+from datasets.forms import UploadForm
+from training_image.contract import Dataset
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+    from django_htmx.middleware import HtmxDetails
+
+    from jobs.forms import TrainForm
+
+    class AuthenticatedHttpRequest(HttpRequest):
+        user: AbstractUser
+        htmx: HtmxDetails
+
+else:
+    AuthenticatedHttpRequest = HttpRequest
+
+PAGE_SIZE = 24
+# Multipart framing around the file: a request this much over the limit is refused unread.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _get_dataset_for_user(request: AuthenticatedHttpRequest, dataset_id: str) -> Dataset:
+    """The dataset if the signed-in user may see it; 404 otherwise."""
+    return selectors.dataset_get(dataset_id=dataset_id, user=request.user)
+
+
+# --------------------------------------------------------------------------- list
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def dataset_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's datasets, newest first; "Load more" appends the next cards via htmx."""
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.dataset_list(user=request.user, limit=PAGE_SIZE, cursor=cursor)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        page = Page()
+    context = {"datasets": page.items, "next_cursor": page.next_cursor}
+    if request.htmx and cursor:
+        return render(request, "datasets/partials/dataset_rows.html", context)
+    return render(request, "datasets/list.html", context)
+
+
+# --------------------------------------------------------------------------- upload
+
+
+def _upload_page(
+    request: HttpRequest, form: UploadForm, *, status: int = 200, error: str | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        "datasets/upload.html",
+        {
+            "form": form,
+            "error": error,
+            "max_bytes": services.max_upload_bytes(),
+            "extensions": ", ".join(services.ALLOWED_EXTENSIONS),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def dataset_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The upload page; its POST stores the file, queues the analysis, opens the dataset."""
+    if request.method == "GET":
+        return _upload_page(request, UploadForm())
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > services.max_upload_bytes() + MULTIPART_OVERHEAD:
+        # Refused before Django reads (and spools) the body.
+        limit = services.max_upload_bytes() / 1024**2
+        error = (
+            f"The file is over the {limit:,.1f} MB limit. Upload a smaller file (for example "
+            "a sample of the rows)."
+        )
+        return _upload_page(request, UploadForm(), status=413, error=error)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _upload_page(request, form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        dataset = services.dataset_create_upload(
+            owner_id=str(request.user.pk), filename=upload.name, file=upload
+        )
+    except ApplicationError as exc:
+        form.add_error("file", exc.message)
+        return _upload_page(request, form, status=exc.status_code)
+    try:
+        services.dataset_confirm(dataset=dataset)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)  # the file is kept: the page offers to retry
+    return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+
+
+# --------------------------------------------------------------------------- configure page
+
+
+def render_configure(
+    request: HttpRequest,
+    *,
+    dataset_id: str,
+    train_form: TrainForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The configure page of a dataset the user may see (also with a bound, invalid form)."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = pages.configure_context(
+        dataset,
+        train_form=train_form,
+        target=request.GET.get("target") or request.GET.get("target_column"),
+        jobs=selectors.dataset_jobs(dataset=dataset),
+    )
+    return render(request, "datasets/detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def dataset_detail(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
+    """The configure page: analysis, column table, target picker and training options."""
+    return render_configure(request, dataset_id=dataset_id)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def dataset_analysis(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
+    """The analysis card, polled every 2 s while analyzing; the configure form once ready."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = pages.configure_context(dataset, jobs=selectors.dataset_jobs(dataset=dataset))
+    return render(request, "datasets/partials/analysis.html", context)
+
+
+@require_GET
+@login_required
+def dataset_target(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
+    """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    info = pages.target_context(
+        dataset,
+        request.GET.get("target_column") or request.GET.get("target"),
+        problem_type=request.GET.get("problem_type"),
+        metric=request.GET.get("metric"),
+    )
+    context = {"target_info": info, "time_budget": request.GET.get("time_budget", "")}
+    return render(request, "datasets/partials/target.html", context)
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@require_POST
+@login_required
+def dataset_confirm(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
+    """Analyze the stored file (again): after a queueing failure or a failed analysis."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    try:
+        services.dataset_confirm(dataset=dataset)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+
+
+@require_POST
+@login_required
+def dataset_delete(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
+    """Delete the dataset and its file; refused (with a way through) while jobs use it."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    force = request.POST.get("force") in ("1", "true", "on")
+    try:
+        services.dataset_delete(dataset=dataset, force=force)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+    messages.success(request, f"Deleted {dataset.filename}.")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("datasets:list")
+        return response
+    return redirect("datasets:list")

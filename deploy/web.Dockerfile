@@ -1,0 +1,40 @@
+# The web image: Django (gunicorn) on ECS, or the same image as both Lambda functions
+# (the template sets its entry point to `python -m awslambdaric`). Build from the repo root:
+#   docker build -f deploy/web.Dockerfile -t automl-lite-web .
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /build
+COPY requirements-web.txt deploy/requirements-lambda.txt ./
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-compile -r requirements-web.txt -r requirements-lambda.txt
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=automl_lite.settings \
+    AUTOML_BACKEND=aws \
+    AUTOML_VAR_DIR=/tmp/automl
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY manage.py ./
+COPY automl_lite ./automl_lite
+COPY core ./core
+COPY datasets ./datasets
+COPY jobs ./jobs
+COPY templates ./templates
+COPY static ./static
+COPY training_image ./training_image
+# Static files are collected at build time (whitenoise serves them from the image);
+# the AWS settings need their variables, which only name things here.
+RUN DJANGO_SECRET_KEY=collectstatic-only AWS_REGION=us-east-1 \
+    AUTOML_DATASETS_BUCKET=build AUTOML_MODELS_BUCKET=build AUTOML_REPORTS_BUCKET=build \
+    AUTOML_DATASETS_TABLE=build AUTOML_JOBS_TABLE=build \
+    AUTOML_BATCH_JOB_QUEUE=build AUTOML_BATCH_JOB_DEFINITION=build \
+    python manage.py collectstatic --noinput --verbosity 0
+USER 10001
+EXPOSE 8000
+CMD ["gunicorn", "automl_lite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--access-logfile", "-"]

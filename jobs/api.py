@@ -1,0 +1,433 @@
+"""The jobs API: train, list, read (ETag/304), update, delete, deploy, cancel, resubmit, predict.
+
+Paths, fields, status codes and `detail` strings follow the reference REST contract
+(reference-api.md #6-#13) so its clients keep working; our richer fields sit beside
+them. Each operation is one APIView calling the same service as the HTML view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import InvalidInput, ServiceUnavailable
+from jobs import inference, presenters, selectors, services
+from training_image.contract import (
+    LEGACY_STATUS,
+    MAX_TIME_BUDGET,
+    METRICS,
+    PROBLEM_TYPES,
+    Job,
+    JobStatus,
+    legacy_problem_type,
+)
+
+# The reference API accepts 60-3600 s; the configure page allows down to the product floor.
+API_MIN_TIME_BUDGET = 60
+JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
+
+
+def _get_job_for_user(request: Request, job_id: str) -> Job:
+    return selectors.job_get(job_id=job_id, user=request.user)
+
+
+def _job_response(request: Request, job: Job, *, status: int = 200) -> Response:
+    """`JobResponse` with its ETag and cache headers; 304 when If-None-Match matches."""
+    body = presenters.job_detail(request, job)
+    etag = presenters.job_etag(body)
+    headers = {"ETag": etag, "Cache-Control": JOB_CACHE_CONTROL}
+    if request.method == "GET" and presenters.etag_matches(
+        request.headers.get("If-None-Match"), etag
+    ):
+        return Response(status=304, headers=headers)
+    response = Response(body, status=status, headers=headers)
+    response["Vary"] = "Authorization, Cookie"
+    return response
+
+
+@extend_schema_serializer(component_name="JobResponse")
+class _JobOutput(serializers.Serializer):
+    """The fields of `JobResponse` (documentation; the body is built by presenters)."""
+
+    job_id = serializers.CharField()
+    dataset_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "running", "completed", "failed"])
+    target_column = serializers.CharField()
+    dataset_name = serializers.CharField(allow_null=True)
+    problem_type = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField(allow_null=True)
+    updated_at = serializers.CharField(allow_null=True)
+    started_at = serializers.CharField(allow_null=True)
+    completed_at = serializers.CharField(allow_null=True)
+    metrics = serializers.DictField(allow_null=True)
+    model_download_url = serializers.URLField(allow_null=True)
+    onnx_model_download_url = serializers.URLField(allow_null=True)
+    report_download_url = serializers.URLField(allow_null=True)
+    eda_report_download_url = serializers.URLField(allow_null=True)
+    training_report_download_url = serializers.URLField(allow_null=True)
+    model_card_download_url = serializers.URLField(allow_null=True)
+    error_message = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    notes = serializers.CharField(allow_null=True)
+    deployed = serializers.BooleanField()
+    deployed_at = serializers.CharField(allow_null=True)
+    preprocessing_info = serializers.DictField(allow_null=True)
+    status_detail = serializers.CharField()
+    problem_type_detail = serializers.CharField(allow_null=True)
+    metric = serializers.CharField(allow_null=True)
+    time_budget = serializers.IntegerField()
+    excluded_columns = serializers.ListField(child=serializers.CharField())
+    attempt = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    resubmittable = serializers.BooleanField()
+    progress = serializers.DictField()
+    error_type = serializers.CharField(allow_null=True)
+    error_phase = serializers.CharField(allow_null=True)
+    all_metrics = serializers.DictField()
+
+
+# --------------------------------------------------------------------------- #6 train
+
+
+class JobTrainApi(APIView):
+    """`POST /api/train`: validate, store the job, hand it to the runner."""
+
+    @extend_schema_serializer(component_name="TrainingConfig")
+    class ConfigSerializer(serializers.Serializer):
+        time_budget = serializers.IntegerField(
+            min_value=API_MIN_TIME_BUDGET,
+            max_value=MAX_TIME_BUDGET,
+            required=False,
+            allow_null=True,
+        )
+        metric = serializers.ChoiceField(
+            choices=["auto", *ALL_METRICS], required=False, allow_null=True, default="auto"
+        )
+        problem_type = serializers.ChoiceField(
+            choices=["auto", *PROBLEM_TYPES], required=False, allow_null=True
+        )
+        excluded_columns = serializers.ListField(
+            child=serializers.CharField(), required=False, default=list
+        )
+
+    @extend_schema_serializer(component_name="TrainRequest")
+    class InputSerializer(serializers.Serializer):
+        dataset_id = serializers.CharField(max_length=100)
+        target_column = serializers.CharField()
+        config = serializers.JSONField(required=False, allow_null=True)
+        idempotency_key = serializers.CharField(required=False, max_length=255)
+
+    @extend_schema_serializer(component_name="TrainResponse")
+    class OutputSerializer(serializers.Serializer):
+        job_id = serializers.CharField()
+        status = serializers.CharField()
+        estimated_time = serializers.IntegerField()
+        status_detail = serializers.CharField()
+
+    @extend_schema(
+        operation_id="train",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Repeat a request with the same key to get the same job back.",
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        config = self.ConfigSerializer(data=data.validated_data.get("config") or {})
+        if not config.is_valid():
+            raise serializers.ValidationError({"config": config.errors})
+        options = config.validated_data
+        key = request.headers.get("Idempotency-Key") or data.validated_data.get("idempotency_key")
+        job = services.job_create(
+            owner_id=str(request.user.pk),
+            dataset_id=data.validated_data["dataset_id"],
+            target_column=data.validated_data["target_column"],
+            problem_type=options.get("problem_type"),
+            metric=options.get("metric"),
+            time_budget=options.get("time_budget"),
+            excluded_columns=options.get("excluded_columns") or [],
+            idempotency_key=key,
+        )
+        if job.status == JobStatus.FAILED and job.error_type == "submit":
+            raise ServiceUnavailable(
+                f"Error starting training: {job.error_message}",
+                {"job_id": job.job_id, "resubmit": f"/api/jobs/{job.job_id}/resubmit"},
+            )
+        body = {
+            "job_id": job.job_id,
+            "status": LEGACY_STATUS[JobStatus(job.status)],
+            "estimated_time": job.time_budget,
+            "status_detail": str(job.status),
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+# --------------------------------------------------------------------------- #7 list
+
+
+class JobListApi(APIView):
+    """`GET /api/jobs`: the signed-in user's jobs, newest first, cursor-paginated."""
+
+    @extend_schema_serializer(component_name="JobListQuery")
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
+        next_token = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+        user_id = serializers.CharField(required=False)  # accepted, ignored: always the caller
+
+    @extend_schema_serializer(component_name="JobListResponse")
+    class OutputSerializer(serializers.Serializer):
+        jobs = serializers.ListField(child=serializers.DictField())
+        next_token = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="jobs_list", parameters=[FilterSerializer], responses={200: OutputSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = selectors.job_list(
+            user=request.user,
+            limit=filters.validated_data["limit"],
+            cursor=filters.validated_data.get("next_token") or None,
+        )
+        body = {
+            "jobs": [presenters.job_summary(job) for job in page.items],
+            "next_token": page.next_cursor,
+        }
+        return Response(body, headers={"Cache-Control": "private, no-cache"})
+
+
+# --------------------------------------------------------------------------- #8-#10 one job
+
+
+class JobDetailApi(APIView):
+    """`GET /api/jobs/{id}`: one job; `If-None-Match` answers 304 when nothing changed."""
+
+    @extend_schema(operation_id="jobs_get", responses={200: _JobOutput, 304: None})
+    def get(self, request: Request, job_id: str) -> Response:
+        return _job_response(request, _get_job_for_user(request, job_id))
+
+
+class JobUpdateApi(APIView):
+    """`PATCH /api/jobs/{id}`: tags and notes."""
+
+    @extend_schema_serializer(component_name="JobUpdateRequest")
+    class InputSerializer(serializers.Serializer):
+        tags = serializers.ListField(
+            child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+            max_length=services.MAX_TAGS,
+            required=False,
+            allow_null=True,
+        )
+        notes = serializers.CharField(
+            max_length=services.MAX_NOTES_LENGTH,
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            trim_whitespace=False,
+        )
+
+    @extend_schema(operation_id="jobs_update", request=InputSerializer, responses={200: _JobOutput})
+    def patch(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        data = JobUpdateApi.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.job_update_meta(
+            job=job, tags=data.validated_data.get("tags"), notes=data.validated_data.get("notes")
+        )
+        return _job_response(request, job)
+
+
+class JobDeleteApi(APIView):
+    """`DELETE /api/jobs/{id}?delete_data=`: the job, its files, and (if unused) its dataset."""
+
+    @extend_schema_serializer(component_name="JobDeleteQuery")
+    class FilterSerializer(serializers.Serializer):
+        delete_data = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema_serializer(component_name="JobDeleteResponse")
+    class OutputSerializer(serializers.Serializer):
+        message = serializers.CharField()
+        job_id = serializers.CharField()
+        deleted_resources = serializers.ListField(child=serializers.CharField())
+        kept_resources = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        operation_id="jobs_delete", parameters=[FilterSerializer], responses={200: OutputSerializer}
+    )
+    def delete(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        filters = JobDeleteApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        summary = services.job_delete(job=job, delete_data=filters.validated_data["delete_data"])
+        body = {
+            "message": "Job deleted successfully",
+            "job_id": job.job_id,
+            "deleted_resources": summary.deleted_resources,
+            "kept_resources": summary.kept_resources,
+        }
+        return Response(
+            JobDeleteApi.OutputSerializer(body).data, headers={"Cache-Control": NO_STORE}
+        )
+
+
+class JobResourceApi(JobDetailApi, JobUpdateApi, JobDeleteApi):
+    """`/api/jobs/{id}`: the reference puts GET, PATCH and DELETE on one path.
+
+    Each method is still its own operation above (with its own serializers); this
+    class only lets one URL route the three methods.
+    """
+
+
+# --------------------------------------------------------------------------- #11 deploy, actions
+
+
+class JobDeployApi(APIView):
+    """`POST /api/jobs/{id}/deploy`: deploy or undeploy the ONNX model."""
+
+    @extend_schema_serializer(component_name="DeployRequest")
+    class InputSerializer(serializers.Serializer):
+        deploy = serializers.BooleanField()
+
+    @extend_schema_serializer(component_name="DeployResponse")
+    class OutputSerializer(serializers.Serializer):
+        job_id = serializers.CharField()
+        deployed = serializers.BooleanField()
+        deployed_at = serializers.CharField(allow_null=True)
+        message = serializers.CharField()
+
+    @extend_schema(
+        operation_id="jobs_deploy", request=InputSerializer, responses={200: OutputSerializer}
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.job_deploy(job=job, deploy=data.validated_data["deploy"])
+        body = {
+            "job_id": job.job_id,
+            "deployed": job.deployed,
+            "deployed_at": job.deployed_at,
+            "message": "Model successfully deployed"
+            if job.deployed
+            else "Model successfully undeployed",
+        }
+        # The earlier edition built these headers and never sent them: they are sent here.
+        return Response(
+            self.OutputSerializer(body).data,
+            headers={
+                "Cache-Control": "no-cache, no-store, must-revalidate",
+                "X-Cache-Invalidated": "deploy-status-changed",
+            },
+        )
+
+
+class JobCancelApi(APIView):
+    """`POST /api/jobs/{id}/cancel`: stop a pending, queued or running job."""
+
+    @extend_schema(operation_id="jobs_cancel", request=None, responses={200: _JobOutput})
+    def post(self, request: Request, job_id: str) -> Response:
+        job = services.job_cancel(job=_get_job_for_user(request, job_id))
+        return _job_response(request, job)
+
+
+class JobResubmitApi(APIView):
+    """`POST /api/jobs/{id}/resubmit`: run a failed job again (attempt + 1)."""
+
+    @extend_schema(operation_id="jobs_resubmit", request=None, responses={200: _JobOutput})
+    def post(self, request: Request, job_id: str) -> Response:
+        job = services.job_resubmit(job=_get_job_for_user(request, job_id))
+        return _job_response(request, job)
+
+
+# --------------------------------------------------------------------------- #12, #13 predict
+
+
+class JobPredictApi(APIView):
+    """`POST /api/predict/{id}`: score one row with the deployed model."""
+
+    @extend_schema_serializer(component_name="PredictionInput")
+    class InputSerializer(serializers.Serializer):
+        features = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+    @extend_schema_serializer(component_name="PredictionResponse")
+    class OutputSerializer(serializers.Serializer):
+        job_id = serializers.CharField()
+        prediction = serializers.JSONField()
+        probability = serializers.FloatField(allow_null=True)
+        probabilities = serializers.DictField(child=serializers.FloatField(), allow_null=True)
+        inference_time_ms = serializers.FloatField()
+        model_type = serializers.CharField()
+
+    @extend_schema(
+        operation_id="predict", request=InputSerializer, responses={200: OutputSerializer}
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.job_predict(job=job, features=data.validated_data["features"])
+        return Response({"job_id": job.job_id, **result})
+
+
+class JobPredictInfoApi(APIView):
+    """`GET /api/predict/{id}/info`: the features a deployed model takes, with an example."""
+
+    @extend_schema(operation_id="predict_info", responses={200: dict})
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        if not job.deployed:
+            raise InvalidInput("Model is not deployed")
+        spec = inference.model_spec(inference.load_card(job), job)
+        feature_info: dict[str, Any] = {}
+        example: dict[str, Any] = {}
+        for f in spec.features:
+            info: dict[str, Any] = {
+                "type": f.legacy_type,
+                "input_type": "number" if f.input_type == "number" else f.input_type,
+                "kind": f.kind,
+            }
+            if f.choices and f.input_type == "select":
+                info["allowed_values"] = f.choices
+            if f.minimum is not None:
+                info.update(min=f.minimum, max=f.maximum, is_integer=f.is_integer)
+            if f.datetime_format:
+                info["datetime_format"] = f.datetime_format
+            feature_info[f.column] = info
+            if f.example is not None:
+                example[f.column] = f.example
+            elif info.get("allowed_values"):
+                example[f.column] = info["allowed_values"][0]
+            elif f.input_type == "number":
+                example[f.column] = 0
+            else:
+                example[f.column] = ""
+        body = {
+            "job_id": job.job_id,
+            "problem_type": legacy_problem_type(job.problem_type),
+            "problem_type_detail": job.problem_type,
+            "target_column": job.target_column,
+            "dataset_name": job.dataset_name,
+            "feature_columns": spec.feature_columns,
+            "feature_count": len(spec.features),
+            "feature_info": feature_info,
+            "model_type": (job.metrics or {}).get("best_estimator") or "unknown",
+            "classes": [str(c) for c in spec.classes],
+            "deployed": True,
+            "example_request": {"features": example},
+        }
+        return Response(body)

@@ -1,0 +1,475 @@
+"""Serving a deployed model: ONNX sessions in a bounded LRU cache, and rows built in stdlib.
+
+The model card (`model_card.json`) says which graph inputs exist and how each is made
+from an original column (`onnx.inputs`: name, column, dtype float|string, derived
+date part). This module builds those inputs from a request's raw values with the
+standard library, the same way the saved pipeline's `RawFramePreparer` does it with
+pandas, so a served prediction matches `model.pkl`'s. Missing values are passed as
+NaN / the missing token and imputed inside the graph with the *training* statistics;
+unseen categories go to the graph, whose encoder handles them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from automl_lite import wiring
+from core.exceptions import ApplicationError, InvalidInput
+from training_image.contract import ARTIFACT_STORAGE, MODEL_CARD, MODEL_ONNX, Job
+
+logger = logging.getLogger(__name__)
+
+MISSING_TOKEN = "__missing__"  # default when the card does not name one
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+class ModelError(ApplicationError):
+    """The deployed model or its metadata cannot serve (a server-side fault)."""
+
+    status_code = 500
+
+
+# --------------------------------------------------------------------------- the model card
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    """One input of the ONNX graph and the raw column it is built from."""
+
+    name: str
+    column: str
+    dtype: str  # "float" | "string"
+    derived: str | None = None  # a date part ("year", "dayofweek", ...) or None
+    encoding: str | None = None  # numeric | boolean | onehot | ordinal | text | datetime
+    format: str | None = None  # strptime format of a datetime column
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One original column the model takes, as a form field or an API feature."""
+
+    column: str
+    kind: str  # numeric | integer | boolean | categorical | text | datetime
+    encoding: str  # numeric | boolean | onehot | ordinal | text | datetime
+    datetime_format: str | None = None
+    categories: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    is_integer: bool = False
+    example: Any = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.encoding in ("numeric", "boolean")
+
+    @property
+    def legacy_type(self) -> str:
+        return "numeric" if self.encoding in ("numeric", "boolean") else "categorical"
+
+    @property
+    def input_type(self) -> str:
+        if self.encoding == "numeric":
+            return "number"
+        if self.encoding == "boolean" or self.categories:
+            return "select"
+        if self.encoding == "datetime":
+            return "date"
+        return "text"
+
+    @property
+    def choices(self) -> list[str]:
+        if self.encoding == "boolean" and not self.categories:
+            return ["true", "false"]
+        return [c for c in self.categories if c != MISSING_TOKEN]
+
+
+@dataclass
+class ModelSpec:
+    """What serving needs from a model card."""
+
+    problem_type: str
+    features: list[Feature]
+    inputs: list[GraphInput]
+    outputs: list[str] = field(default_factory=list)
+    classes: list[Any] = field(default_factory=list)
+    missing_token: str = MISSING_TOKEN
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return [f.column for f in self.features]
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
+    """Read a model card (plus the job's preprocessing summary for ranges and categories).
+
+    Raises:
+        ModelError: the card lists no features or no ONNX inputs.
+    """
+    pre = (job.preprocessing if job else None) or {}
+    onnx = card.get("onnx") if isinstance(card.get("onnx"), Mapping) else {}
+    inputs = [
+        GraphInput(
+            name=str(i["name"]),
+            column=str(i.get("column", i["name"])),
+            dtype="string" if str(i.get("dtype", "float")) == "string" else "float",
+            derived=i.get("derived") or None,
+            encoding=i.get("encoding") or None,
+            format=i.get("format") or None,
+        )
+        for i in onnx.get("inputs") or []
+        if isinstance(i, Mapping) and i.get("name")
+    ]
+    numeric_stats = pre.get("numeric_stats") or {}
+    categorical_values = pre.get("categorical_values") or {}
+    feature_types = pre.get("feature_types") or {}
+    features: list[Feature] = []
+    for entry in card.get("features") or []:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, Mapping):
+            continue
+        column = str(entry.get("name") or entry.get("column"))
+        kind = str(entry.get("kind") or feature_types.get(column) or "numeric")
+        graph = [i for i in inputs if i.column == column]
+        encoding = (
+            entry.get("encoding")
+            or next((i.encoding for i in graph if i.encoding), None)
+            or _guess_encoding(kind, graph)
+        )
+        stats = numeric_stats.get(column) or {}
+        categories = (
+            entry.get("allowed_values")
+            or entry.get("categories")
+            or categorical_values.get(column)
+            or []
+        )
+        fmt = entry.get("format") or entry.get("datetime_format")
+        fmt = fmt or next((i.format for i in graph if i.format), None)
+        features.append(
+            Feature(
+                column=column,
+                kind=kind,
+                encoding=str(encoding),
+                datetime_format=fmt,
+                categories=tuple(str(c) for c in categories),
+                minimum=_float(entry.get("min", stats.get("min"))),
+                maximum=_float(entry.get("max", stats.get("max"))),
+                is_integer=bool(entry.get("is_integer", stats.get("is_integer", False))),
+                example=entry.get("example"),
+            )
+        )
+    if not features or not inputs:
+        raise ModelError("Model metadata missing feature columns information")
+    outputs = [
+        str(o["name"] if isinstance(o, Mapping) else o) for o in onnx.get("outputs") or [] if o
+    ]
+    return ModelSpec(
+        problem_type=str(card.get("problem_type") or (job.problem_type if job else "") or ""),
+        features=features,
+        inputs=inputs,
+        outputs=outputs,
+        classes=list(card.get("classes") or []),
+        missing_token=str(onnx.get("missing_token") or card.get("missing_token") or MISSING_TOKEN),
+    )
+
+
+def _guess_encoding(kind: str, graph: list[GraphInput]) -> str:
+    if any(i.derived for i in graph):
+        return "datetime"
+    if graph and graph[0].dtype == "string":
+        return "text" if kind == "text" else "onehot"
+    return "boolean" if kind == "boolean" else "numeric"
+
+
+# --------------------------------------------------------------------------- raw values -> inputs
+
+
+def _number(value: Any, feature: Feature) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if text == "":
+        return math.nan
+    if feature.encoding == "boolean":
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return 1.0
+        if lowered in _FALSE:
+            return 0.0
+    try:
+        number = float(text)
+    except ValueError:
+        raise InvalidInput(
+            f"Cannot convert '{value}' to number for feature '{feature.column}'"
+        ) from None
+    return number
+
+
+def _category(value: Any, missing_token: str) -> str:
+    if value is None:
+        return missing_token
+    if isinstance(value, bool):
+        value = str(value)
+    text = str(value).strip()
+    return text if text else missing_token
+
+
+def _date_parts(value: Any, feature: Feature) -> dict[str, float]:
+    """The same parts `preprocess.datetime_parts` computes, with `datetime.strptime`."""
+    if value is None or str(value).strip() == "":
+        return {}
+    text = str(value).strip()
+    try:
+        if feature.datetime_format:
+            when = dt.datetime.strptime(text, feature.datetime_format)
+        else:
+            when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        expected = f" (expected like {feature.datetime_format})" if feature.datetime_format else ""
+        raise InvalidInput(
+            f"Cannot convert '{value}' to a date for feature '{feature.column}'{expected}"
+        ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return {
+        "year": float(when.year),
+        "month": float(when.month),
+        "day": float(when.day),
+        "dayofweek": float(when.weekday()),
+        "dayofyear": float(when.timetuple().tm_yday),
+        "hour": float(when.hour),
+        "epoch_days": (when - _EPOCH).total_seconds() / 86_400,
+    }
+
+
+def missing_features(spec: ModelSpec, features: Mapping[str, Any]) -> list[str]:
+    """The model's feature columns absent from a request, in the model's order."""
+    return [c for c in spec.feature_columns if c not in features]
+
+
+def build_inputs(spec: ModelSpec, features: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of graph inputs from raw values (numpy arrays shaped [1, 1]).
+
+    Raises:
+        InvalidInput: a feature is missing, or a value cannot be read as its type.
+    """
+    import numpy as np
+
+    missing = missing_features(spec, features)
+    if missing:
+        raise InvalidInput(f"Missing required features: {missing!r}")
+    by_column = {f.column: f for f in spec.features}
+    feeds: dict[str, Any] = {}
+    parts_cache: dict[str, dict[str, float]] = {}
+    for graph_input in spec.inputs:
+        feature = by_column.get(graph_input.column)
+        if feature is None:
+            raise ModelError("Model metadata missing feature columns information")
+        raw = features.get(graph_input.column)
+        if graph_input.derived:
+            if graph_input.column not in parts_cache:
+                parts_cache[graph_input.column] = _date_parts(raw, feature)
+            value = parts_cache[graph_input.column].get(graph_input.derived, math.nan)
+            feeds[graph_input.name] = np.array([[value]], dtype=np.float32)
+        elif graph_input.dtype == "string":
+            # Free text is lower-cased before the graph's tokenizer (as the card's notes say).
+            text = (
+                ("" if raw is None else str(raw).lower())
+                if feature.encoding == "text"
+                else _category(raw, spec.missing_token)
+            )
+            feeds[graph_input.name] = np.array([[text]], dtype=object)
+        else:
+            feeds[graph_input.name] = np.array([[_number(raw, feature)]], dtype=np.float32)
+    return feeds
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass
+class LoadedModel:
+    """A ready ONNX session with what is needed to feed it and read its outputs."""
+
+    session: Any
+    spec: ModelSpec
+    card: dict[str, Any]
+
+
+class ModelCache:
+    """A bounded, thread-safe LRU of loaded ONNX sessions, keyed by job id."""
+
+    def __init__(self, maxsize: int | None = None) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize or settings.AUTOML_MODEL_CACHE_SIZE
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._items
+
+    def get(self, job: Job) -> LoadedModel:
+        """The job's loaded model, from the cache or loaded now (evicting the oldest)."""
+        with self._lock:
+            if job.job_id in self._items:
+                self._items.move_to_end(job.job_id)
+                return self._items[job.job_id]
+        loaded = _load(job)  # outside the lock: loading can take a while
+        with self._lock:
+            self._items[job.job_id] = loaded
+            self._items.move_to_end(job.job_id)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return loaded
+
+    def evict(self, job_id: str) -> None:
+        """Forget the job's model (deleted or undeployed)."""
+        with self._lock:
+            self._items.pop(job_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+model_cache = ModelCache()
+
+
+def _read_artifact(job: Job, name: str) -> bytes:
+    key = (job.artifacts or {}).get(name)
+    if not key:
+        raise ModelError(f"The model's {name} is missing")
+    try:
+        with wiring.storage(ARTIFACT_STORAGE[name]).open(key, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ModelError(f"The model's {name} is missing from storage") from None
+
+
+def load_card(job: Job) -> dict[str, Any]:
+    """The job's model_card.json (ModelError when it is missing or unreadable)."""
+    try:
+        card = json.loads(_read_artifact(job, MODEL_CARD).decode("utf-8"))
+    except ValueError:
+        raise ModelError("Model metadata missing feature columns information") from None
+    if not isinstance(card, dict):
+        raise ModelError("Model metadata missing feature columns information")
+    return card
+
+
+def _load(job: Job) -> LoadedModel:
+    import onnxruntime as ort
+
+    card = load_card(job)
+    spec = model_spec(card, job)
+    options = ort.SessionOptions()
+    # One request scores one row: threads cost more than they give, and the web shares cores.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            _read_artifact(job, MODEL_ONNX), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # noqa: BLE001 - a corrupt model is a server fault, not user input
+        logger.exception("Could not load the ONNX model of job %s", job.job_id)
+        raise ModelError("Prediction error: the model could not be loaded") from exc
+    return LoadedModel(session=session, spec=spec, card=card)
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def _label(value: Any, classes: list[Any], mapping: Mapping[str, Any]) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, int) and not isinstance(value, bool):
+        if str(value) in mapping:
+            return mapping[str(value)]
+        if 0 <= value < len(classes):
+            return classes[value]
+    return value
+
+
+def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
+    """Score one row; the prediction comes back in the target's original labels.
+
+    Raises:
+        InvalidInput: missing features or unreadable values (400).
+        ModelError: unusable metadata or a failed inference (500).
+    """
+    if not isinstance(features, Mapping):
+        raise InvalidInput("features must be an object of column names to values")
+    # Check the card before loading the graph, so a bad request costs no model load.
+    if job.job_id not in model_cache:
+        spec = model_spec(load_card(job), job)
+        missing = missing_features(spec, features)
+        if missing:
+            raise InvalidInput(f"Missing required features: {missing!r}")
+    loaded = model_cache.get(job)
+    feeds = build_inputs(loaded.spec, features)
+    try:
+        outputs = loaded.session.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001 - never show raw onnxruntime text to clients
+        logger.exception("Inference failed for job %s", job.job_id)
+        raise ModelError("Prediction error: the model could not score this input") from exc
+    names = [o.name for o in loaded.session.get_outputs()]
+    return _decode(loaded, dict(zip(names, outputs, strict=False)), outputs)
+
+
+def _decode(loaded: LoadedModel, named: dict[str, Any], outputs: list[Any]) -> dict[str, Any]:
+    spec = loaded.spec
+    card = loaded.card
+    mapping = {str(k): v for k, v in (card.get("label_mapping") or {}).items()}
+    first = outputs[0]
+    if spec.problem_type == "regression" or not spec.classes and len(outputs) == 1:
+        value = float(first.reshape(-1)[0])
+        return {"prediction": value, "probability": None, "probabilities": None}
+    label = _label(
+        first.reshape(-1)[0] if hasattr(first, "reshape") else first[0], spec.classes, mapping
+    )
+    probabilities: dict[str, float] | None = None
+    raw = next(
+        (named[n] for n in named if "prob" in n.lower()), outputs[1] if len(outputs) > 1 else None
+    )
+    if raw is not None:
+        if isinstance(raw, list) and raw and isinstance(raw[0], Mapping):  # ZipMap output
+            probabilities = {
+                str(_label(k, spec.classes, mapping)): float(v) for k, v in raw[0].items()
+            }
+        else:
+            row = raw.reshape(1, -1)[0]
+            probabilities = {
+                str(_label(i, spec.classes, mapping)): float(p) for i, p in enumerate(row)
+            }
+    probability = max(probabilities.values()) if probabilities else None
+    return {"prediction": label, "probability": probability, "probabilities": probabilities}

@@ -1,0 +1,295 @@
+"""Template context for the job pages: progress, failure help, results and the prediction form.
+
+Views stay thin (parse, call a service or selector, render); what a page shows is
+assembled here from the job record, its evaluation.json and its model card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from jobs import charts
+from jobs.services import is_resubmittable
+from jobs.templatetags.job_format import metric_label
+from training_image.contract import (
+    LOWER_IS_BETTER,
+    METRIC_LABELS,
+    ErrorType,
+    Job,
+    JobPhase,
+    JobStatus,
+    parse_time,
+)
+
+PHASE_LABELS = {
+    JobPhase.STARTING: "Starting",
+    JobPhase.LOADING: "Loading data",
+    JobPhase.PROFILING: "Profiling",
+    JobPhase.PREPROCESSING: "Preprocessing",
+    JobPhase.SEARCHING: "Searching models",
+    JobPhase.REFITTING: "Refitting",
+    JobPhase.EVALUATING: "Evaluating",
+    JobPhase.EXPORTING: "Exporting",
+    JobPhase.REPORTING: "Writing reports",
+}
+SHOWN_PHASES = tuple(PHASE_LABELS)
+
+ERROR_TIPS = {
+    ErrorType.CONFIG: (
+        "The run was started with a setting the container could not use. This is a deployment "
+        "problem, not your data: check the worker's environment and start a new run."
+    ),
+    ErrorType.DATA: (
+        "The data cannot be trained on as it is. Check the target column (missing values, a "
+        "class with a single row, a constant column), exclude the columns named above, or "
+        "upload a cleaned file, then start a new run from the dataset page."
+    ),
+    ErrorType.INTERRUPTED: (
+        "The run was stopped from outside (a shutdown, a time limit or a reclaimed machine), "
+        "not by an error in your data. Resubmit it."
+    ),
+    ErrorType.OUT_OF_MEMORY: (
+        "Training needed more memory than the machine had. Exclude wide text or identifier "
+        "columns, use a sample of the rows, or run fewer jobs at once, then try again."
+    ),
+    ErrorType.DEPENDENCY: (
+        "A library failed to load inside the training environment. Reinstall the training "
+        "requirements (training_image/requirements.txt) and start a new run."
+    ),
+    ErrorType.INTERNAL: (
+        "Something unexpected went wrong inside the training run. Start a new run; if it "
+        "fails again, report the job id."
+    ),
+    ErrorType.SUBMIT: (
+        "The job never started: the runner did not accept it. Make sure the worker is running "
+        "(`python manage.py runlocal` in local mode), then resubmit."
+    ),
+    ErrorType.LOST: (
+        "The training process ended without reporting a result (it crashed, was killed or "
+        "stopped sending progress). Resubmit it; if it happens again, try a shorter budget "
+        "or a smaller file."
+    ),
+    ErrorType.CANCELLED: "The job was cancelled. Start a new run from the dataset page.",
+}
+
+
+def _seconds_since(value: str | None, now: dt.datetime) -> float | None:
+    when = parse_time(value)
+    return None if when is None else max((now - when).total_seconds(), 0.0)
+
+
+def progress_context(job: Job, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What the progress card shows: phases, elapsed/ETA, bar width, trials and best so far."""
+    now = now or dt.datetime.now(dt.UTC)
+    progress = dict(job.progress or {})
+    phase = progress.get("phase")
+    names = [str(p) for p in SHOWN_PHASES]
+    current = (
+        names.index(phase) if phase in names else (-1 if job.status != JobStatus.RUNNING else 0)
+    )
+    phases = [
+        {
+            "name": name,
+            "label": PHASE_LABELS[JobPhase(name)],
+            "state": "done" if i < current else ("current" if i == current else "todo"),
+        }
+        for i, name in enumerate(names)
+    ]
+    elapsed = progress.get("elapsed")
+    if not isinstance(elapsed, int | float):
+        elapsed = _seconds_since(job.started_at, now) if job.started_at else None
+    searching_index = names.index(str(JobPhase.SEARCHING))
+    if current > searching_index:
+        percent = 100.0
+    elif elapsed is not None and job.time_budget and current >= 0:
+        percent = min(elapsed / job.time_budget * 100, 99.0)
+    else:
+        percent = 0.0
+    metric = progress.get("metric") or job.metric
+    return {
+        "job": job,
+        "live": job.status not in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED),
+        "phases": phases,
+        "phase_label": PHASE_LABELS.get(JobPhase(phase), phase) if phase in names else None,
+        "message": progress.get("message"),
+        "elapsed": elapsed,
+        "eta": progress.get("eta"),
+        "percent": round(percent, 1),
+        "trials": progress.get("trials"),
+        "best_estimator": progress.get("best_estimator"),
+        "best_score": progress.get("best_score"),
+        "metric": metric,
+        "metric_label": METRIC_LABELS.get(metric or "", metric),
+        "waiting_seconds": _seconds_since(job.created_at, now)
+        if job.status in (JobStatus.PENDING, JobStatus.QUEUED)
+        else None,
+    }
+
+
+def failure_context(job: Job) -> dict[str, Any]:
+    """What a failed or cancelled job tells the user, and whether a resubmit may help."""
+    return {
+        "error_type": job.error_type,
+        "error_phase": job.error_phase,
+        "error_message": job.error_message or "The job failed without a message.",
+        "tip": ERROR_TIPS.get(job.error_type or "", ERROR_TIPS[ErrorType.INTERNAL]),
+        "resubmittable": is_resubmittable(job),
+        "attempt": job.attempt,
+        "max_attempts": settings.AUTOML_MAX_ATTEMPTS,
+    }
+
+
+def _numbers(mapping: Any) -> dict[str, float]:
+    if not isinstance(mapping, Mapping):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in mapping.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def _baseline_metrics(evaluation: Mapping[str, Any]) -> tuple[dict[str, float], str | None]:
+    baseline = evaluation.get("baseline")
+    if not isinstance(baseline, Mapping):
+        return {}, None
+    metrics = baseline.get("metrics") if isinstance(baseline.get("metrics"), Mapping) else baseline
+    strategy = baseline.get("strategy") or baseline.get("name")
+    return _numbers(metrics), str(strategy) if strategy else None
+
+
+def results_context(job: Job, evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Headline metrics vs the baseline, leaderboard, importance bars and curves."""
+    evaluation = evaluation or {}
+    test_metrics = _numbers(evaluation.get("test_metrics")) or {
+        k: v
+        for k, v in _numbers(job.metrics).items()
+        if k not in ("training_time", "validation_score")
+    }
+    baseline, baseline_name = _baseline_metrics(evaluation)
+    headline = []
+    order = [job.metric] + [m for m in test_metrics if m != job.metric]
+    for name in order:
+        if name not in test_metrics:
+            continue
+        value = test_metrics[name]
+        base = baseline.get(name)
+        better = None
+        if base is not None:
+            better = value < base if name in LOWER_IS_BETTER else value > base
+        headline.append(
+            {
+                "name": name,
+                "label": metric_label(name),
+                "value": value,
+                "baseline": base,
+                "better": better,
+                "primary": name == job.metric,
+            }
+        )
+
+    leaderboard = [row for row in evaluation.get("leaderboard") or [] if isinstance(row, Mapping)]
+    best = (job.metrics or {}).get("best_estimator")
+    importance = charts.bars(
+        [
+            (row.get("feature"), row.get("importance"))
+            for row in evaluation.get("feature_importance") or []
+            if isinstance(row, Mapping)
+        ]
+    )
+
+    context: dict[str, Any] = {
+        "headline": headline,
+        "baseline_name": baseline_name,
+        "leaderboard": leaderboard,
+        "best_estimator": best,
+        "importance": importance,
+        "leakage_warnings": list(evaluation.get("leakage_warnings") or []),
+        "dropped_columns": list(
+            evaluation.get("dropped_columns")
+            or (job.preprocessing or {}).get("dropped_columns")
+            or []
+        ),
+        "onnx": evaluation.get("onnx") if isinstance(evaluation.get("onnx"), Mapping) else None,
+        "split": evaluation.get("split") if isinstance(evaluation.get("split"), Mapping) else None,
+        "phase_times": _phase_times(evaluation.get("timeline")),
+        "per_class": [row for row in evaluation.get("per_class") or [] if isinstance(row, Mapping)],
+        "warnings": [str(w) for w in evaluation.get("warnings") or []],
+        "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
+    }
+    cm = evaluation.get("confusion_matrix")
+    if isinstance(cm, Mapping) and cm.get("matrix"):
+        labels = [str(x) for x in cm.get("labels") or []]
+        cells = charts.heatmap(cm["matrix"])
+        context["confusion"] = {
+            "labels": labels,
+            "rows": [
+                {"label": labels[i] if i < len(labels) else str(i), "cells": row}
+                for i, row in enumerate(cells)
+            ],
+        }
+    roc = evaluation.get("roc_curve")
+    if isinstance(roc, Mapping):
+        points = charts.polyline(roc.get("fpr") or [], roc.get("tpr") or [])
+        if points:
+            context["roc"] = {"points": points, "auc": roc.get("auc")}
+    pr = evaluation.get("pr_curve")
+    if isinstance(pr, Mapping):
+        points = charts.polyline(pr.get("recall") or [], pr.get("precision") or [])
+        if points:
+            context["pr"] = {"points": points, "ap": pr.get("ap") or pr.get("average_precision")}
+    residuals = evaluation.get("residuals")
+    if isinstance(residuals, Mapping):
+        context["residuals"] = charts.scatter(
+            residuals.get("predicted") or [], residuals.get("actual") or []
+        )
+    return context
+
+
+def _phase_times(timeline: Any) -> list[dict[str, Any]]:
+    """Seconds per phase from evaluation.json's `timeline`, in phase order, as bar widths."""
+    if not isinstance(timeline, Mapping):
+        return []
+    rows = [
+        (PHASE_LABELS[phase], float(timeline[str(phase)]))
+        for phase in SHOWN_PHASES
+        if isinstance(timeline.get(str(phase)), int | float)
+    ]
+    top = max((seconds for _, seconds in rows), default=0.0) or 1.0
+    return [
+        {"label": label, "seconds": seconds, "width": round(seconds / top * 100, 1)}
+        for label, seconds in rows
+    ]
+
+
+def timeline_context(job: Job) -> list[dict[str, Any]]:
+    """Created, started, completed with the time spent waiting and running."""
+
+    def gap(a: str | None, b: str | None) -> float | None:
+        start, end = parse_time(a), parse_time(b)
+        return None if start is None or end is None else (end - start).total_seconds()
+
+    rows = [
+        {"label": "Created", "at": job.created_at, "took": None, "took_label": ""},
+        {
+            "label": "Started",
+            "at": job.started_at,
+            "took": gap(job.created_at, job.started_at),
+            "took_label": "waited",
+        },
+        {
+            "label": "Cancelled"
+            if job.status == JobStatus.CANCELLED
+            else ("Failed" if job.status == JobStatus.FAILED else "Completed"),
+            "at": job.completed_at,
+            "took": gap(job.started_at, job.completed_at),
+            "took_label": "ran",
+        },
+    ]
+    if job.deployed_at:
+        rows.append({"label": "Deployed", "at": job.deployed_at, "took": None, "took_label": ""})
+    return rows

@@ -1,0 +1,381 @@
+"""LocalRunner: a Celery task runs the training container as a subprocess on this machine.
+
+`submit` enqueues `jobs.tasks.run_training(job_id)` on the `training` queue; the
+worker for that queue runs N tasks at a time (AUTOML_LOCAL_CONCURRENCY). The task
+calls `run_job`, which starts `python -m training_image` with exactly the
+environment `contract.container_env` builds (plus PATH, HOME, PYTHONPATH), records
+`<host>:<pid>` as the job's `runner_job_id`, and waits. A process that exits without
+a terminal record leaves the job `failed` (`lost`, with the exit code).
+
+`describe` says a run is alive when a process with that pid exists *and* carries the
+job's id in its environment, so a reused pid is never mistaken for the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+
+from core.exceptions import InvalidTransition, NotFound
+from jobs.runners.base import RunnerState, SubmitError
+from training_image.contract import (
+    ENV_JOB_ID,
+    LIVE_STATUSES,
+    ErrorType,
+    Job,
+    JobStatus,
+    container_env,
+)
+
+logger = logging.getLogger(__name__)
+
+# Set when the Celery worker starts a warm shutdown: running trainings are stopped
+# (SIGTERM) and re-queued, so stopping `runlocal` never strands a job.
+SHUTTING_DOWN = threading.Event()
+
+# How long a SIGTERMed container gets to write its own `failed` record before SIGKILL.
+TERMINATE_GRACE_SECONDS = 20
+# How often the waiting task re-reads the record (cancellation by another process).
+RECORD_POLL_SECONDS = 2.0
+
+# Exit codes of a process killed by the kernel's OOM killer (signal 9 seen directly, or
+# 128 + 9 through a shell or container runtime).
+OOM_EXIT_CODES = frozenset({-signal.SIGKILL, 128 + signal.SIGKILL})
+
+# The only variables of the worker's own environment the container inherits: enough to
+# find Python and its packages, and nothing secret.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def format_runner_id(pid: int, host: str | None = None) -> str:
+    return f"{host or hostname()}:{pid}"
+
+
+def parse_runner_id(runner_job_id: str | None) -> tuple[str, int] | None:
+    """`(host, pid)` from a local runner id, None for anything else (e.g. a Batch id)."""
+    if not runner_job_id or ":" not in runner_job_id:
+        return None
+    host, _, pid = runner_job_id.rpartition(":")
+    if not pid.isdigit():
+        return None
+    return host, int(pid)
+
+
+def is_job_process(pid: int, job_id: str) -> bool:
+    """Whether `pid` is alive and is the training process of `job_id`.
+
+    On Linux the process environment must carry AUTOML_JOB_ID=<job_id>, so a pid the
+    kernel reused for something else is not mistaken for the job. Elsewhere, only
+    existence is checked.
+    """
+    if pid <= 0:
+        return False
+    environ = Path(f"/proc/{pid}/environ")
+    if Path("/proc/self/environ").exists():
+        try:
+            raw = environ.read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return _pid_exists(pid)
+        # A zombie (exited, not yet reaped) has an empty environment: not alive.
+        return f"{ENV_JOB_ID}={job_id}".encode() in raw.split(b"\0")
+    return _pid_exists(pid)
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_process_group(pid: int, sig: int) -> bool:
+    """Send `sig` to the process group led by `pid` (the container and its helpers)."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        logger.warning("Not allowed to signal training process %s", pid)
+        return False
+    return True
+
+
+def lost_message(exit_code: int | None) -> str:
+    """What to tell the user about a process that ended without reporting."""
+    if exit_code in OOM_EXIT_CODES:
+        return (
+            f"The training process was killed (exit code {exit_code}), most likely because the "
+            "machine ran out of memory. Try a smaller dataset, exclude wide text columns, or "
+            "free memory and resubmit."
+        )
+    if exit_code is None:
+        return (
+            "The training process ended without reporting a result (the worker was stopped or "
+            "the machine restarted). Resubmit the job."
+        )
+    return (
+        f"The training process exited with code {exit_code} without reporting a result. "
+        "Check the worker's log, then resubmit the job."
+    )
+
+
+def container_process_env(job: Job, *, dataset_key: str) -> dict[str, str]:
+    """The subprocess environment: exactly the contract's variables plus PATH and friends."""
+    from automl_lite import wiring
+
+    env = container_env(job, dataset_key=dataset_key, backend=wiring.container_backend())
+    for name in INHERITED_ENV:
+        if name in os.environ:
+            env.setdefault(name, os.environ[name])
+    # The container package sits next to manage.py; make it importable from any cwd.
+    env["PYTHONPATH"] = str(settings.BASE_DIR)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class LocalRunner:
+    """Runs training on this machine through the Celery `training` queue."""
+
+    def submit(self, job: Job, *, dataset_key: str) -> str:
+        """Enqueue the run; the worker records the process id when it starts it.
+
+        Raises:
+            SubmitError: the broker did not accept the task.
+        """
+        from kombu.exceptions import KombuError
+
+        from jobs.tasks import run_training as run_training_task
+
+        try:
+            run_training_task.delay(job.job_id)
+        except (KombuError, OSError) as exc:
+            logger.exception("Could not enqueue training for job %s", job.job_id)
+            raise SubmitError(
+                "The local task queue did not accept the job "
+                f"({type(exc).__name__}). Check that `manage.py runlocal` is running, "
+                "then resubmit."
+            ) from exc
+        return ""
+
+    def cancel(self, job: Job) -> None:
+        """SIGTERM the job's process group when it runs on this machine."""
+        parsed = parse_runner_id(job.runner_job_id)
+        if parsed is None:
+            return
+        host, pid = parsed
+        if host == hostname() and is_job_process(pid, job.job_id):
+            signal_process_group(pid, signal.SIGTERM)
+
+    def describe(self, jobs: Sequence[Job]) -> dict[str, RunnerState]:
+        """Alive when the recorded pid is this job's process; jobs without a pid are left out."""
+        states: dict[str, RunnerState] = {}
+        me = hostname()
+        for job in jobs:
+            parsed = parse_runner_id(job.runner_job_id)
+            if parsed is None or parsed[0] != me:
+                continue  # not started yet, or started on another machine
+            if is_job_process(parsed[1], job.job_id):
+                states[job.job_id] = RunnerState(alive=True, status="running")
+            else:
+                states[job.job_id] = RunnerState(
+                    alive=False, status="exited", reason=lost_message(None)
+                )
+        return states
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+@contextlib.contextmanager
+def job_lock(job_id: str):  # noqa: ANN201 - a context manager yielding bool
+    """An exclusive, non-blocking claim on running `job_id` on this machine.
+
+    Yields False when another task already holds it. The kernel drops the lock when
+    its holder dies, so a crashed worker never blocks a re-run.
+    """
+    folder = Path(settings.AUTOML_RECORDS_PATH).parent / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle: IO[bytes] = open(folder / f"{job_id}.lock", "wb")  # noqa: SIM115
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def run_job(
+    job_id: str,
+    *,
+    popen: Callable[..., subprocess.Popen] = subprocess.Popen,
+    poll_seconds: float = 0.5,
+) -> str:
+    """Run the training container for a queued job and wait for it (the task's body).
+
+    Returns:
+        What happened: "busy" (another task runs it), "skipped" (not queued any more),
+        "deferred" (the worker is stopping; the job stays queued),
+        "finished" (the container wrote a terminal record), "lost" (it did not; the
+        job is now failed), "requeued" (stopped by a worker shutdown) or "failed"
+        (it could not be started).
+    """
+    from automl_lite import wiring
+
+    repository = wiring.job_repository()
+    if SHUTTING_DOWN.is_set():
+        # A stopping worker still receives messages; leave the job queued for the next
+        # start (runlocal hands waiting jobs back to the queue when it starts).
+        return "deferred"
+    with job_lock(job_id) as claimed:
+        if not claimed:
+            return "busy"
+        job = repository.get(job_id)
+        if job is None or job.status != JobStatus.QUEUED:
+            return "skipped"
+        dataset = wiring.dataset_repository().get(job.dataset_id)
+        if dataset is None:
+            _fail(
+                repository,
+                job,
+                ErrorType.DATA,
+                "The dataset was deleted before training started. Upload it again.",
+            )
+            return "failed"
+        env = container_process_env(job, dataset_key=dataset.storage_key)
+        try:
+            process = popen(
+                [sys.executable, "-m", "training_image"],
+                env=env,
+                cwd=str(settings.BASE_DIR),
+                stdin=subprocess.DEVNULL,
+                # Own process group: the terminal's Ctrl-C reaches runlocal, which stops
+                # the worker, which stops this group: one orderly path.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            logger.exception("Could not start the training process for job %s", job_id)
+            _fail(
+                repository,
+                job,
+                ErrorType.SUBMIT,
+                f"The training process could not be started ({type(exc).__name__}). Resubmit.",
+            )
+            return "failed"
+        runner_id = format_runner_id(process.pid)
+        try:
+            repository.update(job_id, runner_job_id=runner_id, only_if_status=LIVE_STATUSES)
+        except NotFound:
+            _stop(process)  # deleted while starting
+            return "skipped"
+        except InvalidTransition:
+            pass  # already finished (a very fast run) or cancelled: the wait loop sorts it out
+        logger.info("Job %s: training process %s started", job_id, process.pid)
+        reason = _wait(repository, job, process, poll_seconds=poll_seconds)
+        return _after_exit(repository, job_id, runner_id, process.returncode, reason)
+
+
+def _wait(repository, job: Job, process: subprocess.Popen, *, poll_seconds: float) -> str:  # noqa: ANN001
+    """Wait for the process; stop it on cancel, worker shutdown or the hard deadline."""
+    # A generous ceiling: the search budget plus time for loading, refit, export and
+    # reports. A hung container is also caught earlier by the heartbeat check.
+    deadline = time.monotonic() + 2 * job.time_budget + 900
+    next_poll = time.monotonic() + RECORD_POLL_SECONDS
+    while True:
+        try:
+            process.wait(timeout=poll_seconds)
+            return "exited"
+        except subprocess.TimeoutExpired:
+            pass
+        if SHUTTING_DOWN.is_set():
+            _stop(process)
+            return "shutdown"
+        if time.monotonic() > deadline:
+            logger.warning("Job %s exceeded its deadline; stopping it", job.job_id)
+            _stop(process)
+            return "deadline"
+        if time.monotonic() >= next_poll:
+            next_poll = time.monotonic() + RECORD_POLL_SECONDS
+            current = repository.get(job.job_id)
+            if current is None or current.status == JobStatus.CANCELLED:
+                _stop(process)
+                return "cancelled"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the group, give the container time to record why, then SIGKILL."""
+    signal_process_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=TERMINATE_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        signal_process_group(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _after_exit(repository, job_id: str, runner_id: str, exit_code: int, reason: str) -> str:  # noqa: ANN001
+    job = repository.get(job_id)
+    if job is None:
+        return "finished"
+    if reason == "shutdown":
+        from jobs.services import job_requeue_interrupted
+
+        return "requeued" if job_requeue_interrupted(job_id=job_id) else "finished"
+    if job.is_terminal:
+        return "finished"
+    if job.runner_job_id not in (None, runner_id):
+        return "finished"  # another attempt owns the record now
+    if reason == "deadline":
+        message = (
+            f"Training ran far past its {job.time_budget} s budget and was stopped. "
+            "Try a shorter budget or a smaller dataset."
+        )
+        error_type = ErrorType.LOST
+    else:
+        message = lost_message(exit_code)
+        error_type = ErrorType.LOST
+    logger.warning("Job %s: process exited with %s without a result", job_id, exit_code)
+    _fail(repository, job, error_type, message)
+    return "lost"
+
+
+def _fail(repository, job: Job, error_type: str, message: str) -> None:  # noqa: ANN001
+    from training_image.contract import utcnow
+
+    # When someone else recorded an outcome first, theirs stands.
+    with contextlib.suppress(InvalidTransition, NotFound):
+        repository.transition(
+            job.job_id,
+            JobStatus.FAILED,
+            expected=(JobStatus.QUEUED, JobStatus.RUNNING),
+            error_type=str(error_type),
+            error_message=message,
+            error_phase=(job.progress or {}).get("phase"),
+            completed_at=utcnow(),
+        )

@@ -1,0 +1,109 @@
+"""Job reads: one record for a user, a user's list, and the JSON artifacts of a result.
+
+"Not found" is always `Http404`: a missing record, a malformed id and another user's
+record look the same from outside (admins see every record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.http import Http404
+
+from automl_lite import wiring
+from core.pagination import Page
+from training_image.contract import ARTIFACT_STORAGE, EVALUATION, MODEL_CARD, Dataset, Job
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from jobs.repository import JobRepository
+
+logger = logging.getLogger(__name__)
+
+JOB_NOT_FOUND = "Job not found"
+
+
+def can_see_all(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Staff and superusers see every user's jobs."""
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+def is_valid_id(value: str) -> bool:
+    """Whether `value` is a UUID (job ids are): anything else is answered with 404."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def job_get(
+    *,
+    job_id: str,
+    user: AbstractBaseUser | AnonymousUser,
+    repository: JobRepository | None = None,
+) -> Job:
+    """The job `job_id` if `user` may see it.
+
+    Raises:
+        Http404: malformed id, no such job, or someone else's job (admins see all).
+    """
+    if not is_valid_id(job_id):
+        raise Http404(JOB_NOT_FOUND)
+    repository = repository or wiring.job_repository()
+    job = repository.get(str(job_id))
+    if job is None:
+        raise Http404(JOB_NOT_FOUND)
+    if job.owner_id != str(user.pk) and not can_see_all(user):
+        raise Http404(JOB_NOT_FOUND)
+    return job
+
+
+def job_list(
+    *,
+    user: AbstractBaseUser,
+    limit: int = 20,
+    cursor: str | None = None,
+    repository: JobRepository | None = None,
+) -> Page[Job]:
+    """The user's jobs, newest first, one page at a time (InvalidInput for a bad cursor)."""
+    repository = repository or wiring.job_repository()
+    return repository.list_for_owner(str(user.pk), limit=limit, cursor=cursor)
+
+
+def job_dataset(*, job: Job) -> Dataset | None:
+    """The dataset the job was trained on, when it still exists."""
+    dataset = wiring.dataset_repository().get(job.dataset_id)
+    if dataset is None or dataset.owner_id != job.owner_id:
+        return None
+    return dataset
+
+
+def _read_json_artifact(job: Job, name: str) -> dict[str, Any] | None:
+    key = (job.artifacts or {}).get(name)
+    if not key:
+        return None
+    storage = wiring.storage(ARTIFACT_STORAGE[name])
+    try:
+        with storage.open(key, "rb") as handle:
+            value = json.loads(handle.read().decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        logger.exception("Could not read %s of job %s", name, job.job_id)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def job_evaluation(*, job: Job) -> dict[str, Any] | None:
+    """The job's evaluation.json (test metrics, curves, leaderboard, importance), if any."""
+    return _read_json_artifact(job, EVALUATION)
+
+
+def job_model_card(*, job: Job) -> dict[str, Any] | None:
+    """The job's model_card.json (features, classes, ONNX inputs), if any."""
+    return _read_json_artifact(job, MODEL_CARD)

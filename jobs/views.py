@@ -1,0 +1,369 @@
+"""Job pages: list, detail (progress / failure / results), actions, downloads and reports.
+
+Thin function views: parse, call one service or selector, render. Every view reaches
+a job through `_get_job_for_user`, which answers 404 for another user's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from automl_lite import wiring
+from core.exceptions import ApplicationError, InvalidInput
+from core.pagination import Page
+from jobs import inference, links, pages, selectors, services
+from training_image.contract import (
+    ARTIFACT_CONTENT_TYPES,
+    ARTIFACT_STORAGE,
+    METRIC_LABELS,
+    METRICS,
+    Job,
+    JobStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+
+
+def _get_job_for_user(request: HttpRequest, job_id: str) -> Job:
+    """The job if the signed-in user may see it; 404 otherwise."""
+    return selectors.job_get(job_id=job_id, user=request.user)
+
+
+def _back_to(request: HttpRequest, job: Job) -> HttpResponse:
+    return redirect("jobs:detail", job_id=job.job_id)
+
+
+# --------------------------------------------------------------------------- create
+
+
+@require_POST
+@login_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    """Start a training run from the configure page; errors re-render that page."""
+    from datasets.selectors import dataset_get
+    from datasets.views import render_configure
+    from jobs.forms import TrainForm
+
+    # With the dataset the form checks the columns, so errors show next to their field.
+    dataset = dataset_get(dataset_id=str(request.POST.get("dataset_id", "")), user=request.user)
+    form = TrainForm(request.POST, dataset=dataset)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = services.job_create(
+                owner_id=str(request.user.pk),
+                dataset_id=str(data["dataset_id"]),
+                target_column=data["target_column"],
+                problem_type=data.get("problem_type") or None,
+                metric=data.get("metric") or None,
+                time_budget=data.get("time_budget"),
+                excluded_columns=data.get("excluded_columns") or [],
+                idempotency_key=data.get("idempotency_key") or None,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if job.status == JobStatus.FAILED:
+                messages.error(request, job.error_message or "The job could not be started.")
+            return redirect("jobs:detail", job_id=job.job_id)
+    # The configure page again, with the bound form and its errors.
+    return render_configure(request, dataset_id=dataset.dataset_id, train_form=form, status=400)
+
+
+# --------------------------------------------------------------------------- list
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def job_list(request: HttpRequest) -> HttpResponse:
+    """The user's jobs, newest first; "Load more" fetches the next rows through htmx."""
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.job_list(user=request.user, limit=PAGE_SIZE, cursor=cursor)
+    except InvalidInput as exc:
+        if request.htmx:
+            return HttpResponse(exc.message, status=400)
+        messages.error(request, exc.message)
+        page = Page()
+    context = {"jobs": page.items, "next_cursor": page.next_cursor}
+    if request.htmx and cursor:
+        return render(request, "jobs/partials/job_rows.html", context)
+    return render(request, "jobs/list.html", context)
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def _detail_context(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "job": job,
+        "dataset": selectors.job_dataset(job=job),
+        "progress": pages.progress_context(job),
+        "timeline": pages.timeline_context(job),
+        "metric_label": METRIC_LABELS.get(job.metric or "", job.metric),
+        "metric_choices": METRICS.get(job.problem_type or "", ()),
+    }
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        context["failure"] = pages.failure_context(job)
+    if job.status == JobStatus.COMPLETED:
+        evaluation = selectors.job_evaluation(job=job)
+        context["evaluation"] = evaluation
+        context["results"] = pages.results_context(job, evaluation)
+        context["downloads"] = [name for name in links.DOWNLOADS if name in (job.artifacts or {})]
+        context["reports"] = [name for name in links.REPORTS if name in (job.artifacts or {})]
+        context.update(_prediction_form_context(job))
+    context.update(extra)
+    return context
+
+
+def _prediction_form_context(job: Job) -> dict[str, Any]:
+    """Form fields from the model card; an unreadable card just hides the form."""
+    card = selectors.job_model_card(job=job)
+    if not card:
+        return {"predict_fields": None}
+    try:
+        spec = inference.model_spec(card, job)
+    except ApplicationError:
+        return {"predict_fields": None}
+    return {"predict_fields": spec.features, "model_card": card}
+
+
+@require_GET
+@login_required
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    """One job: live progress, what went wrong, or the results."""
+    job = _get_job_for_user(request, job_id)
+    return render(request, "jobs/detail.html", _detail_context(request, job))
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The progress card, polled every 2 s while the job is live.
+
+    When a page that was polling sees the job finish, htmx reloads it (HX-Refresh) so
+    the results or the failure report replace the card.
+    """
+    job = _get_job_for_user(request, job_id)
+    response = render(
+        request, "jobs/partials/progress.html", {"progress": pages.progress_context(job)}
+    )
+    if request.htmx and request.GET.get("live") and job.is_terminal:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@require_POST
+@login_required
+def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Cancel a live job; htmx reloads the page, others get redirected to it."""
+    job = _get_job_for_user(request, job_id)
+    try:
+        job = services.job_cancel(job=job)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The job was cancelled.")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return _back_to(request, job)
+
+
+@require_POST
+@login_required
+def job_resubmit(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Run a failed job again (attempt + 1), then show it."""
+    job = _get_job_for_user(request, job_id)
+    try:
+        job = services.job_resubmit(job=job)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if job.status == JobStatus.FAILED:
+            messages.error(request, job.error_message or "The job could not be started.")
+        else:
+            messages.success(request, f"Resubmitted: attempt {job.attempt}.")
+    return _back_to(request, job)
+
+
+@require_POST
+@login_required
+def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Delete a job and its files (its dataset too with `delete_data`), then list jobs."""
+    job = _get_job_for_user(request, job_id)
+    delete_data = request.POST.get("delete_data") in ("1", "true", "on")
+    try:
+        summary = services.job_delete(job=job, delete_data=delete_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _back_to(request, job)
+    note = f" Kept {', '.join(summary.kept_resources)}." if summary.kept_resources else ""
+    messages.success(request, f"Deleted the job and {len(summary.deleted_resources)} files.{note}")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("jobs:list")
+        return response
+    return redirect("jobs:list")
+
+
+@require_POST
+@login_required
+def job_meta(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Save tags (comma separated) and notes; htmx gets the card back."""
+    job = _get_job_for_user(request, job_id)
+    raw_tags = request.POST.get("tags", "")
+    tags = [t for t in (part.strip() for part in raw_tags.split(",")) if t]
+    error = None
+    try:
+        job = services.job_update_meta(job=job, tags=tags, notes=request.POST.get("notes", ""))
+    except ApplicationError as exc:
+        error = exc.message
+    if request.htmx:
+        context = {"job": job, "meta_error": error, "meta_saved": error is None}
+        if error:
+            context["tags_value"] = raw_tags
+            context["notes_value"] = request.POST.get("notes", "")
+        return render(request, "jobs/partials/meta.html", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Saved tags and notes.")
+    return _back_to(request, job)
+
+
+@require_POST
+@login_required
+def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Deploy or undeploy (`deploy=1|0`); htmx gets the deployment card back."""
+    job = _get_job_for_user(request, job_id)
+    error = None
+    try:
+        job = services.job_deploy(job=job, deploy=request.POST.get("deploy") in ("1", "true", "on"))
+    except ApplicationError as exc:
+        error = exc.message
+    if request.htmx:
+        context = {"job": job, "deploy_error": error, **_prediction_form_context(job)}
+        return render(request, "jobs/partials/deploy.html", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Model deployed." if job.deployed else "Model undeployed.")
+    return _back_to(request, job)
+
+
+@require_POST
+@login_required
+def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Score the prediction form's row; htmx gets the result card."""
+    job = _get_job_for_user(request, job_id)
+    features = {
+        key.removeprefix("f:"): value for key, value in request.POST.items() if key.startswith("f:")
+    }
+    result, error = None, None
+    try:
+        result = services.job_predict(job=job, features=features)
+    except ApplicationError as exc:
+        error = exc.message
+    context = {"job": job, "prediction": result, "prediction_error": error, "inputs": features}
+    status = 200 if error is None else 400
+    if request.htmx:
+        return render(request, "jobs/partials/prediction.html", context, status=status)
+    return render(
+        request, "jobs/detail.html", _detail_context(request, job, **context), status=status
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | HttpResponse:
+    """A job whose file `name` this request may read: a valid signed link, or its owner."""
+    if request.GET.get("signature"):
+        if not selectors.is_valid_id(job_id):
+            raise Http404(selectors.JOB_NOT_FOUND)
+        job = wiring.job_repository().get(job_id)
+        if job is None or not links.verify(
+            job, name, request.GET.get("expires"), request.GET.get("signature")
+        ):
+            # Expired or forged: 404 like a missing file; the page hands out fresh links.
+            raise Http404("This download link is invalid or has expired")
+        return job
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _get_job_for_user(request, job_id)
+
+
+def _open_artifact(job: Job, name: str):  # noqa: ANN202 - a storage File
+    key = (job.artifacts or {}).get(name)
+    if not key:
+        raise Http404("This job has no such file")
+    try:
+        return wiring.storage(ARTIFACT_STORAGE[name]).open(key, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage") from None
+
+
+@require_GET
+def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
+    """Download model.pkl, model.onnx or model_card.json as an attachment."""
+    if name not in links.DOWNLOADS:
+        raise Http404("No such download")
+    job = _get_job_for_file(request, job_id, name)
+    if isinstance(job, HttpResponse):
+        return job
+    from jobs.presigned import direct_download_url  # S3: the browser fetches it from S3
+
+    if direct := direct_download_url(job, name):
+        return redirect(direct)
+    handle = _open_artifact(job, name)
+    stem = slugify(job.dataset_name.rsplit(".", 1)[0])[:40] or "job"
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{stem}-{job.job_id[:8]}-{name}",
+        content_type=ARTIFACT_CONTENT_TYPES[name],
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def job_report(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
+    """Show the EDA or training report inline, sandboxed away from this site's cookies."""
+    if name not in links.REPORTS:
+        raise Http404("No such report")
+    job = _get_job_for_file(request, job_id, name)
+    if isinstance(job, HttpResponse):
+        return job
+    from jobs.presigned import direct_download_url  # S3: the browser fetches it from S3
+
+    if direct := direct_download_url(job, name):
+        return redirect(direct)
+    handle = _open_artifact(job, name)
+    response = FileResponse(handle, content_type=ARTIFACT_CONTENT_TYPES[name])
+    # The report runs in an opaque origin: its scripts (if any) cannot read our session.
+    response["Content-Security-Policy"] = "sandbox allow-scripts allow-popups allow-downloads"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

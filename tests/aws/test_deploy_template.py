@@ -1,0 +1,402 @@
+"""deploy/: the CloudFormation template is linted, scanned, and deployed into moto.
+
+moto's CloudFormation cannot create AWS::ApiGatewayV2::* (the HTTP API), AWS::S3::BucketPolicy
+or AWS::SQS::QueuePolicy, and ignores some properties of the types it creates (bucket
+versioning, lifecycle, CORS, public access block, table PITR, Lambda package type). The
+created resources are checked through their APIs; the rest is checked on the template.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from cfnlint.decode import decode
+
+from jobs.runners.batch import RETRY_STRATEGY, BatchRunner
+from tests.aws.conftest import REGION
+from tests.conftest import make_job
+from training_image import contract
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "deploy" / "automl-lite.yaml"
+TASK_DEFINITION = REPO / "deploy" / "ecs" / "web-task-definition.json"
+MOTO_CANNOT_CREATE = {
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+}
+
+
+def template() -> dict:
+    decoded, problems = decode(str(TEMPLATE))
+    assert not problems
+    return decoded
+
+
+def resources_of(kind: str) -> dict:
+    return {k: v for k, v in template()["Resources"].items() if v["Type"] == kind}
+
+
+def settings_required_aws_variables() -> list[str]:
+    """The variables automl_lite/settings.py requires in AWS mode (`_required("NAME")`)."""
+    source = (REPO / "automl_lite" / "settings.py").read_text()
+    return re.findall(r'_required\("([A-Z_]+)"\)', source)
+
+
+# --------------------------------------------------------------------------- lint and scan
+
+
+def test_it_passes_cfn_lint():
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+
+    result = subprocess.run(
+        [str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _checkov() -> str:
+    candidates = [os.environ.get("CHECKOV"), str(REPO / ".venv-checkov" / "bin" / "checkov")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    found = shutil.which("checkov")
+    if found:
+        return found
+    message = "checkov is not installed (make checkov installs it into .venv-checkov)"
+    if os.environ.get("AUTOML_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def test_it_passes_checkov_with_every_skip_explained():
+    result = subprocess.run(
+        [
+            _checkov(),
+            "--file",
+            str(TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",  # no network: use the bundled checks only
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    report = json.loads(result.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] > 90
+    for check in report["results"]["skipped_checks"]:
+        assert len(check["check_result"].get("suppress_comment", "")) > 20, check["check_id"]
+
+
+def test_it_lints_the_web_dockerfile():
+    hadolint = Path(sys.executable).with_name("hadolint")
+
+    result = subprocess.run(
+        [str(hadolint), str(REPO / "deploy" / "web.Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout
+
+
+# --------------------------------------------------------------------------- the template's promises
+
+
+def test_it_defines_the_tables_with_the_contract_keys_and_indexes():
+    tables = resources_of("AWS::DynamoDB::Table")
+    expected = {
+        "DatasetsTable": (contract.DYNAMO_DATASETS_KEY, contract.DYNAMO_DATASETS_INDEXES),
+        "JobsTable": (contract.DYNAMO_JOBS_KEY, contract.DYNAMO_JOBS_INDEXES),
+    }
+    for name, (key, indexes) in expected.items():
+        properties = tables[name]["Properties"]
+        assert properties["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+        found = {
+            index["IndexName"]: tuple(k["AttributeName"] for k in index["KeySchema"])
+            for index in properties["GlobalSecondaryIndexes"]
+        }
+        assert found == indexes
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_it_locks_down_every_bucket():
+    for name, bucket in resources_of("AWS::S3::Bucket").items():
+        properties = bucket["Properties"]
+        assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}, name
+        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}, name
+        assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+        rules = properties["LifecycleConfiguration"]["Rules"]
+        assert any("NoncurrentVersionExpiration" in r for r in rules), name
+        assert any("AbortIncompleteMultipartUpload" in r for r in rules), name
+        assert bucket["DeletionPolicy"] == "Retain", name
+    policies = resources_of("AWS::S3::BucketPolicy")
+    assert len(policies) == len(resources_of("AWS::S3::Bucket"))  # TLS-only on each
+
+
+def test_it_lets_the_browser_post_to_the_datasets_bucket_only():
+    buckets = resources_of("AWS::S3::Bucket")
+    cors = buckets["DatasetsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert cors[0]["AllowedMethods"] == ["POST", "PUT"]
+    assert all(
+        "CorsConfiguration" not in b["Properties"]
+        for n, b in buckets.items()
+        if n != "DatasetsBucket"
+    )
+
+
+def test_it_grants_the_training_container_only_its_own_data():
+    role = resources_of("AWS::IAM::Role")["TrainingJobRole"]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = sorted(
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+    assert actions == [
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "s3:GetObject",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+
+
+def test_it_grants_no_wildcard_action_and_one_wildcard_resource():
+    text = TEMPLATE.read_text()
+    assert not re.search(r'Action:\s*"?\*"?\s*$', text, re.MULTILINE)
+    assert not re.search(
+        r"Action:.*\b[a-z0-9]+:\*", text.replace('"s3:*"', "").replace('"sqs:*"', "")
+    )
+    wildcard = [
+        s
+        for policy in resources_of("AWS::IAM::ManagedPolicy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Resource"] == "*"
+    ]
+    assert [s["Action"] for s in wildcard] == ["batch:DescribeJobs"]  # no resource-level support
+
+
+def test_it_uses_the_runners_retry_strategy_as_the_job_definitions_default():
+    definition = resources_of("AWS::Batch::JobDefinition")["TrainingJobDefinition"]["Properties"]
+    strategy = definition["RetryStrategy"]
+    as_api = {
+        "attempts": strategy["Attempts"],
+        "evaluateOnExit": [
+            {k[0].lower() + k[1:]: v for k, v in rule.items()}
+            for rule in strategy["EvaluateOnExit"]
+        ],
+    }
+    assert as_api == RETRY_STRATEGY
+
+
+def test_it_runs_both_functions_from_the_web_image_with_the_lambda_handler():
+    for function in resources_of("AWS::Lambda::Function").values():
+        properties = function["Properties"]
+        assert properties["PackageType"] == "Image"
+        assert properties["ImageConfig"]["Command"] == ["automl_lite.lambda_handler.handler"]
+        variables = properties["Environment"]["Variables"]
+        assert variables["AUTOML_BACKEND"] == "aws"
+        for name in settings_required_aws_variables():
+            assert name in variables, name
+
+
+# --------------------------------------------------------------------------- deployed into moto
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from moto import mock_aws
+
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        parameters = {
+            "TrainingImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/automl-training:1",
+            "WebImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/automl-web:1",
+            "VpcId": vpc,
+            "SubnetIds": subnet,
+            "DjangoSecretKey": "k" * 64,
+            "DatabaseUrl": "postgres://automl:secret@db.internal:5432/automl",
+        }
+        with pytest.warns(UserWarning, match="not supported by moto"):
+            cfn.create_stack(
+                StackName="automl",
+                TemplateBody=TEMPLATE.read_text(),
+                Parameters=[
+                    {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()
+                ],
+                Capabilities=["CAPABILITY_IAM"],
+            )
+        description = cfn.describe_stacks(StackName="automl")["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in description["Outputs"]}
+        created = cfn.list_stack_resources(StackName="automl")["StackResourceSummaries"]
+        yield {"status": description["StackStatus"], "outputs": outputs, "created": created}
+
+
+def test_it_deploys_into_moto(stack):
+    created = {r["LogicalResourceId"] for r in stack["created"] if r.get("LogicalResourceId")}
+    declared = template()["Resources"]
+    missing = {declared[name]["Type"] for name in set(declared) - created}
+
+    assert stack["status"] == "CREATE_COMPLETE"
+    assert missing == MOTO_CANNOT_CREATE  # everything else was really created
+    assert len(created) == len(declared) - 9
+
+
+def test_it_creates_the_tables_as_create_tables_would(stack):
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    for output, indexes in (
+        ("DatasetsTableName", contract.DYNAMO_DATASETS_INDEXES),
+        ("JobsTableName", contract.DYNAMO_JOBS_INDEXES),
+    ):
+        table = ddb.describe_table(TableName=stack["outputs"][output])["Table"]
+        found = {
+            i["IndexName"]: tuple(k["AttributeName"] for k in i["KeySchema"])
+            for i in table["GlobalSecondaryIndexes"]
+        }
+        assert found == indexes
+        assert table["DeletionProtectionEnabled"] is True
+
+
+def test_it_sends_failed_tasks_to_the_dead_letter_queue(stack):
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack["outputs"]["TaskQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":automl-lite-tasks-dlq")
+    assert int(attributes["VisibilityTimeout"]) >= 900  # >= the worker function's timeout
+    assert attributes["SqsManagedSseEnabled"] == "true"
+
+
+def test_it_puts_fargate_spot_before_on_demand(stack):
+    batch = boto3.client("batch", region_name=REGION)
+    queue = batch.describe_job_queues(jobQueues=[stack["outputs"]["TrainingJobQueueArn"]])[
+        "jobQueues"
+    ][0]
+    ordered = sorted(queue["computeEnvironmentOrder"], key=lambda e: e["order"])
+    environments = {
+        e["computeEnvironmentArn"]: e["computeResources"]["type"]
+        for e in batch.describe_compute_environments()["computeEnvironments"]
+    }
+    assert [environments[e["computeEnvironment"]] for e in ordered] == ["FARGATE_SPOT", "FARGATE"]
+
+
+def test_it_gives_a_submitted_job_every_variable_the_container_requires(stack):
+    batch = boto3.client("batch", region_name=REGION)
+    outputs = stack["outputs"]
+    backend = contract.Backend(
+        storage="s3",
+        datasets_location=outputs["DatasetsBucketName"],
+        models_location=outputs["ModelsBucketName"],
+        reports_location=outputs["ReportsBucketName"],
+        job_store="dynamodb",
+        job_store_location=outputs["JobsTableName"],
+        extra_env=(("AWS_DEFAULT_REGION", REGION),),
+    )
+    runner = BatchRunner(
+        batch,
+        job_queue=outputs["TrainingJobQueueArn"],
+        job_definition=outputs["TrainingJobDefinitionName"],
+        backend=backend,
+    )
+
+    batch_id = runner.submit(make_job(), dataset_key="datasets/x/data.csv")
+
+    detail = batch.describe_jobs(jobs=[batch_id])["jobs"][0]
+    environment = {e["name"]: e["value"] for e in detail["container"]["environment"]}
+    assert set(contract.REQUIRED_ENV) <= set(environment)
+    definition = batch.describe_job_definitions(
+        jobDefinitionName=outputs["TrainingJobDefinitionName"]
+    )["jobDefinitions"][0]
+    assert definition["containerProperties"]["logConfiguration"]["logDriver"] == "awslogs"
+
+
+def test_it_runs_the_worker_from_the_task_queue_and_every_minute(stack):
+    lam = boto3.client("lambda", region_name=REGION)
+    worker = stack["outputs"]["WorkerFunctionName"]
+    (mapping,) = lam.list_event_source_mappings(FunctionName=worker)["EventSourceMappings"]
+    assert mapping["EventSourceArn"].endswith(":automl-lite-tasks")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    events = boto3.client("events", region_name=REGION)
+    (rule,) = events.list_rules()["Rules"]
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"].endswith(f":function:{worker}")
+
+
+def test_it_keeps_logs_for_the_configured_retention(stack):
+    groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
+    assert {g["logGroupName"]: g["retentionInDays"] for g in groups} == {
+        "/aws/apigateway/automl-lite-http": 30,
+        "/aws/batch/automl-lite-training": 30,
+        "/aws/lambda/automl-lite-web": 30,
+        "/aws/lambda/automl-lite-worker": 30,
+    }
+
+
+# --------------------------------------------------------------------------- ECS task definition
+
+
+def test_it_registers_the_web_task_definition_in_ecs(moto_batch):
+    values = {
+        name: f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name.lower()}"
+        for name in ("SECRET_KEY_ARN", "DATABASE_URL_ARN")
+    }
+    values.update(
+        ENVIRONMENT_NAME="automl-lite",
+        EXECUTION_ROLE_ARN="arn:aws:iam::123456789012:role/ecs-exec",
+        WEB_TASK_ROLE_ARN="arn:aws:iam::123456789012:role/web",
+        WEB_IMAGE_URI="123456789012.dkr.ecr.us-east-1.amazonaws.com/automl-web:1",
+        AWS_REGION=REGION,
+        WEB_HOST="automl.example.com",
+        DATASETS_BUCKET="d",
+        MODELS_BUCKET="m",
+        REPORTS_BUCKET="r",
+        DATASETS_TABLE="dt",
+        JOBS_TABLE="jt",
+        BATCH_JOB_QUEUE="q",
+        BATCH_JOB_DEFINITION="jd",
+        TASK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/automl-lite-tasks",
+    )
+    # substitute() fails on any placeholder the deploy steps do not document a value for.
+    rendered = json.loads(string.Template(TASK_DEFINITION.read_text()).substitute(values))
+    ecs = boto3.client("ecs", region_name=REGION)
+
+    registered = ecs.register_task_definition(**rendered)["taskDefinition"]
+
+    (container,) = registered["containerDefinitions"]
+    names = {e["name"] for e in container["environment"]} | {
+        s["name"] for s in container["secrets"]
+    }
+    assert set(settings_required_aws_variables()) <= names
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= {s["name"] for s in container["secrets"]}
+    assert container["readonlyRootFilesystem"] is True
+    assert registered["requiresCompatibilities"] == ["FARGATE"]

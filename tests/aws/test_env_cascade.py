@@ -1,0 +1,79 @@
+"""Every variable the container requires crosses every level: contract -> BatchRunner ->
+Batch (describe_jobs) -> the container's process; and without any one of them the container
+stops at once, naming it.
+
+Batch and DynamoDB are a moto server on 127.0.0.1, so the container (a real
+`python -m training_image` process started by the Batch emulator) reaches them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.runners.batch import BatchRunner
+from tests.aws.aws_resources import client, create_batch, s3_backend
+from tests.aws.batch_emulator import BatchEmulator, submitted_environment
+from tests.aws.records import create_records
+from tests.conftest import make_dataset, make_job
+from training_image import contract
+from training_image.contract import ErrorType, JobStatus
+
+# Without these the container cannot find the record to write the failure into.
+RECORD_LOCATORS = {contract.ENV_JOB_ID, contract.ENV_JOB_STORE, contract.ENV_JOB_STORE_LOCATION}
+
+
+@pytest.fixture
+def submitted(moto_server):
+    """A queued job in DynamoDB, submitted to Batch through BatchRunner."""
+    records = create_records(endpoint_url=moto_server)
+    batch = client("batch", moto_server)
+    setup = create_batch(s3_backend(), endpoint_url=moto_server)
+    runner = BatchRunner(
+        batch, job_queue=setup.job_queue, job_definition=setup.job_definition, backend=s3_backend()
+    )
+    dataset = records.datasets.add(make_dataset(filename="penguins.csv"))
+    job = records.jobs.add(
+        make_job(
+            dataset_id=dataset.dataset_id,
+            target_column="species",
+            problem_type="multiclass",
+            metric="accuracy",
+            time_budget=30,
+            status=JobStatus.QUEUED,
+        )
+    )
+    batch_id = runner.submit(job, dataset_key=dataset.storage_key)
+    return records, batch, job, dataset, batch_id, BatchEmulator(batch, endpoint_url=moto_server)
+
+
+def test_it_submits_every_variable_the_container_requires(submitted):
+    _records, batch, job, dataset, batch_id, _emulator = submitted
+
+    environment = submitted_environment(batch, batch_id)
+
+    missing = [name for name in contract.REQUIRED_ENV if not environment.get(name)]
+    assert missing == []
+    expected = contract.container_env(job, dataset_key=dataset.storage_key, backend=s3_backend())
+    assert {name: environment[name] for name in expected} == expected
+    # And the container reads it back without complaint.
+    config = contract.read_container_env(environment)
+    assert (config.job_id, config.dataset_key) == (job.job_id, dataset.storage_key)
+
+
+@pytest.mark.parametrize("variable", contract.REQUIRED_ENV)
+def test_it_stops_the_container_at_once_naming_a_missing_variable(submitted, variable):
+    records, _batch, job, _dataset, batch_id, emulator = submitted
+
+    run = emulator.run(batch_id, drop=[variable])
+
+    assert run.returncode == 2  # the container's "bad environment" exit, before any work
+    assert f"{variable}: is missing or empty" in run.stderr
+    stored = records.jobs.get(job.job_id)
+    if variable in RECORD_LOCATORS:
+        assert stored.status == JobStatus.QUEUED  # nowhere to write; the log says why
+        assert "cannot be reached to record it" in run.stderr
+    else:
+        assert stored.status == JobStatus.FAILED
+        assert stored.error_type == ErrorType.CONFIG
+        assert variable in stored.error_message
+        assert stored.started_at is None  # it never started training

@@ -1,0 +1,51 @@
+"""Local auto sign-in only for loopback clients; CORS only for configured origins."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+
+@pytest.fixture
+def auto_login(settings):
+    settings.AUTOML_LOCAL_AUTO_LOGIN = True
+
+
+@pytest.mark.django_db
+def test_it_signs_in_the_local_user_from_loopback(auto_login, django_user_model):
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/api/jobs")
+    assert response.status_code == 200
+    assert django_user_model.objects.get(username="local").is_staff
+
+
+@pytest.mark.django_db
+def test_it_asks_other_addresses_to_log_in(auto_login, django_user_model):
+    response = Client(REMOTE_ADDR="10.1.2.3").get("/jobs/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+    assert not django_user_model.objects.filter(username="local").exists()
+
+
+@pytest.mark.django_db
+def test_it_never_signs_in_when_disabled(settings):
+    settings.AUTOML_LOCAL_AUTO_LOGIN = False
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/api/jobs")
+    assert response.status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_it_allows_only_configured_origins(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    ok = Client().get("/api/health", HTTP_ORIGIN="https://app.example.com")
+    assert ok["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert ok["Access-Control-Allow-Credentials"] == "true"
+    other = Client().get("/api/health", HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_it_reports_health(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "healthy"
+    assert body["service"] == "automl-api"
+    root = client.get("/api/").json()
+    assert root == {"message": "AWS AutoML Lite API", "version": "2.0.0", "status": "healthy"}

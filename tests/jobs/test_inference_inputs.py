@@ -1,0 +1,116 @@
+"""The server's stdlib input builder agrees with the saved model's pandas `prepare` step.
+
+`jobs.inference.build_inputs` must give the ONNX graph exactly what
+`training_image.preprocess.RawFramePreparer` gives it inside model.pkl, for every
+encoding (numbers, booleans, categories, free text, date parts), including missing
+values, so served predictions match the pickle's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.exceptions import InvalidInput
+from jobs import inference
+from training_image import export
+from training_image.preprocess import FeatureSpec, RawFramePreparer
+
+FEATURES = (
+    FeatureSpec("age", "integer", "numeric", ("f0_age",)),
+    FeatureSpec("member", "boolean", "boolean", ("f1_member",)),
+    FeatureSpec("city", "categorical", "onehot", ("f2_city",)),
+    FeatureSpec("review", "text", "text", ("f3_review",)),
+    FeatureSpec(
+        "joined",
+        "datetime",
+        "datetime",
+        tuple(
+            f"f4_joined__{p}"
+            for p in ("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch_days")
+        ),
+        datetime_format="%Y-%m-%d %H:%M",
+        datetime_parts=("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch_days"),
+    ),
+)
+
+ROWS = [
+    {
+        "age": 34,
+        "member": "yes",
+        "city": " Paris ",
+        "review": "Great VALUE",
+        "joined": "2024-02-29 13:45",
+    },
+    {"age": "41", "member": "0", "city": "Lyon", "review": "ok", "joined": "1999-12-31 23:59"},
+    {"age": None, "member": None, "city": None, "review": None, "joined": None},
+    {"age": "", "member": True, "city": "", "review": "", "joined": ""},
+]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    frame = pd.DataFrame(ROWS)
+    preparer = RawFramePreparer(features=FEATURES).fit(frame)
+    prepared = preparer.transform(frame)
+    card = {
+        "problem_type": "binary",
+        "features": export.feature_entries(FEATURES, frame, prepared),
+        "onnx": {"inputs": export.onnx_inputs(FEATURES, prepared)},
+        "classes": ["no", "yes"],
+    }
+    return inference.model_spec(card), preparer
+
+
+def test_it_builds_the_same_inputs_as_the_pickled_pipeline(spec):
+    model_spec, preparer = spec
+    expected = preparer.transform(pd.DataFrame(ROWS))
+    for index, row in enumerate(ROWS):
+        feeds = inference.build_inputs(model_spec, row)
+        assert set(feeds) == set(expected.columns)
+        for name, value in feeds.items():
+            want = expected[name].iloc[index]
+            got = value[0, 0]
+            assert value.shape == (1, 1)
+            if isinstance(got, str):
+                assert got == str(want).lower() if name == "f3_review" else got == want, name
+            elif isinstance(want, float) and math.isnan(want):
+                assert math.isnan(got), name
+            else:
+                assert got == pytest.approx(np.float32(want), rel=1e-6), (name, index)
+
+
+def test_it_lists_missing_features_like_the_reference(spec):
+    model_spec, _ = spec
+    with pytest.raises(InvalidInput) as error:
+        inference.build_inputs(model_spec, {"age": 3, "city": "Paris"})
+    assert error.value.message == "Missing required features: ['member', 'review', 'joined']"
+
+
+def test_it_refuses_text_for_a_number(spec):
+    model_spec, _ = spec
+    with pytest.raises(InvalidInput, match="Cannot convert 'old' to number for feature 'age'"):
+        inference.build_inputs(model_spec, {**ROWS[0], "age": "old"})
+
+
+def test_it_refuses_a_date_in_another_format(spec):
+    model_spec, _ = spec
+    with pytest.raises(
+        InvalidInput, match=r"to a date for feature 'joined' \(expected like %Y-%m-%d %H:%M\)"
+    ):
+        inference.build_inputs(model_spec, {**ROWS[0], "joined": "29/02/2024"})
+
+
+def test_the_card_gives_form_fields_with_choices_and_ranges(spec):
+    model_spec, _ = spec
+    by_name = {f.column: f for f in model_spec.features}
+    assert by_name["city"].input_type == "select"
+    assert by_name["city"].choices == ["Paris", "Lyon"]
+    assert by_name["age"].input_type == "number"
+    assert (by_name["age"].minimum, by_name["age"].maximum) == (34.0, 41.0)
+    assert by_name["member"].input_type == "select"
+    assert by_name["joined"].input_type == "date"
+    assert by_name["joined"].datetime_format == "%Y-%m-%d %H:%M"

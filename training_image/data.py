@@ -1,0 +1,308 @@
+"""Reading a user's CSV and describing its columns.
+
+`load_csv` copes with the files people actually upload (a BOM, latin-1, `;` with decimal
+commas, `NA`/`?` for missing) and turns everything else into a `DataError` that says what is
+wrong. `profile_frame` builds one `detection.ColumnProfile` per column from pandas, so the
+container asks `detection.py` the same questions, with the same facts, as the web's analyzer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from training_image import detection
+from training_image.detection import ColumnProfile, Family, Kind
+from training_image.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SNIFF_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_VALUES = 100  # values handed to detection (code-likeness of ID columns)
+DATETIME_SAMPLE = 500  # distinct values tried against each date format
+DATETIME_MIN_SHARE = 0.95  # share of sampled values a format must parse
+
+# strptime formats, so a server can parse the same values with the standard library.
+DATETIME_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+)
+_HAS_DIGIT = re.compile(r"\d")
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str
+    delimiter: str
+    decimal: str
+
+
+@dataclass
+class ColumnInfo:
+    """What the container knows about one column of the file."""
+
+    profile: ColumnProfile
+    kind: Kind
+    datetime_format: str | None = None  # strptime format, for DATETIME columns
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def sniff_format(head: bytes) -> CsvFormat:
+    """Encoding, delimiter and decimal mark from the first bytes of a file."""
+    if not head.strip():
+        raise DataError("The file is empty: upload a CSV with a header row and data rows.")
+    if b"\x00" in head[:8192]:
+        raise DataError(
+            "The file is not a text CSV (it contains binary data). "
+            "Export the sheet as CSV (comma- or semicolon-separated) and upload that."
+        )
+    encoding = "utf-8-sig"
+    try:
+        # An incremental decoder tolerates a character cut at the end of the sample.
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError:
+        encoding = "latin-1"
+        text = head.decode("latin-1")
+    lines = text.splitlines()
+    if len(head) >= SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut in the middle
+    sample = "\n".join(lines[:200])
+    delimiter = _sniff_delimiter(sample)
+    decimal = "."
+    if delimiter == ";":
+        rows = list(csv.reader(io.StringIO(sample), delimiter=";"))[1:50]
+        cells = [c.strip() for row in rows for c in row]
+        if any(_DECIMAL_COMMA.match(c) for c in cells):
+            decimal = ","
+    return CsvFormat(encoding=encoding, delimiter=delimiter, decimal=decimal)
+
+
+def _sniff_delimiter(sample: str) -> str:
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r][:50]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def load_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV file into a DataFrame with missing values as NaN.
+
+    Raises:
+        DataError: the file is empty, binary, has no data rows or cannot be parsed.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    fmt = sniff_format(head)
+    kwargs = {
+        "sep": fmt.delimiter,
+        "decimal": fmt.decimal,
+        "keep_default_na": False,
+        "na_values": sorted(detection.NA_TOKENS),
+        "dtype_backend": "numpy_nullable",
+        "low_memory": False,
+    }
+    try:
+        try:
+            df = pd.read_csv(path, encoding=fmt.encoding, **kwargs)
+        except UnicodeDecodeError:
+            # Valid UTF-8 at the start, not further down: a latin-1 export.
+            df = pd.read_csv(path, encoding="latin-1", **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            "The file is empty: upload a CSV with a header row and data rows."
+        ) from None
+    except pd.errors.ParserError as error:
+        detail = str(error).strip().splitlines()[-1]
+        raise DataError(
+            f"The CSV could not be read: {detail}. Some rows have a different number of fields "
+            "than the header (often an unquoted comma inside a value); fix or remove them."
+        ) from None
+    if len(df.columns) < 2:
+        raise DataError(
+            "The file has a single column. A training file needs at least one feature column "
+            "and the target column, separated by commas or semicolons."
+        )
+    if len(df) == 0:
+        raise DataError("The file has a header but no data rows.")
+    return normalise_frame(df)
+
+
+def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Plain dtypes: numbers as int64/float64, text as strings, missing as NaN.
+
+    Text cells are stripped; blank cells become missing; text columns whose values are all
+    numbers (e.g. a total with a few blank cells) become numbers.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    integer_columns = set(df.attrs.get("integer_columns", ()))
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out[name] = s.astype(object).where(s.notna(), np.nan)
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            if s.hasnans:
+                # Whole numbers with gaps: float64 for the model, "integer" for detection.
+                integer_columns.add(str(name))
+                out[name] = s.astype("float64")
+            else:
+                out[name] = s.astype("int64")
+        elif pd.api.types.is_float_dtype(s.dtype):
+            out[name] = s.astype("float64")
+        else:
+            text = s.astype("str").str.strip()
+            text = text.where(~text.isin(detection.NA_TOKENS) & text.notna(), np.nan)
+            numbers = pd.to_numeric(text, errors="coerce")
+            present = text.notna()
+            if present.any() and numbers[present].notna().all():
+                integral = (numbers[present] % 1 == 0).all() and not text[present].str.contains(
+                    r"[.eE]", regex=True
+                ).any()
+                if integral and not numbers.hasnans:
+                    out[name] = numbers.astype("int64")
+                else:
+                    if integral:
+                        integer_columns.add(str(name))
+                    out[name] = numbers.astype("float64")
+            else:
+                out[name] = text
+    frame = pd.DataFrame(out, index=df.index)
+    frame.attrs["integer_columns"] = sorted(integer_columns)
+    return frame
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def column_family(s: pd.Series, *, int_hint: bool = False) -> tuple[Family, str | None]:
+    """The storage family of a normalised column and, for dates, the strptime format."""
+    import pandas as pd
+
+    present = s.dropna()
+    if present.empty:
+        return Family.EMPTY, None
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return Family.INTEGER, None
+    if pd.api.types.is_float_dtype(s.dtype):
+        return (Family.INTEGER if int_hint else Family.FLOAT), None
+    if s.dtype == object and present.map(lambda v: isinstance(v, bool)).all():
+        return Family.BOOLEAN, None
+    fmt = detect_datetime_format(present)
+    if fmt is not None:
+        return Family.DATETIME, fmt
+    return Family.STRING, None
+
+
+def detect_datetime_format(values: pd.Series) -> str | None:
+    """The first format in DATETIME_FORMATS that parses nearly all of `values`, else None."""
+    import pandas as pd
+
+    sample = pd.Series(values.astype(str).unique()[:DATETIME_SAMPLE])
+    if sample.empty or not sample.str.contains(_HAS_DIGIT).all():
+        return None
+    if sample.str.len().max() > 40:
+        return None
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().mean() >= DATETIME_MIN_SHARE:
+            return fmt
+    return None
+
+
+def parse_datetimes(values: pd.Series, fmt: str) -> pd.Series:
+    """`values` parsed with `fmt` as naive UTC timestamps; unparseable values become NaT."""
+    import pandas as pd
+
+    parsed = pd.to_datetime(values.astype("str"), format=fmt, errors="coerce", utc="%z" in fmt)
+    if "%z" in fmt:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+def profile_column(name: str, s: pd.Series, *, int_hint: bool = False) -> ColumnInfo:
+    """The detection profile and kind of one normalised column."""
+    import numpy as np
+
+    family, fmt = column_family(s, int_hint=int_hint)
+    present = s.dropna()
+    n_rows = int(len(s))
+    profile = ColumnProfile(
+        name=str(name),
+        family=family,
+        n_rows=n_rows,
+        n_unique=int(present.nunique()),
+        n_missing=int(n_rows - len(present)),
+        sample_values=[str(v) for v in present.iloc[:SAMPLE_VALUES]],
+    )
+    if family in (Family.INTEGER, Family.FLOAT) and len(present):
+        values = present.to_numpy(dtype="float64")
+        profile.all_integral = bool(np.all(np.isfinite(values) & (values % 1 == 0)))
+        if family == Family.INTEGER and profile.n_missing == 0 and len(values) > 1:
+            profile.is_monotonic_step = bool(np.all(np.diff(values) == 1))
+    if family in (Family.STRING, Family.DATETIME) and len(present):
+        profile.mean_length = float(present.astype(str).str.len().mean())
+    return ColumnInfo(profile=profile, kind=detection.column_kind(profile), datetime_format=fmt)
+
+
+def profile_frame(df: pd.DataFrame) -> dict[str, ColumnInfo]:
+    """One ColumnInfo per column, in file order.
+
+    Args:
+        df: a frame from `normalise_frame` (or `load_csv`). Columns the file wrote as whole
+            numbers but that hold NaN are float64; `df.attrs["integer_columns"]` names them so
+            detection still sees integers, as the web's analyzer does.
+    """
+    integer_columns = set(df.attrs.get("integer_columns", ()))
+    return {
+        str(name): profile_column(str(name), df[name], int_hint=str(name) in integer_columns)
+        for name in df.columns
+    }
