@@ -120,9 +120,7 @@ def is_id_column(p: ColumnProfile) -> bool:
         return False
     nearly_unique = p.unique_ratio >= 0.98
     if p.family == Family.INTEGER:
-        if nearly_unique and (looks_like_id_name(p.name) or p.is_monotonic_step):
-            return True
-        return False
+        return bool(nearly_unique and (looks_like_id_name(p.name) or p.is_monotonic_step))
     if p.family == Family.STRING:
         if not nearly_unique:
             # A key-named string column with repeats (e.g. "Individual ID" per animal)
