@@ -60,6 +60,9 @@ if AUTOML_BACKEND not in {"local", "aws"}:
 IS_AWS = AUTOML_BACKEND == "aws"
 
 VAR_DIR = Path(os.environ.get("AUTOML_VAR_DIR", BASE_DIR / "var")).resolve()
+if not IS_AWS:
+    # Local mode keeps its SQLite files and media here; a clean checkout has none yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = _bool("DJANGO_DEBUG", not IS_AWS)
 SECRET_KEY = _env_file_secret("DJANGO_SECRET_KEY")
