@@ -43,6 +43,7 @@ def test_it_allows_only_configured_origins(settings):
     assert "Access-Control-Allow-Origin" not in other
 
 
+@pytest.mark.django_db
 def test_it_reports_health(client):
     body = client.get("/api/health").json()
     assert body["status"] == "healthy"
