@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from training_image.detection import NA_TOKENS, ColumnProfile, Family
+from training_image.detection import DATETIME_FORMATS, NA_TOKENS, ColumnProfile, Family
 
 NA_LIST = sorted(NA_TOKENS)
 
@@ -30,36 +30,9 @@ SAMPLE_VALUES = 100  # as the container (code-likeness of ID columns)
 HASH_SEED = 0x5EED
 
 # The container's date formats (training_image/data.py DATETIME_FORMATS, strptime style),
-# in the same order, spelled for polars (chrono writes ".%f" as "%.f"). A test keeps the
-# two lists in step.
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%m/%d/%Y %H:%M",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d-%m-%Y",
-    "%m-%d-%Y",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-)
+# in the same order, spelled for polars (chrono writes ".%f" as "%.f"), derived from the one
+# list in detection.py.
+DATE_FORMATS = tuple(f.replace(".%f", "%.f") for f in DATETIME_FORMATS)
 # As the container: a format is chosen when it parses this share of up to DATE_SAMPLE
 # distinct values; a date column may hold a few unparseable cells (they read as invalid).
 DATE_SAMPLE = 500
