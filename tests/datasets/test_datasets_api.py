@@ -301,7 +301,7 @@ def test_a_malformed_id_is_not_found(api, method, path):
 def test_anonymous_callers_are_refused(alice, method, path):
     dataset = uploaded(alice)
     response = getattr(APIClient(), method)(path.format(id=dataset.dataset_id))
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
     assert "detail" in response.json()
 
 
