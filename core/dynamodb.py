@@ -342,3 +342,22 @@ def ensure_table(
         )
         done.append(f"enabled point-in-time recovery on {name}")
     return done
+
+
+class DynamoRepository:
+    """Mixin for a `RecordRepository` subclass: its store is a DynamoDB Table resource.
+
+    `retry_delays`/`sleep` tune the backoff on throttling (tests pass zeros).
+    """
+
+    spec: RecordSpec
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        store = DynamoStore(table, self.spec, retry_delays=retry_delays, sleep=sleep)
+        super().__init__(store)  # type: ignore[call-arg]

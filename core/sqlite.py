@@ -201,3 +201,12 @@ class SqliteStore:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return sql, params
+
+
+class SqliteRepository:
+    """Mixin for a `RecordRepository` subclass: its store is a table of the SQLite file."""
+
+    spec: RecordSpec
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(SqliteStore(path, self.spec))  # type: ignore[call-arg]

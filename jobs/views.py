@@ -323,47 +323,58 @@ def _open_artifact(job: Job, name: str):  # noqa: ANN202 - a storage File
         raise Http404("The file is missing from storage") from None
 
 
-@require_GET
-def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
-    """Download model.pkl, model.onnx or model_card.json as an attachment."""
-    if name not in links.DOWNLOADS:
-        raise Http404("No such download")
+def _stored_file(
+    request: HttpRequest, job_id: str, name: str, allowed: tuple[str, ...], unknown: str
+) -> tuple[Job, Any] | HttpResponse:
+    """The job and an open handle on its file `name`, or the response that replaces it.
+
+    That response is a login redirect for a signed-out visitor, or, with S3 storage,
+    a redirect to a short-lived presigned URL so the bytes never pass through us.
+    """
+    if name not in allowed:
+        raise Http404(unknown)
     job = _get_job_for_file(request, job_id, name)
     if isinstance(job, HttpResponse):
         return job
-    from jobs.presigned import direct_download_url  # S3: the browser fetches it from S3
+    from jobs.presigned import direct_download_url
 
     if direct := direct_download_url(job, name):
         return redirect(direct)
-    handle = _open_artifact(job, name)
-    stem = slugify(job.dataset_name.rsplit(".", 1)[0])[:40] or "job"
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"{stem}-{job.job_id[:8]}-{name}",
-        content_type=ARTIFACT_CONTENT_TYPES[name],
-    )
+    return job, _open_artifact(job, name)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_GET
+def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
+    """Download model.pkl, model.onnx or model_card.json as an attachment."""
+    found = _stored_file(request, job_id, name, links.DOWNLOADS, "No such download")
+    if isinstance(found, HttpResponse):
+        return found
+    job, handle = found
+    stem = slugify(job.dataset_name.rsplit(".", 1)[0])[:40] or "job"
+    return _private(
+        FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{stem}-{job.job_id[:8]}-{name}",
+            content_type=ARTIFACT_CONTENT_TYPES[name],
+        )
+    )
 
 
 @require_GET
 def job_report(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     """Show the EDA or training report inline, sandboxed away from this site's cookies."""
-    if name not in links.REPORTS:
-        raise Http404("No such report")
-    job = _get_job_for_file(request, job_id, name)
-    if isinstance(job, HttpResponse):
-        return job
-    from jobs.presigned import direct_download_url  # S3: the browser fetches it from S3
-
-    if direct := direct_download_url(job, name):
-        return redirect(direct)
-    handle = _open_artifact(job, name)
+    found = _stored_file(request, job_id, name, links.REPORTS, "No such report")
+    if isinstance(found, HttpResponse):
+        return found
+    _, handle = found
     response = FileResponse(handle, content_type=ARTIFACT_CONTENT_TYPES[name])
     # The report runs in an opaque origin: its scripts (if any) cannot read our session.
     response["Content-Security-Policy"] = "sandbox allow-scripts allow-popups allow-downloads"
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _private(response)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from core.sqlite import SqliteStore
-from datasets.adapters import DATASET_SPEC, DatasetRecords
+from core.sqlite import SqliteRepository
+from datasets.adapters import DatasetRecords
 
 
-class SqliteDatasetRepository(DatasetRecords):
+class SqliteDatasetRepository(SqliteRepository, DatasetRecords):
     """DatasetRepository over the `datasets` table of the SQLite records file at `path`."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(SqliteStore(path, DATASET_SPEC))

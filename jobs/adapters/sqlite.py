@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from core.sqlite import SqliteStore
-from jobs.adapters import JOB_SPEC, JobRecords
+from core.sqlite import SqliteRepository
+from jobs.adapters import JobRecords
 
 
-class SqliteJobRepository(JobRecords):
+class SqliteJobRepository(SqliteRepository, JobRecords):
     """JobRepository over the `jobs` table of the SQLite records file at `path`."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(SqliteStore(path, JOB_SPEC))

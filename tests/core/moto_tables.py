@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from core.dynamodb import ensure_table
@@ -39,3 +40,17 @@ def record_calls(table: Any) -> list[tuple[str, dict[str, Any]]]:
 
     table.meta.client.meta.events.register("before-call.dynamodb", remember)
     return calls
+
+
+def both_adapters(kind: str, sqlite_class: type, dynamo_class: type) -> Any:
+    """A `repo` fixture that runs each test against the SQLite file and the moto table."""
+
+    @pytest.fixture(params=["sqlite", "dynamodb"])
+    def repo(request: Any, tmp_path: Any) -> Iterator[Any]:
+        if request.param == "sqlite":
+            yield sqlite_class(tmp_path / "records.sqlite3")
+        else:
+            with moto_table(kind) as table:
+                yield dynamo_class(table, retry_delays=())
+
+    return repo

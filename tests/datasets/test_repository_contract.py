@@ -14,17 +14,10 @@ from core.exceptions import (
 from datasets.adapters.dynamodb import DynamoDatasetRepository
 from datasets.adapters.sqlite import SqliteDatasetRepository
 from tests.conftest import make_dataset
-from tests.core.moto_tables import moto_table
+from tests.core.moto_tables import both_adapters
 from training_image.contract import DatasetStatus, new_id
 
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def repo(request, tmp_path):
-    if request.param == "sqlite":
-        yield SqliteDatasetRepository(tmp_path / "records.sqlite3")
-    else:
-        with moto_table("datasets") as table:
-            yield DynamoDatasetRepository(table, retry_delays=())
+repo = both_adapters("datasets", SqliteDatasetRepository, DynamoDatasetRepository)
 
 
 def stamp(n: int) -> str:

@@ -14,17 +14,10 @@ from core.exceptions import (
 from jobs.adapters.dynamodb import DynamoJobRepository
 from jobs.adapters.sqlite import SqliteJobRepository
 from tests.conftest import make_job
-from tests.core.moto_tables import moto_table
+from tests.core.moto_tables import both_adapters
 from training_image.contract import ErrorType, JobStatus, new_id
 
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def repo(request, tmp_path):
-    if request.param == "sqlite":
-        yield SqliteJobRepository(tmp_path / "records.sqlite3")
-    else:
-        with moto_table("jobs") as table:
-            yield DynamoJobRepository(table, retry_delays=())
+repo = both_adapters("jobs", SqliteJobRepository, DynamoJobRepository)
 
 
 def stamp(n: int) -> str:
