@@ -64,7 +64,8 @@ if not IS_AWS:
     # Local mode keeps its SQLite files and media here; a clean checkout has none yet.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = _bool("DJANGO_DEBUG", not IS_AWS)
+# Off by default in both modes: users see the product's own error pages, not tracebacks.
+DEBUG = _bool("DJANGO_DEBUG", False)
 SECRET_KEY = _env_file_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if IS_AWS:
@@ -147,6 +148,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Local mode serves static files straight from the apps' folders (no collectstatic step).
+WHITENOISE_USE_FINDERS = not IS_AWS
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --------------------------------------------------------------------------- AutoML settings

@@ -293,3 +293,59 @@ def timeline_context(job: Job) -> list[dict[str, Any]]:
     if job.deployed_at:
         rows.append({"label": "Deployed", "at": job.deployed_at, "took": None, "took_label": ""})
     return rows
+
+
+# Numbers in `job.metrics` that are not test-set scores.
+_NOT_TEST_METRICS = frozenset({"training_time", "validation_score"})
+
+
+def _best_marks(values: list[float | None], lower_is_better: bool) -> list[bool]:
+    """Which cells hold the best value of the row (ties all win; one value wins nothing)."""
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return [False] * len(values)
+    best = min(present) if lower_is_better else max(present)
+    return [v is not None and v == best for v in values]
+
+
+def compare_context(jobs: list[Job]) -> dict[str, Any]:
+    """Test metrics side by side, the best of each row marked, and why they may not compare."""
+    scores = [_numbers(job.metrics) for job in jobs]
+    names: list[str] = []
+    for job, numbers in zip(jobs, scores, strict=True):
+        for name in [job.metric or "", *numbers]:
+            if name in numbers and name not in _NOT_TEST_METRICS and name not in names:
+                names.append(name)
+    rows = []
+    for name in names:
+        values = [numbers.get(name) for numbers in scores]
+        marks = _best_marks(values, name in LOWER_IS_BETTER)
+        rows.append(
+            {
+                "label": metric_label(name),
+                "lower_is_better": name in LOWER_IS_BETTER,
+                "cells": [{"value": v, "best": b} for v, b in zip(values, marks, strict=True)],
+            }
+        )
+    times = [numbers.get("training_time") for numbers in scores]
+    warnings = []
+    if len({(job.dataset_id, job.target_column) for job in jobs}) > 1:
+        warnings.append(
+            "These jobs use different datasets (or separate uploads of one file) or predict "
+            "different columns: their test scores come from different rows and are not "
+            "directly comparable."
+        )
+    unfinished = [job for job in jobs if job.status != JobStatus.COMPLETED]
+    if unfinished:
+        warnings.append(
+            f"{len(unfinished)} of these jobs {'has' if len(unfinished) == 1 else 'have'} "
+            "no results yet (not completed)."
+        )
+    return {
+        "jobs": jobs,
+        "metric_rows": rows,
+        "time_cells": [
+            {"value": v, "best": b} for v, b in zip(times, _best_marks(times, True), strict=True)
+        ],
+        "warnings": warnings,
+    }

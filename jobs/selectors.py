@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import Http404
 
 from automl_lite import wiring
+from core.exceptions import InvalidInput
 from core.pagination import Page
 from training_image.contract import ARTIFACT_STORAGE, EVALUATION, MODEL_CARD, Dataset, Job
 
@@ -107,3 +108,23 @@ def job_evaluation(*, job: Job) -> dict[str, Any] | None:
 def job_model_card(*, job: Job) -> dict[str, Any] | None:
     """The job's model_card.json (features, classes, ONNX inputs), if any."""
     return _read_json_artifact(job, MODEL_CARD)
+
+
+MAX_COMPARED = 4
+
+
+def jobs_to_compare(*, job_ids: list[str], user: AbstractBaseUser | AnonymousUser) -> list[Job]:
+    """The user's jobs `job_ids` in the order given, duplicates dropped.
+
+    Raises:
+        InvalidInput: fewer than two or more than MAX_COMPARED distinct ids.
+        Http404: any id that is malformed, missing or someone else's.
+    """
+    unique = list(dict.fromkeys(i.strip() for i in job_ids if i.strip()))
+    if len(unique) < 2:
+        raise InvalidInput("Pick at least two jobs to compare.")
+    if len(unique) > MAX_COMPARED:
+        raise InvalidInput(
+            f"Compare up to {MAX_COMPARED} jobs at a time; {len(unique)} were picked."
+        )
+    return [job_get(job_id=job_id, user=user) for job_id in unique]

@@ -105,6 +105,19 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", context)
 
 
+@require_GET
+@login_required
+def job_compare(request: HttpRequest) -> HttpResponse:
+    """Up to four jobs side by side: `?ids=a&ids=b` (the job list's checkboxes) or `?ids=a,b`."""
+    job_ids = [part for value in request.GET.getlist("ids") for part in value.split(",")]
+    try:
+        jobs = selectors.jobs_to_compare(job_ids=job_ids, user=request.user)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("jobs:list")
+    return render(request, "jobs/compare.html", pages.compare_context(jobs))
+
+
 # --------------------------------------------------------------------------- detail
 
 
