@@ -14,7 +14,12 @@ from typing import Any
 from django import forms
 from django.core.validators import MinValueValidator
 
-from jobs.services import MAX_IDEMPOTENCY_KEY_LENGTH, detected_problem_type, min_time_budget
+from jobs.services import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    detected_problem_type,
+    min_time_budget,
+    not_a_target_message,
+)
 from training_image.contract import (
     MAX_TIME_BUDGET,
     METRIC_LABELS,
@@ -128,11 +133,7 @@ class TrainForm(forms.Form):
         if problem_type is None and self.dataset is not None and target:
             problem_type = detected_problem_type(self.dataset, target)
             if problem_type is None and "target_column" not in self.errors:
-                self.add_error(
-                    "target_column",
-                    f"Column '{target}' cannot be a training target (a single value, free text "
-                    "or an identifier). Pick another target, or choose the problem type.",
-                )
+                self.add_error("target_column", not_a_target_message(self.dataset, target))
         metric = data.get("metric")
         if metric and problem_type in METRICS and metric not in METRICS[problem_type]:
             self.add_error(

@@ -39,6 +39,7 @@ from training_image.contract import (
     parse_time,
     utcnow,
 )
+from training_image.detection import unusable_target_reason
 
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
@@ -77,14 +78,9 @@ def is_resubmittable(job: Job) -> bool:
 # --------------------------------------------------------------------------- create
 
 
-def detected_problem_type(dataset: Dataset, column: str) -> str | None:
-    """The problem type the dataset analysis detected for `column` as a target.
-
-    Reads `analysis["columns"]` (a list of column dicts, or a dict keyed by name) and
-    takes the column's `problem_type`; None when the analysis has no answer.
-    """
-    analysis = dataset.analysis or {}
-    columns = analysis.get("columns")
+def _analysis_column(dataset: Dataset, column: str) -> Mapping[str, Any] | None:
+    """The analysis entry of `column` (`analysis["columns"]`: a list of dicts or a dict by name)."""
+    columns = (dataset.analysis or {}).get("columns")
     entry: Any = None
     if isinstance(columns, Mapping):
         entry = columns.get(column)
@@ -92,10 +88,25 @@ def detected_problem_type(dataset: Dataset, column: str) -> str | None:
         entry = next(
             (c for c in columns if isinstance(c, Mapping) and c.get("name") == column), None
         )
-    if isinstance(entry, Mapping):
-        value = entry.get("problem_type")
-        return value if value in PROBLEM_TYPES else None
-    return None
+    return entry if isinstance(entry, Mapping) else None
+
+
+def detected_problem_type(dataset: Dataset, column: str) -> str | None:
+    """The problem type the dataset analysis detected for `column` as a target (or None)."""
+    entry = _analysis_column(dataset, column)
+    value = entry.get("problem_type") if entry else None
+    return value if value in PROBLEM_TYPES else None
+
+
+def not_a_target_message(dataset: Dataset, column: str) -> str:
+    """What to tell a user who picked a column that cannot be predicted."""
+    entry = _analysis_column(dataset, column) or {}
+    unique = entry.get("unique")
+    reason = unusable_target_reason(entry.get("kind"), unique if isinstance(unique, int) else None)
+    return (
+        f"Column '{column}' cannot be a training target: {reason}. Pick another target, "
+        "or choose the problem type yourself."
+    )
 
 
 def _validate_training(
@@ -135,11 +146,7 @@ def _validate_training(
     if problem_type in (None, "", "auto"):
         problem_type = detected_problem_type(dataset, target_column)
         if problem_type is None:
-            raise InvalidInput(
-                f"Column '{target_column}' cannot be a training target (it has a single value, "
-                "or looks like free text or an identifier). Pick another target, or choose the "
-                "problem type yourself."
-            )
+            raise InvalidInput(not_a_target_message(dataset, target_column))
     elif problem_type not in PROBLEM_TYPES:
         raise InvalidInput(
             f"Unknown problem type '{problem_type}': use one of {', '.join(PROBLEM_TYPES)}"

@@ -191,6 +191,19 @@ def suggest_target(profiles: Sequence[ColumnProfile]) -> str | None:
     return usable[-1].name
 
 
+def unusable_target_reason(kind: str | None, n_unique: int | None) -> str:
+    """Why a column whose `problem_type` is None cannot be predicted, in words for the user."""
+    if n_unique is not None and n_unique < 2 or kind == Kind.CONSTANT:
+        return "it holds a single value, so there is nothing to learn"
+    if kind == Kind.DATETIME:
+        return "it holds dates; AutoML Lite predicts categories or numbers, not dates"
+    if kind == Kind.ID:
+        return "it looks like an identifier (a different value on almost every row)"
+    if kind in (Kind.TEXT, Kind.CATEGORICAL):
+        return "it looks like free text: most of its values are unique, so they make no classes"
+    return "it is empty or has no usable values"
+
+
 def problem_type_label(value: str | None) -> str:
     return {
         "binary": "Binary classification",

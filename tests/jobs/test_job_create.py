@@ -78,11 +78,23 @@ def test_it_rejects_a_metric_of_another_problem_type(alice, iris, runner):
         create(alice, iris, metric="r2")
 
 
+def test_it_says_a_date_column_cannot_be_predicted(alice, runner):
+    rows = iris_csv().decode().splitlines()
+    dated = [rows[0] + ",measured"] + [
+        f"{row},2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}" for i, row in enumerate(rows[1:])
+    ]
+    dataset = store_dataset(alice, content="\n".join(dated).encode())
+    with pytest.raises(InvalidInput, match="it holds dates; AutoML Lite predicts categories"):
+        create(alice, dataset, target_column="measured")
+
+
 def test_it_rejects_a_target_detection_says_cannot_be_one(alice, runner):
     rows = iris_csv().decode().splitlines()
     named = [rows[0] + ",name"] + [f"{row},flower number {i}" for i, row in enumerate(rows[1:])]
     dataset = store_dataset(alice, content="\n".join(named).encode())
-    with pytest.raises(InvalidInput, match="Column 'name' cannot be a training target"):
+    with pytest.raises(
+        InvalidInput, match="'name' cannot be a training target: it looks like free text"
+    ):
         create(alice, dataset, target_column="name")
     job = create(alice, dataset, target_column="name", problem_type="multiclass")
     assert job.problem_type == "multiclass"  # the user's choice overrides detection
