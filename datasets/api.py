@@ -164,6 +164,7 @@ class DatasetUploadApi(APIView):
 class DatasetFileApi(DatasetApi):
     """`PUT /api/datasets/{id}/file`: the local `upload_url`; streams the body to storage."""
 
+    @extend_schema_serializer(component_name="DatasetFileResponse")
     class OutputSerializer(serializers.Serializer):
         dataset_id = serializers.CharField()
         filename = serializers.CharField()
@@ -232,6 +233,7 @@ class DatasetDeleteApi(DatasetApi):
     class FilterSerializer(serializers.Serializer):
         force = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema_serializer(component_name="DatasetDeleteResponse")
     class OutputSerializer(serializers.Serializer):
         message = serializers.CharField()
         dataset_id = serializers.CharField()
