@@ -161,6 +161,9 @@ if IS_AWS and AUTOML_LOCAL_AUTO_LOGIN:
 AUTOML_LOCAL_USERNAME = os.environ.get("AUTOML_LOCAL_USERNAME", "local")
 
 AUTOML_MAX_UPLOAD_BYTES = _int("AUTOML_MAX_UPLOAD_BYTES", 1024**3, low=1, high=50 * 1024**3)
+# Batch scoring of an uploaded CSV (results page, POST /api/jobs/{id}/predictions).
+AUTOML_MAX_PREDICT_BYTES = _int("AUTOML_MAX_PREDICT_BYTES", 100 * 1024**2, low=1, high=50 * 1024**3)
+AUTOML_MAX_PREDICT_ROWS = _int("AUTOML_MAX_PREDICT_ROWS", 1_000_000, low=1, high=1_000_000_000)
 AUTOML_LOCAL_CONCURRENCY = _int("AUTOML_LOCAL_CONCURRENCY", 1, low=1, high=64)
 AUTOML_SEED = _int("AUTOML_SEED", 42, low=0, high=2**31 - 1)
 AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)

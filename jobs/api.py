@@ -1,5 +1,7 @@
 """The jobs API: train, list, read (ETag/304), update, delete, deploy, cancel, resubmit, predict.
 
+Also ours beside the reference: `POST /api/jobs/{id}/predictions` scores a CSV file.
+
 Paths, fields, status codes and `detail` strings follow the reference REST contract
 (reference-api.md #6-#13) so its clients keep working; our richer fields sit beside
 them. Each operation is one APIView calling the same service as the HTML view.
@@ -9,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +27,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import InvalidInput, ServiceUnavailable
 from jobs import inference, presenters, selectors, services
+from jobs.prediction_files import check_size
 from training_image.contract import (
     LEGACY_STATUS,
     MAX_TIME_BUDGET,
@@ -32,6 +43,8 @@ API_MIN_TIME_BUDGET = 60
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
+# Room for the multipart framing around a file of the largest allowed size.
+MULTIPART_SLACK = 64 * 1024
 
 
 def _get_job_for_user(request: Request, job_id: str) -> Job:
@@ -382,6 +395,85 @@ class JobPredictApi(APIView):
         data.is_valid(raise_exception=True)
         result = services.job_predict(job=job, features=data.validated_data["features"])
         return Response({"job_id": job.job_id, **result})
+
+
+@extend_schema_serializer(component_name="ErrorResponse")
+class _ErrorOutput(serializers.Serializer):
+    """An error: `detail` (the reference's field) and our `message`/`extra`."""
+
+    detail = serializers.CharField()
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+
+class JobPredictFileApi(APIView):
+    """`POST /api/jobs/{id}/predictions`: score a CSV file; the result CSV downloads."""
+
+    @extend_schema_serializer(component_name="PredictionFileRequest")
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            help_text=(
+                "The rows to score, as CSV with a header row: the model's feature columns "
+                "(see GET /api/predict/{job_id}/info or model_card.json) and any others, which "
+                "are copied to the result. Comma, semicolon, tab or pipe separated; UTF-8, "
+                "UTF-16 or Latin-1; decimal commas in semicolon files; blank, NA, N/A, null "
+                "and ? are missing values."
+            )
+        )
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for text/csv still gets its errors, as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="jobs_predictions",
+        summary="Score a CSV file",
+        description=(
+            "Scores every row of the uploaded CSV with the job's ONNX model (the job must be "
+            "completed; no deployment is needed) and answers the same rows as a CSV "
+            "attachment `<dataset>-<job8>-predictions.csv`: every original column, then "
+            "`prediction` and, for classification, `probability` (of the predicted class) and "
+            "`probability_<class>` per class. The result keeps the input's delimiter and "
+            "decimal mark and is UTF-8. Header `X-Rows-Scored` gives the row count. Limits: "
+            "AUTOML_MAX_PREDICT_BYTES (default 100 MiB) and AUTOML_MAX_PREDICT_ROWS (default "
+            "1,000,000), both answered with 413."
+        ),
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description="The rows with their predictions."
+            ),
+            400: OpenApiResponse(
+                _ErrorOutput,
+                description="Job not completed or without ONNX model, no `file` field, "
+                "unreadable CSV, missing feature columns (listed in `extra.missing_columns`), "
+                "a row with the wrong number of fields, or a value that cannot be read "
+                "(`extra.row`, `extra.line`, `extra.column`).",
+            ),
+            401: OpenApiResponse(_ErrorOutput, description="Not signed in."),
+            404: OpenApiResponse(_ErrorOutput, description="No such job, or not yours."),
+            413: OpenApiResponse(_ErrorOutput, description="The file has too many bytes or rows."),
+        },
+    )
+    def post(self, request: Request, job_id: str) -> HttpResponse:
+        job = _get_job_for_user(request, job_id)
+        # Refuse an oversized body before parsing it (multipart adds a little framing).
+        length = request.META.get("CONTENT_LENGTH")
+        if length and length.isdigit():
+            check_size(int(length), settings.AUTOML_MAX_PREDICT_BYTES, framing=MULTIPART_SLACK)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput("Send the CSV file as the multipart form field 'file'.")
+        scored = services.job_predict_file(job=job, uploaded_file=upload)
+        response = FileResponse(
+            scored.file,
+            as_attachment=True,
+            filename=scored.filename,
+            content_type="text/csv; charset=utf-8",
+        )
+        response["X-Rows-Scored"] = str(scored.rows)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class JobPredictInfoApi(APIView):

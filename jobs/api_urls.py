@@ -15,6 +15,9 @@ urlpatterns = [
     re_path(rf"^jobs/{JOB}/deploy/?$", api.JobDeployApi.as_view(), name="job-deploy"),
     re_path(rf"^jobs/{JOB}/cancel/?$", api.JobCancelApi.as_view(), name="job-cancel"),
     re_path(rf"^jobs/{JOB}/resubmit/?$", api.JobResubmitApi.as_view(), name="job-resubmit"),
+    re_path(
+        rf"^jobs/{JOB}/predictions/?$", api.JobPredictFileApi.as_view(), name="job-predictions"
+    ),
     re_path(rf"^predict/{JOB}/?$", api.JobPredictApi.as_view(), name="predict"),
     re_path(rf"^predict/{JOB}/info/?$", api.JobPredictInfoApi.as_view(), name="predict-info"),
 ]

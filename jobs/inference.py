@@ -17,9 +17,9 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -28,6 +28,7 @@ from core.exceptions import ApplicationError, InvalidInput
 from training_image.contract import ARTIFACT_STORAGE, MODEL_CARD, MODEL_ONNX, Job
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MISSING_TOKEN = "__missing__"  # default when the card does not name one
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
@@ -222,7 +223,8 @@ def _number(value: Any, feature: Feature) -> float:
         number = float(text)
     except ValueError:
         raise InvalidInput(
-            f"Cannot convert '{value}' to number for feature '{feature.column}'"
+            f"Cannot convert '{value}' to number for feature '{feature.column}'",
+            {"column": feature.column, "value": str(value), "expected": "a number"},
         ) from None
     return number
 
@@ -249,7 +251,14 @@ def _date_parts(value: Any, feature: Feature) -> dict[str, float]:
     except ValueError:
         expected = f" (expected like {feature.datetime_format})" if feature.datetime_format else ""
         raise InvalidInput(
-            f"Cannot convert '{value}' to a date for feature '{feature.column}'{expected}"
+            f"Cannot convert '{value}' to a date for feature '{feature.column}'{expected}",
+            {
+                "column": feature.column,
+                "value": str(value),
+                "expected": f"a date like {feature.datetime_format}"
+                if feature.datetime_format
+                else "an ISO date (YYYY-MM-DD)",
+            },
         ) from None
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC).replace(tzinfo=None)
@@ -264,6 +273,37 @@ def _date_parts(value: Any, feature: Feature) -> dict[str, float]:
     }
 
 
+def _convert_all(
+    values: Sequence[Any], feature: Feature, convert: Callable[[Any, Feature], T]
+) -> list[T]:
+    """`convert` applied to each value; a refusal names its row (0-based) in `extra["row"]`."""
+    out: list[T] = []
+    try:
+        for value in values:
+            out.append(convert(value, feature))
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, {**exc.extra, "row": len(out)}) from None
+    return out
+
+
+def _numbers(values: Sequence[Any], feature: Feature) -> list[float]:
+    """`_number` of each value, with a fast path for the common column of plain numbers."""
+    try:
+        # float() strips blanks around a number as `_number` does; anything it refuses
+        # (a blank cell, "yes" for a boolean, a typo) takes the exact path below.
+        return [math.nan if v is None else float(v) for v in values]
+    except (TypeError, ValueError):
+        return _convert_all(values, feature, _number)
+
+
+def _categories(values: Sequence[Any], missing_token: str) -> list[str]:
+    """`_category` of each value, with a fast path for a column of text and missing cells."""
+    try:
+        return [missing_token if v is None else (v.strip() or missing_token) for v in values]
+    except AttributeError:  # numbers or booleans among the values
+        return [_category(v, missing_token) for v in values]
+
+
 def missing_features(spec: ModelSpec, features: Mapping[str, Any]) -> list[str]:
     """The model's feature columns absent from a request, in the model's order."""
     return [c for c in spec.feature_columns if c not in features]
@@ -275,34 +315,61 @@ def build_inputs(spec: ModelSpec, features: Mapping[str, Any]) -> dict[str, Any]
     Raises:
         InvalidInput: a feature is missing, or a value cannot be read as its type.
     """
+    missing = missing_features(spec, features)
+    if missing:
+        raise InvalidInput(f"Missing required features: {missing!r}")
+    return build_column_inputs(spec, {c: (features.get(c),) for c in spec.feature_columns}, 1)
+
+
+def build_column_inputs(
+    spec: ModelSpec, columns: Mapping[str, Sequence[Any]], n_rows: int
+) -> dict[str, Any]:
+    """N rows of graph inputs (numpy arrays shaped [N, 1]) from raw values by column.
+
+    Each value goes through the same conversion as a one-row request, so a row scores
+    the same alone or in a batch.
+
+    Args:
+        spec: the model's inputs and features.
+        columns: for each feature column, its N raw values (None is missing).
+        n_rows: N.
+
+    Raises:
+        InvalidInput: a feature column is absent, or a value cannot be read as its type
+            (`extra` then holds `row` (0-based), `column`, `value` and `expected`).
+    """
     import numpy as np
 
-    missing = missing_features(spec, features)
+    missing = [c for c in spec.feature_columns if c not in columns]
     if missing:
         raise InvalidInput(f"Missing required features: {missing!r}")
     by_column = {f.column: f for f in spec.features}
     feeds: dict[str, Any] = {}
-    parts_cache: dict[str, dict[str, float]] = {}
+    parts_cache: dict[str, list[dict[str, float]]] = {}
     for graph_input in spec.inputs:
         feature = by_column.get(graph_input.column)
         if feature is None:
             raise ModelError("Model metadata missing feature columns information")
-        raw = features.get(graph_input.column)
+        raw = columns[graph_input.column]
+        if len(raw) != n_rows:
+            raise ValueError(f"column {graph_input.column!r} has {len(raw)} values, not {n_rows}")
         if graph_input.derived:
             if graph_input.column not in parts_cache:
-                parts_cache[graph_input.column] = _date_parts(raw, feature)
-            value = parts_cache[graph_input.column].get(graph_input.derived, math.nan)
-            feeds[graph_input.name] = np.array([[value]], dtype=np.float32)
+                parts_cache[graph_input.column] = _convert_all(raw, feature, _date_parts)
+            part = graph_input.derived
+            values = [parts.get(part, math.nan) for parts in parts_cache[graph_input.column]]
+            array = np.array(values, dtype=np.float32)
         elif graph_input.dtype == "string":
-            # Free text is lower-cased before the graph's tokenizer (as the card's notes say).
-            text = (
-                ("" if raw is None else str(raw).lower())
-                if feature.encoding == "text"
-                else _category(raw, spec.missing_token)
-            )
-            feeds[graph_input.name] = np.array([[text]], dtype=object)
+            if feature.encoding == "text":
+                # Free text is lower-cased before the graph's tokenizer (as the card's notes say).
+                texts = ["" if v is None else str(v).lower() for v in raw]
+            else:
+                token = spec.missing_token
+                texts = _categories(raw, token)
+            array = np.array(texts, dtype=object)
         else:
-            feeds[graph_input.name] = np.array([[_number(raw, feature)]], dtype=np.float32)
+            array = np.array(_numbers(raw, feature), dtype=np.float32)
+        feeds[graph_input.name] = array.reshape(n_rows, 1)
     return feeds
 
 
@@ -420,6 +487,64 @@ def _label(value: Any, classes: list[Any], mapping: Mapping[str, Any]) -> Any:
     return value
 
 
+@dataclass
+class Predictions:
+    """The decoded outputs for N rows, by column (so a chunk never becomes N dicts).
+
+    Attributes:
+        labels: per row, the prediction in the target's original labels (classification)
+            or the model's number (regression: the raw output array, in its float dtype).
+        regression: whether `labels` are numbers.
+        classes: the class labels (as text) of the columns of `probabilities`.
+        probabilities: [N, K] class probabilities, or None.
+    """
+
+    labels: Any
+    regression: bool = False
+    classes: list[str] | None = None
+    probabilities: Any = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def best_probability(self) -> Any:
+        """Each row's largest class probability (an [N] array), or None."""
+        if self.probabilities is None or not self.classes:
+            return None
+        return self.probabilities.max(axis=1)
+
+    def row(self, index: int) -> dict[str, Any]:
+        """Row `index` as the one-row API answers it: prediction, probability, probabilities."""
+        if self.regression:
+            return {
+                "prediction": float(self.labels[index]),
+                "probability": None,
+                "probabilities": None,
+            }
+        probabilities: dict[str, float] | None = None
+        if self.probabilities is not None and self.classes:
+            probabilities = {
+                c: float(p) for c, p in zip(self.classes, self.probabilities[index], strict=True)
+            }
+        probability = max(probabilities.values()) if probabilities else None
+        return {
+            "prediction": self.labels[index],
+            "probability": probability,
+            "probabilities": probabilities,
+        }
+
+
+def job_spec(job: Job) -> ModelSpec:
+    """The job's model spec: from the cached model, else from its card (no graph load).
+
+    Raises:
+        ModelError: the card is missing or unusable.
+    """
+    if job.job_id in model_cache:
+        return model_cache.get(job).spec
+    return model_spec(load_card(job), job)
+
+
 def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
     """Score one row; the prediction comes back in the target's original labels.
 
@@ -429,47 +554,95 @@ def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(features, Mapping):
         raise InvalidInput("features must be an object of column names to values")
+    return predict_rows(job, [features]).row(0)
+
+
+def predict_rows(job: Job, rows: Sequence[Mapping[str, Any]]) -> Predictions:
+    """Score N rows (mappings of column to raw value) with one run of the graph.
+
+    Raises:
+        InvalidInput: a row misses features or holds an unreadable value (400);
+            `extra["row"]` is its 0-based index.
+        ModelError: unusable metadata or a failed inference (500).
+    """
     # Check the card before loading the graph, so a bad request costs no model load.
-    if job.job_id not in model_cache:
-        spec = model_spec(load_card(job), job)
-        missing = missing_features(spec, features)
+    spec = job_spec(job)
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise InvalidInput(
+                "Each row must be an object of column names to values", {"row": index}
+            )
+        missing = missing_features(spec, row)
         if missing:
-            raise InvalidInput(f"Missing required features: {missing!r}")
+            raise InvalidInput(
+                f"Missing required features: {missing!r}", {"row": index, "missing": missing}
+            )
+    columns = {c: [row.get(c) for row in rows] for c in spec.feature_columns}
+    return predict_columns(job, columns, len(rows))
+
+
+def predict_columns(job: Job, columns: Mapping[str, Sequence[Any]], n_rows: int) -> Predictions:
+    """Score N rows given column by column (each feature column's N raw values).
+
+    The batch path of `predict_rows`, for callers that read rows by column (a CSV chunk).
+
+    Raises:
+        InvalidInput: an absent feature column or an unreadable value (400); see
+            `build_column_inputs` for the `extra` it carries.
+        ModelError: unusable metadata or a failed inference (500).
+    """
     loaded = model_cache.get(job)
-    feeds = build_inputs(loaded.spec, features)
+    feeds = build_column_inputs(loaded.spec, columns, n_rows)
+    if n_rows == 0:
+        return _empty(loaded)
     try:
         outputs = loaded.session.run(None, feeds)
     except Exception as exc:  # noqa: BLE001 - never show raw onnxruntime text to clients
         logger.exception("Inference failed for job %s", job.job_id)
         raise ModelError("Prediction error: the model could not score this input") from exc
     names = [o.name for o in loaded.session.get_outputs()]
-    return _decode(loaded, dict(zip(names, outputs, strict=False)), outputs)
+    return _decode(loaded, dict(zip(names, outputs, strict=False)), outputs, n_rows)
 
 
-def _decode(loaded: LoadedModel, named: dict[str, Any], outputs: list[Any]) -> dict[str, Any]:
+def _is_regression(spec: ModelSpec, outputs: list[Any]) -> bool:
+    return spec.problem_type == "regression" or not spec.classes and len(outputs) == 1
+
+
+def _empty(loaded: LoadedModel) -> Predictions:
+    import numpy as np
+
+    if loaded.spec.problem_type == "regression":
+        return Predictions(labels=np.zeros(0, dtype=np.float32), regression=True)
+    return Predictions(labels=[])
+
+
+def _decode(
+    loaded: LoadedModel, named: dict[str, Any], outputs: list[Any], n_rows: int
+) -> Predictions:
+    import numpy as np
+
     spec = loaded.spec
-    card = loaded.card
-    mapping = {str(k): v for k, v in (card.get("label_mapping") or {}).items()}
+    mapping = {str(k): v for k, v in (loaded.card.get("label_mapping") or {}).items()}
     first = outputs[0]
-    if spec.problem_type == "regression" or not spec.classes and len(outputs) == 1:
-        value = float(first.reshape(-1)[0])
-        return {"prediction": value, "probability": None, "probabilities": None}
-    label = _label(
-        first.reshape(-1)[0] if hasattr(first, "reshape") else first[0], spec.classes, mapping
-    )
-    probabilities: dict[str, float] | None = None
+    if _is_regression(spec, outputs):
+        return Predictions(labels=np.asarray(first).reshape(-1), regression=True)
+    raw_labels = first.reshape(-1).tolist() if hasattr(first, "reshape") else list(first)
+    decoded: dict[Any, Any] = {}  # few distinct codes: decode each once
+    labels = []
+    for code in raw_labels:
+        if code not in decoded:
+            decoded[code] = _label(code, spec.classes, mapping)
+        labels.append(decoded[code])
     raw = next(
         (named[n] for n in named if "prob" in n.lower()), outputs[1] if len(outputs) > 1 else None
     )
-    if raw is not None:
-        if isinstance(raw, list) and raw and isinstance(raw[0], Mapping):  # ZipMap output
-            probabilities = {
-                str(_label(k, spec.classes, mapping)): float(v) for k, v in raw[0].items()
-            }
-        else:
-            row = raw.reshape(1, -1)[0]
-            probabilities = {
-                str(_label(i, spec.classes, mapping)): float(p) for i, p in enumerate(row)
-            }
-    probability = max(probabilities.values()) if probabilities else None
-    return {"prediction": label, "probability": probability, "probabilities": probabilities}
+    if raw is None:
+        return Predictions(labels=labels)
+    if isinstance(raw, list) and raw and isinstance(raw[0], Mapping):  # ZipMap output
+        keys = list(raw[0])
+        classes = [str(_label(k, spec.classes, mapping)) for k in keys]
+        matrix = np.array([[float(r[k]) for k in keys] for r in raw], dtype=np.float64)
+    else:
+        matrix = np.asarray(raw).reshape(n_rows, -1)
+        classes = [str(_label(i, spec.classes, mapping)) for i in range(matrix.shape[1])]
+    return Predictions(labels=labels, classes=classes, probabilities=matrix)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -28,6 +28,7 @@ from training_image.contract import (
     MAX_TIME_BUDGET,
     METRICS,
     MODEL_ONNX,
+    MODEL_PKL,
     PROBLEM_TYPES,
     RESUBMITTABLE_ERRORS,
     Dataset,
@@ -43,6 +44,7 @@ from training_image.detection import unusable_target_reason
 
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
+    from jobs.prediction_files import ScoredFile
     from jobs.repository import JobRepository
     from jobs.runners.base import Runner
 
@@ -779,6 +781,61 @@ def job_predict(*, job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
     result["inference_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
     result["model_type"] = (job.metrics or {}).get("best_estimator") or "unknown"
     return result
+
+
+def job_predict_file(*, job: Job, uploaded_file: IO[bytes]) -> ScoredFile:
+    """Score every row of an uploaded CSV with the job's ONNX model.
+
+    Unlike the one-row endpoint this needs no deployment: it is an offline batch run
+    on a completed job. The file's columns must include the model's features; other
+    columns are copied to the result.
+
+    Args:
+        job: The job whose model scores the file (already checked to be the user's).
+        uploaded_file: The CSV, readable from its start (a Django UploadedFile).
+
+    Returns:
+        The result CSV (original columns + `prediction`, and for classification
+        `probability` and `probability_<class>`), with its download name.
+
+    Raises:
+        InvalidInput: the job is not completed or has no ONNX model; the file is not a
+            readable CSV, lacks feature columns, or holds an unreadable value (400).
+        PayloadTooLarge: over AUTOML_MAX_PREDICT_BYTES or AUTOML_MAX_PREDICT_ROWS (413).
+        ModelError: the model cannot be loaded or run (500).
+    """
+    from jobs import prediction_files
+
+    if job.status != JobStatus.COMPLETED:
+        raise InvalidInput(
+            f"Cannot score a file with a job that is {job.status}. "
+            "Only completed jobs make predictions."
+        )
+    artifacts = job.artifacts or {}
+    if MODEL_ONNX not in artifacts:
+        hint = (
+            " Download model.pkl and score rows with it in Python."
+            if MODEL_PKL in artifacts
+            else ""
+        )
+        raise InvalidInput(f"No ONNX model available for this job, so it cannot score files.{hint}")
+    prediction_files.check_size(_file_size(uploaded_file), settings.AUTOML_MAX_PREDICT_BYTES)
+    return prediction_files.score_file(
+        job, uploaded_file, max_rows=settings.AUTOML_MAX_PREDICT_ROWS
+    )
+
+
+def _file_size(handle: IO[bytes]) -> int | None:
+    size = getattr(handle, "size", None)
+    if size is not None:
+        return int(size)
+    try:
+        position = handle.tell()
+        size = handle.seek(0, 2)
+        handle.seek(position)
+    except (AttributeError, OSError):
+        return None
+    return size
 
 
 # --------------------------------------------------------------------------- reconcile

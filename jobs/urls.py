@@ -20,6 +20,7 @@ urlpatterns = [
     path("<str:job_id>/meta/", views.job_meta, name="meta"),
     path("<str:job_id>/deploy/", views.job_deploy, name="deploy"),
     path("<str:job_id>/predict/", views.job_predict, name="predict"),
+    path("<str:job_id>/predict/file/", views.job_predict_file, name="predict_file"),
     path("<str:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
     path("<str:job_id>/reports/<str:name>", views.job_report, name="report"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -28,6 +29,7 @@ from training_image.contract import (
     ARTIFACT_STORAGE,
     METRIC_LABELS,
     METRICS,
+    MODEL_ONNX,
     Job,
     JobStatus,
 )
@@ -152,7 +154,14 @@ def _prediction_form_context(job: Job) -> dict[str, Any]:
         spec = inference.model_spec(card, job)
     except ApplicationError:
         return {"predict_fields": None}
-    return {"predict_fields": spec.features, "model_card": card}
+    return {
+        "predict_fields": spec.features,
+        "model_card": card,
+        "predict_file_limits": {
+            "max_bytes": settings.AUTOML_MAX_PREDICT_BYTES,
+            "max_rows": settings.AUTOML_MAX_PREDICT_ROWS,
+        },
+    }
 
 
 @require_GET
@@ -304,6 +313,31 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     return render(
         request, "jobs/detail.html", _detail_context(request, job, **context), status=status
     )
+
+
+@require_POST
+@login_required
+def job_predict_file(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Score an uploaded CSV; the result downloads, errors re-render the page at the form."""
+    job = _get_job_for_user(request, job_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise InvalidInput("Choose a CSV file to score.")
+        scored = services.job_predict_file(job=job, uploaded_file=upload)
+    except ApplicationError as exc:
+        context = _detail_context(request, job, predict_file_error=exc.message)
+        if not (context.get("predict_fields") and MODEL_ONNX in (job.artifacts or {})):
+            messages.error(request, exc.message)  # the page shows no form to put it beside
+        return render(request, "jobs/detail.html", context, status=exc.status_code)
+    response = FileResponse(
+        scored.file,
+        as_attachment=True,
+        filename=scored.filename,
+        content_type="text/csv; charset=utf-8",
+    )
+    response["X-Rows-Scored"] = str(scored.rows)
+    return _private(response)
 
 
 # --------------------------------------------------------------------------- files
