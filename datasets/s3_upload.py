@@ -9,6 +9,9 @@
 - `check_upload`: HEAD at confirm: the object exists, is not empty, is within the
   limit and has a CSV-like type. An oversized or wrongly typed object is deleted, so
   a rejected upload leaves nothing behind.
+- `direct_upload_bucket` / `upload_method`: whether the datasets storage is a bucket a
+  client can send the file to directly (then the upload page posts it to S3 itself), or
+  a file system the web streams the file into. A capability of the storage, not a mode.
 
 Every AWS error becomes an `ApplicationError` with a message a user can act on.
 """
@@ -27,6 +30,12 @@ CSV_CONTENT_TYPE = "text/csv"
 CSV_CONTENT_TYPES = frozenset(
     {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 )
+
+
+# How the upload page sends the file (`upload_method`): straight to the datasets bucket
+# by presigned POST, or as the page's multipart form, which the web streams to storage.
+DIRECT_POST = "presigned-post"
+FORM_POST = "form"
 
 
 @dataclass(frozen=True)
@@ -194,18 +203,34 @@ def check_upload(client: Any, *, bucket: str, key: str, max_bytes: int) -> Uploa
     )
 
 
+def direct_upload_bucket(storage: Any) -> str | None:
+    """The S3 bucket behind `storage`, which clients can upload to directly; None otherwise.
+
+    Capability, not mode: any django-storages S3 storage has a bucket and a connection;
+    a file-system storage has neither.
+    """
+    bucket = getattr(storage, "bucket_name", None)
+    if not bucket or not hasattr(storage, "connection"):
+        return None
+    return str(bucket)
+
+
+def upload_method(storage: Any) -> str:
+    """How the upload page sends a file into `storage`: DIRECT_POST or FORM_POST."""
+    return DIRECT_POST if direct_upload_bucket(storage) else FORM_POST
+
+
 def stored_content_type(storage: Any, key: str) -> str | None:
     """The Content-Type S3 stored for `key` (one HEAD); None for storages without types.
 
-    Capability, not mode: any django-storages S3 storage has a bucket; a file-system
-    storage has no types (local uploads are checked from their bytes instead).
+    A file-system storage has no types (local uploads are checked from their bytes instead).
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket = getattr(storage, "bucket_name", None)
-    connection = getattr(storage, "connection", None)
-    if not bucket or connection is None:
+    bucket = direct_upload_bucket(storage)
+    if bucket is None:
         return None
+    connection = storage.connection
     try:
         head = connection.meta.client.head_object(Bucket=bucket, Key=storage._normalize_name(key))
     except (BotoCoreError, ClientError) as error:

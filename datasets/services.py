@@ -200,21 +200,33 @@ def _forget(repository: DatasetRepository, dataset_id: str) -> None:
         logger.exception("Could not remove dataset record %s after a failed store", dataset_id)
 
 
+def browser_upload_method(*, storage: Storage | None = None) -> str:
+    """How the upload page sends a file: `presigned-post` straight to the datasets bucket
+    when the datasets storage is one, else `form` (the multipart POST the web streams)."""
+    from datasets.s3_upload import upload_method
+
+    return upload_method(storage or wiring.storage("datasets"))
+
+
 def upload_target(*, dataset: Dataset, request: HttpRequest, form: bool = False) -> UploadTarget:
     """Where the API client PUTs the file (reference #3 `upload_url`).
 
-    Local mode: our own `PUT /api/datasets/{id}/file`, which streams the body to
-    storage. AWS mode: a presigned S3 PUT signed for `Content-Type: text/csv`; with
-    `form`, a presigned S3 POST for a browser form (policy: this key, text/csv, at most
+    A datasets storage on the file system (local mode): our own
+    `PUT /api/datasets/{id}/file`, which streams the body to storage. An S3 bucket (AWS
+    mode): a presigned S3 PUT signed for `Content-Type: text/csv`; with `form`, a
+    presigned S3 POST for a browser form (policy: this key, text/csv, at most
     AUTOML_MAX_UPLOAD_BYTES), so the file goes straight to S3.
     """
+    from datasets.s3_upload import direct_upload_bucket
+
     ttl = int(settings.AUTOML_PRESIGNED_TTL)
     headers = {"Content-Type": "text/csv"}
-    if settings.IS_AWS and form:
+    bucket = direct_upload_bucket(wiring.storage("datasets"))
+    if bucket and form:
         from datasets.s3_upload import browser_post_target
 
         post = browser_post_target(
-            bucket=settings.AUTOML_DATASETS_BUCKET,
+            bucket=bucket,
             key=dataset.storage_key,
             max_bytes=max_upload_bytes(),
             expires_in=ttl,
@@ -222,20 +234,56 @@ def upload_target(*, dataset: Dataset, request: HttpRequest, form: bool = False)
         return UploadTarget(
             url=post.url, method="POST", headers={}, expires_in=ttl, fields=post.fields
         )
-    if settings.IS_AWS:
+    if bucket:
         from datasets.s3_upload import presigned_put
 
         url = presigned_put(
-            wiring.boto3_client("s3"),
-            bucket=settings.AUTOML_DATASETS_BUCKET,
-            key=dataset.storage_key,
-            expires_in=ttl,
+            wiring.boto3_client("s3"), bucket=bucket, key=dataset.storage_key, expires_in=ttl
         )
         return UploadTarget(url=url, method="PUT", headers=headers, expires_in=ttl)
     path = reverse("api:dataset-file", kwargs={"dataset_id": dataset.dataset_id})
     return UploadTarget(
         url=request.build_absolute_uri(path), method="PUT", headers=headers, expires_in=ttl
     )
+
+
+def dataset_start_browser_upload(
+    *,
+    owner_id: str,
+    filename: str,
+    size: int,
+    request: HttpRequest,
+    repository: DatasetRepository | None = None,
+) -> tuple[Dataset, UploadTarget]:
+    """The upload page's first step when the browser sends the file itself: check what it
+    says about the file, create the `uploading` record, and say where to send the file.
+
+    Args:
+        owner_id: The uploading user's id.
+        filename: The file's name on the user's machine.
+        size: Its size in bytes, as the browser reports it (S3's policy and the HEAD at
+            confirm enforce the limit; this check only spares a doomed upload).
+        request: The page's request (for absolute URLs).
+
+    Returns:
+        The record and the upload target (a presigned POST when the datasets storage is
+        an S3 bucket).
+
+    Raises:
+        InvalidInput: not a CSV name, or an empty file.
+        PayloadTooLarge: over AUTOML_MAX_UPLOAD_BYTES.
+        ServiceUnavailable: no upload URL could be signed (no record is left behind).
+    """
+    repository = repository or wiring.dataset_repository()
+    check_filename(filename)
+    check_size(int(size))
+    dataset = dataset_create_upload(owner_id=owner_id, filename=filename, repository=repository)
+    try:
+        target = upload_target(dataset=dataset, request=request, form=True)
+    except ApplicationError:
+        _forget(repository, dataset.dataset_id)
+        raise
+    return dataset, target
 
 
 class _LimitedReader:

@@ -11,6 +11,7 @@ app_name = "datasets"
 urlpatterns = [
     path("", views.dataset_list, name="list"),
     path("upload/", views.dataset_upload, name="upload"),
+    path("upload/start/", views.dataset_upload_start, name="upload-start"),
     path("<str:dataset_id>/", views.dataset_detail, name="detail"),
     path("<str:dataset_id>/analysis/", views.dataset_analysis, name="analysis"),
     path("<str:dataset_id>/target/", views.dataset_target, name="target"),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
 from datasets import pages, selectors, services
-from datasets.forms import UploadForm
+from datasets.forms import BrowserUploadForm, UploadForm
 from training_image.contract import Dataset
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ def _upload_page(
             "error": error,
             "max_bytes": services.max_upload_bytes(),
             "extensions": ", ".join(services.ALLOWED_EXTENSIONS),
+            # The storage says whether upload.js sends the file straight to S3.
+            "upload_method": services.browser_upload_method(),
         },
         status=status,
     )
@@ -115,6 +117,48 @@ def dataset_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)  # the file is kept: the page offers to retry
     return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+
+
+NO_STORE = "no-store"
+
+
+@require_POST
+@login_required
+def dataset_upload_start(request: AuthenticatedHttpRequest) -> JsonResponse:
+    """JSON for upload.js: a new dataset and where its file goes (a presigned S3 POST).
+
+    The browser then sends the file there itself and POSTs the dataset's confirm URL.
+    Errors answer `{"message", "extra"}` with the error's status code.
+    """
+    form = BrowserUploadForm(request.POST)
+    if not form.is_valid():
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        first = next(iter(errors.values()))[0]
+        return JsonResponse({"message": first, "extra": {"fields": errors}}, status=400)
+    try:
+        dataset, target = services.dataset_start_browser_upload(
+            owner_id=str(request.user.pk),
+            filename=form.cleaned_data["filename"],
+            size=form.cleaned_data["size"],
+            request=request,
+        )
+    except ApplicationError as exc:
+        return JsonResponse({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    body = {
+        "dataset_id": dataset.dataset_id,
+        "filename": dataset.filename,
+        "upload": {
+            "method": target.method,
+            "url": target.url,
+            "fields": target.fields,
+            "headers": target.headers,
+            "expires_in": target.expires_in,
+        },
+        "max_bytes": services.max_upload_bytes(),
+        "confirm_url": reverse("datasets:confirm", kwargs={"dataset_id": dataset.dataset_id}),
+        "detail_url": reverse("datasets:detail", kwargs={"dataset_id": dataset.dataset_id}),
+    }
+    return JsonResponse(body, headers={"Cache-Control": NO_STORE})
 
 
 # --------------------------------------------------------------------------- configure page

@@ -4,12 +4,14 @@ Local mode: an absolute URL to our own download view, signed for one job and one
 artifact and valid until a fixed expiry (like a presigned S3 URL, it works without a
 session, e.g. from `curl`). Local `/media/` is never served.
 
-Expiries are aligned to windows of half the TTL, so the URLs stay the same within a
-window and are always valid for at least half the TTL after they are handed out. The
-job's ETag includes `url_window()`, so a 304 never keeps a client on expired links.
+S3 storage: a presigned GET straight to the bucket (`jobs.presigned`), with the same
+expiry and cached for the window, so it is just as stable.
 
-AWS mode later swaps `artifact_url` for presigned GETs through the storage seam
-(`storage.url(key)`), with the same window for expiry.
+Expiries are aligned to windows of half the TTL, so the URLs stay the same within a
+window and are always valid for at least half the TTL after they are handed out. A
+job's ETag covers its body (which holds the URLs) and `url_window()`: repeated reads
+within a window answer 304, and a new window brings new URLs and a new ETag, so a 304
+never keeps a client on expired links.
 """
 
 from __future__ import annotations
@@ -37,13 +39,18 @@ REPORTS = (EDA_REPORT, TRAINING_REPORT)
 _SALT = "jobs.links.artifact"
 
 
+def clock() -> float:
+    """Unix time for link windows and expiries (tests patch it to cross a window)."""
+    return time.time()
+
+
 def _window_seconds() -> int:
     return max(settings.AUTOML_PRESIGNED_TTL // 2, 1)
 
 
 def url_window(now: float | None = None) -> int:
     """The current expiry window; links handed out within one window are identical."""
-    return int((time.time() if now is None else now) // _window_seconds())
+    return int((clock() if now is None else now) // _window_seconds())
 
 
 def url_expiry(now: float | None = None) -> int:
@@ -62,7 +69,7 @@ def verify(
     """Whether `sig` signs this job's artifact `name` until `expires`, and it has not expired."""
     if not expires or not sig or not expires.isdigit():
         return False
-    if int(expires) < (time.time() if now is None else now):
+    if int(expires) < (clock() if now is None else now):
         return False
     return constant_time_compare(sig, signature(job, name, int(expires)))
 

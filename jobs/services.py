@@ -841,6 +841,13 @@ def _file_size(handle: IO[bytes]) -> int | None:
 # --------------------------------------------------------------------------- reconcile
 
 
+# An interrupted job is watched this long for the runner's own retry (which re-claims it)
+# or for the runner giving up (then it is resubmitted); older ones are left as they are.
+INTERRUPTED_WATCH = dt.timedelta(days=1)
+INTERRUPTED_WATCH_LIMIT = 500  # records read per pass, newest first
+_WATCH_PAGE = 100
+
+
 @dataclass
 class ReconcileReport:
     """What one reconciliation pass did, by job id."""
@@ -849,11 +856,14 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     resubmitted: list[str] = field(default_factory=list)
+    # Interrupted jobs whose run the runner is still retrying itself: left alone.
+    retrying: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
             f"checked {self.checked} live jobs: {len(self.failed)} failed, "
-            f"{len(self.requeued)} re-queued, {len(self.resubmitted)} handed to the runner again"
+            f"{len(self.requeued)} re-queued, {len(self.resubmitted)} handed to the runner "
+            f"again, {len(self.retrying)} interrupted and being retried by the runner"
         )
 
 
@@ -886,6 +896,10 @@ def jobs_reconcile(
     - With `requeue_waiting` (local start-up only: the broker may have lost messages
       of a killed worker), queued jobs without a run are handed to the runner again;
       a duplicate task finds the job claimed and does nothing.
+    - A job its container recorded `failed` / `interrupted` (SIGTERM on a Spot reclaim)
+      is left alone while the runner still holds its run (Batch retries the same job,
+      and that attempt re-claims the record), and is resubmitted (attempt + 1, up to
+      AUTOML_MAX_ATTEMPTS) once the runner says the run ended by an interruption.
     """
     repository = repository or wiring.job_repository()
     datasets = datasets or wiring.dataset_repository()
@@ -894,9 +908,7 @@ def jobs_reconcile(
     report = ReconcileReport()
     live = repository.list_by_status([JobStatus.QUEUED, JobStatus.RUNNING])
     report.checked = len(live)
-    if not live:
-        return report
-    states = runner.describe(live)
+    states = runner.describe(live) if live else {}
     timeout = dt.timedelta(seconds=settings.AUTOML_HEARTBEAT_TIMEOUT)
     for job in live:
         state = states.get(job.job_id)
@@ -944,7 +956,80 @@ def jobs_reconcile(
                 logger.exception("Could not hand queued job %s to the runner", job.job_id)
             else:
                 report.resubmitted.append(job.job_id)
+    # Last, so a job this pass failed or re-queued is not looked at twice.
+    _reconcile_interrupted(report, repository=repository, datasets=datasets, runner=runner, now=now)
     return report
+
+
+def recently_interrupted(
+    *, repository: JobRepository, now: dt.datetime, limit: int = INTERRUPTED_WATCH_LIMIT
+) -> list[Job]:
+    """Failed jobs their container marked `interrupted`, with a run to ask about and
+    attempts left, updated within INTERRUPTED_WATCH (newest first, status index only)."""
+    cutoff = now - INTERRUPTED_WATCH
+    found: list[Job] = []
+    cursor: str | None = None
+    read = 0
+    while read < limit:
+        page = repository.list_recent(
+            statuses=[JobStatus.FAILED], limit=min(_WATCH_PAGE, limit - read), cursor=cursor
+        )
+        for job in page.items:
+            updated = parse_time(job.updated_at)
+            if updated is not None and updated < cutoff:
+                return found  # newest first: everything after is older still
+            interrupted = job.error_type == ErrorType.INTERRUPTED and job.runner_job_id
+            if interrupted and is_resubmittable(job):
+                found.append(job)
+        read += len(page.items)
+        if not page.next_cursor or not page.items:
+            break
+        cursor = page.next_cursor
+    return found
+
+
+def _reconcile_interrupted(
+    report: ReconcileReport,
+    *,
+    repository: JobRepository,
+    datasets: DatasetRepository,
+    runner: Runner,
+    now: dt.datetime,
+) -> None:
+    """Resubmit interrupted jobs whose run the runner gave up on; leave those it retries.
+
+    Nothing else is touched: a run that ended for another reason (a timeout) keeps the
+    container's own record, and a runner that says nothing (a local process that is
+    gone, a Batch job not listed yet) changes nothing.
+    """
+    waiting = recently_interrupted(repository=repository, now=now)
+    if not waiting:
+        return
+    states = runner.describe(waiting)
+    for job in waiting:
+        state = states.get(job.job_id)
+        if state is None:
+            continue
+        if state.alive:
+            # Batch is retrying the same job: its next attempt re-claims the record
+            # (failed -> running). Resubmitting now would start the training twice.
+            report.retrying.append(job.job_id)
+            continue
+        if not state.interrupted:
+            continue
+        current = repository.get(job.job_id)
+        if (
+            current is None
+            or current.status != JobStatus.FAILED
+            or current.runner_job_id != job.runner_job_id
+            or current.attempt != job.attempt
+        ):
+            continue  # re-claimed, resubmitted or cancelled meanwhile
+        reason = state.reason or "The training run was interrupted."
+        if _requeue(
+            current, reason=reason, repository=repository, datasets=datasets, runner=runner
+        ):
+            report.requeued.append(job.job_id)
 
 
 # --------------------------------------------------------------------------- purge

@@ -3,6 +3,9 @@
 1. Validate the environment (contract.read_container_env). A missing or malformed variable
    fails the job at once, with a message naming the variable.
 2. Claim the job: `queued -> running`, a conditional write (a cancelled job stays cancelled).
+   A retried AWS Batch attempt (AWS_BATCH_JOB_ATTEMPT > 1) re-claims the job its first
+   attempt left `failed` / `interrupted`: `failed -> running`, attempt + 1, only while the
+   record still names this Batch job (contract.can_reclaim).
 3. Load the dataset from storage, run `pipeline.train_frame`, upload every artifact.
 4. `running -> completed` with metrics, artifact keys and preprocessing facts.
 
@@ -158,19 +161,19 @@ class JobRun:
     # ------------------------------------------------------------------ lifecycle
 
     def claim(self) -> int | None:
-        """queued -> running; an exit code when the job is not ours to run."""
+        """queued -> running (or a retry's re-claim); an exit code when the job is not ours."""
         now = utcnow()
+        fields = {
+            "started_at": now,
+            "heartbeat_at": now,
+            "progress": {**self.reporter.latest, "updated_at": now},
+            "error_type": None,
+            "error_message": None,
+            "error_phase": None,
+        }
         claimed = with_retries(
             lambda: self.store.transition(
-                self.config.job_id,
-                JobStatus.RUNNING,
-                expected=(JobStatus.QUEUED,),
-                started_at=now,
-                heartbeat_at=now,
-                progress={**self.reporter.latest, "updated_at": now},
-                error_type=None,
-                error_message=None,
-                error_phase=None,
+                self.config.job_id, JobStatus.RUNNING, expected=(JobStatus.QUEUED,), **fields
             )
         )
         if claimed:
@@ -179,8 +182,40 @@ class JobRun:
         if job is None:
             log.error("job %s is not in the job table", self.config.job_id)
             return EXIT_NOT_CLAIMED
+        if self.reclaim(job, fields):
+            return None
         log.warning("job %s is %s, not queued: not running it", job.job_id, job.status)
         return 0 if job.status in contract.TERMINAL_STATUSES else EXIT_NOT_CLAIMED
+
+    def reclaim(self, job: contract.Job, fields: dict[str, Any]) -> bool:
+        """Take back a job this run's earlier attempt left interrupted (a Batch retry).
+
+        The write is conditional on the facts `contract.can_reclaim` checked here, so a
+        cancel, resubmit or reconciliation that moved the job on meanwhile wins.
+        """
+        runner_job_id, attempt = self.config.runner_job_id, self.config.runner_attempt
+        if not runner_job_id or not contract.can_reclaim(
+            job, runner_job_id=runner_job_id, runner_attempt=attempt
+        ):
+            return False
+        reclaimed = with_retries(
+            lambda: self.store.reclaim(
+                job.job_id,
+                runner_job_id=runner_job_id,
+                attempt=job.attempt,
+                completed_at=None,
+                **fields,
+            )
+        )
+        if reclaimed:
+            log.info(
+                "job %s re-claimed by attempt %s of %s after an interruption (job attempt %s)",
+                job.job_id,
+                attempt,
+                runner_job_id,
+                job.attempt + 1,
+            )
+        return reclaimed
 
     def run(self) -> int:
         _watch_sigterm(self.on_sigterm)

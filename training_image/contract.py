@@ -100,6 +100,31 @@ class ErrorType(enum.StrEnum):
 
 RESUBMITTABLE_ERRORS = frozenset({ErrorType.INTERRUPTED, ErrorType.SUBMIT, ErrorType.LOST})
 
+# The one way back from `failed`, besides a resubmit: `failed -> running` when the runner
+# retries the SAME run. On a Spot reclaim the container gets SIGTERM and records `failed`
+# / `interrupted`; AWS Batch then starts attempt 2 of that Batch job, which finds no
+# `queued` record to claim. It may re-claim the record, and only when every fact below
+# holds, checked by one conditional write (so a cancel, a resubmit or a reconciler that
+# moved the job on in between wins): the record is `failed` with error type
+# `interrupted`, it names this run (`runner_job_id` is this container's Batch job id),
+# and this is a retry (the runner's attempt number is above 1). The record's `attempt`
+# goes up by one. It stays out of ALLOWED_TRANSITIONS on purpose: a plain conditional
+# write on status alone (`sources_for(RUNNING)`) must never revive a failed job.
+RECLAIM_FROM = JobStatus.FAILED
+RECLAIM_TO = JobStatus.RUNNING
+RECLAIMABLE_ERROR = ErrorType.INTERRUPTED
+
+
+def can_reclaim(job: Job, *, runner_job_id: str | None, runner_attempt: int) -> bool:
+    """Whether a retried run (`runner_attempt` > 1) of `runner_job_id` may re-claim `job`."""
+    return (
+        runner_attempt > 1
+        and bool(runner_job_id)
+        and job.status == RECLAIM_FROM
+        and job.error_type == RECLAIMABLE_ERROR
+        and job.runner_job_id == runner_job_id
+    )
+
 
 # --------------------------------------------------------------------------- problem types
 
@@ -359,6 +384,10 @@ ENV_REPORTS_LOCATION = "AUTOML_REPORTS_LOCATION"
 ENV_JOB_STORE = "AUTOML_JOB_STORE"
 ENV_JOB_STORE_LOCATION = "AUTOML_JOB_STORE_LOCATION"
 ENV_AWS_REGION = "AWS_DEFAULT_REGION"
+# Set by AWS Batch itself in every container it starts (never by us): the Batch job id and
+# the attempt number (1 for the first run, 2 for Batch's retry after a Spot reclaim).
+ENV_RUNNER_JOB_ID = "AWS_BATCH_JOB_ID"
+ENV_RUNNER_ATTEMPT = "AWS_BATCH_JOB_ATTEMPT"
 
 CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_JOB_ID, True, "job record id"),
@@ -434,6 +463,9 @@ class ContainerConfig:
     reports_location: str
     job_store: str
     job_store_location: str
+    # The runner's id of this run and its attempt (AWS Batch; None / 1 elsewhere).
+    runner_job_id: str | None = None
+    runner_attempt: int = 1
 
 
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
@@ -496,6 +528,10 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         reports_location=need(ENV_REPORTS_LOCATION),
         job_store=choice(ENV_JOB_STORE, ("sqlite", "dynamodb")),
         job_store_location=need(ENV_JOB_STORE_LOCATION),
+        runner_job_id=(environ.get(ENV_RUNNER_JOB_ID) or "").strip() or None,
+        runner_attempt=(
+            integer(ENV_RUNNER_ATTEMPT, 1, 10_000) if environ.get(ENV_RUNNER_ATTEMPT) else 1
+        ),
     )
 
 

@@ -2,9 +2,11 @@
 
 Every status change is a conditional write (`contract.sources_for`), and progress is only
 written while the job is `running`, so a late write from this container can never bring a
-cancelled or finished job back to life. The web owns the table and its schema
-(`contract.SQLITE_SCHEMA`, `contract.DYNAMO_JOBS_KEY`); the container only reads and updates
-one record.
+cancelled or finished job back to life. The one exception, `reclaim` (a retried Batch
+attempt taking back its interrupted job), is conditional on more than the status:
+`contract.can_reclaim` names the facts, and the write checks each of them. The web owns
+the table and its schema (`contract.SQLITE_SCHEMA`, `contract.DYNAMO_JOBS_KEY`); the
+container only reads and updates one record.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from training_image.contract import (
     DYNAMO_JOBS_KEY,
+    RECLAIM_FROM,
+    RECLAIM_TO,
+    RECLAIMABLE_ERROR,
     Job,
     JobStatus,
     sources_for,
@@ -54,6 +59,27 @@ class JobStore(Protocol):
     ) -> bool:
         """Set non-status fields only while the job is in `only_if_status`."""
 
+    def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
+        """`failed -> running` for a retry of run `runner_job_id`; False when a fact changed."""
+
+
+def _reclaim_write(attempt: int, runner_job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields to set, facts the record must still hold) of a re-claim (contract.can_reclaim).
+
+    Matching `attempt` too makes the increment exact: two retries racing for the same
+    record cannot both win, and neither can one that read a record since moved on.
+    """
+    facts = {
+        "error_type": str(RECLAIMABLE_ERROR),
+        "runner_job_id": runner_job_id,
+        "attempt": int(attempt),
+    }
+    return {"status": str(RECLAIM_TO), "attempt": int(attempt) + 1}, facts
+
+
+def _matches(item: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    return all(item.get(name) == value for name, value in facts.items())
+
 
 class SqliteJobStore:
     """One row of the web's SQLite job table (contract.SQLITE_SCHEMA).
@@ -85,7 +111,13 @@ class SqliteJobStore:
             con.close()
         return None if row is None else Job.from_item(json.loads(row[0]))
 
-    def _write(self, job_id: str, statuses: Iterable[JobStatus], fields: dict[str, Any]) -> bool:
+    def _write(
+        self,
+        job_id: str,
+        statuses: Iterable[JobStatus],
+        fields: dict[str, Any],
+        facts: Mapping[str, Any] | None = None,
+    ) -> bool:
         allowed = {str(s) for s in statuses}
         con = self._connect()
         try:
@@ -98,6 +130,9 @@ class SqliteJobStore:
                     con.execute("ROLLBACK")
                     return False
                 item = json.loads(row[1])
+                if facts and not _matches(item, facts):
+                    con.execute("ROLLBACK")
+                    return False
                 item.update(jsonable(fields))
                 item["updated_at"] = utcnow()
                 columns = sqlite_job_columns(Job.from_item(item))
@@ -134,6 +169,10 @@ class SqliteJobStore:
     ) -> bool:
         return self._write(job_id, only_if_status, fields)
 
+    def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
+        changes, facts = _reclaim_write(attempt, runner_job_id)
+        return self._write(job_id, (RECLAIM_FROM,), {**fields, **changes}, facts)
+
 
 class DynamoJobStore:
     """One item of the DynamoDB jobs table (partition key contract.DYNAMO_JOBS_KEY)."""
@@ -145,7 +184,13 @@ class DynamoJobStore:
         item = self.table.get_item(Key={DYNAMO_JOBS_KEY: job_id}, ConsistentRead=True).get("Item")
         return None if item is None else Job.from_item(_from_dynamo(item))
 
-    def _write(self, job_id: str, statuses: Iterable[JobStatus], fields: dict[str, Any]) -> bool:
+    def _write(
+        self,
+        job_id: str,
+        statuses: Iterable[JobStatus],
+        fields: dict[str, Any],
+        facts: Mapping[str, Any] | None = None,
+    ) -> bool:
         from botocore.exceptions import ClientError
 
         # updated_at is the range key of the status index: every write moves it.
@@ -161,15 +206,25 @@ class DynamoJobStore:
         if removes:
             expression += " REMOVE " + ", ".join(removes)
         allowed = {f":s{i}": str(s) for i, s in enumerate(statuses)}
+        condition = f"attribute_exists(#key) AND #status IN ({', '.join(allowed)})"
+        fact_names = {f"#c{i}": name for i, name in enumerate(facts or {})}
+        fact_values = {
+            f":c{i}": _to_dynamo(value) for i, value in enumerate((facts or {}).values())
+        }
+        for i in range(len(fact_names)):
+            condition += f" AND #c{i} = :c{i}"
         try:
             self.table.update_item(
                 Key={DYNAMO_JOBS_KEY: job_id},
                 UpdateExpression=expression,
-                ConditionExpression=(
-                    f"attribute_exists(#key) AND #status IN ({', '.join(allowed)})"
-                ),
-                ExpressionAttributeNames={**names, "#status": "status", "#key": DYNAMO_JOBS_KEY},
-                ExpressionAttributeValues={**values, **allowed},
+                ConditionExpression=condition,
+                ExpressionAttributeNames={
+                    **names,
+                    **fact_names,
+                    "#status": "status",
+                    "#key": DYNAMO_JOBS_KEY,
+                },
+                ExpressionAttributeValues={**values, **allowed, **fact_values},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -196,6 +251,10 @@ class DynamoJobStore:
         **fields: Any,
     ) -> bool:
         return self._write(job_id, only_if_status, fields)
+
+    def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
+        changes, facts = _reclaim_write(attempt, runner_job_id)
+        return self._write(job_id, (RECLAIM_FROM,), {**fields, **changes}, facts)
 
 
 def _to_dynamo(value: Any) -> Any:

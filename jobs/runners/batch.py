@@ -4,6 +4,9 @@
 `contract.container_env(...)`, so the container gets the same variables as a local run.
 The Batch job carries a retry strategy that retries only infrastructure failures (a
 reclaimed Spot task, a failed host) and a timeout derived from the job's time budget.
+Batch's retry is the same Batch job: its container re-claims the record the interrupted
+attempt left `failed` / `interrupted` (contract.can_reclaim) and counts one more job
+attempt, so a submit asks Batch for no more attempts than AUTOML_MAX_ATTEMPTS leaves.
 
 `describe` turns `describe_jobs` into `RunnerState`s that reconciliation
 (`jobs.services.jobs_reconcile`) acts on: a job Batch still holds is alive; a finished
@@ -36,25 +39,38 @@ BUDGET_FACTOR = 1.15
 TIMEOUT_OVERHEAD_SECONDS = 600
 MIN_BATCH_TIMEOUT = 60  # Batch refuses attemptDurationSeconds below 60
 
-# Batch attempts per job; reconciliation resubmits (attempt + 1) beyond these.
+# Batch attempts per Batch job (at most); reconciliation resubmits (attempt + 1) beyond.
 BATCH_ATTEMPTS = 2
 
 # Patterns Batch matches against a failed attempt (letters, digits, spaces, ".", ":",
 # and one trailing "*"). First match wins; anything unmatched exits.
 SPOT_STATUS_REASON = "Your Spot Task was interrupted"
 HOST_STATUS_REASON = "Host EC2"
-RETRY_STRATEGY: dict[str, Any] = {
-    "attempts": BATCH_ATTEMPTS,
-    "evaluateOnExit": [
-        # EC2 compute: the instance (Spot or not) went away under the job.
-        {"onStatusReason": f"{HOST_STATUS_REASON}*", "action": "RETRY"},
-        # Fargate Spot: ECS stops the task with this reason after its 2-minute notice.
-        {"onStatusReason": f"{SPOT_STATUS_REASON}*", "action": "RETRY"},
-        {"onReason": f"{SPOT_STATUS_REASON}*", "action": "RETRY"},
-        # Everything else is the application's own failure (or a timeout): do not retry.
-        {"onReason": "*", "action": "EXIT"},
-    ],
-}
+EVALUATE_ON_EXIT: list[dict[str, str]] = [
+    # EC2 compute: the instance (Spot or not) went away under the job.
+    {"onStatusReason": f"{HOST_STATUS_REASON}*", "action": "RETRY"},
+    # Fargate Spot: ECS stops the task with this reason after its 2-minute notice.
+    {"onStatusReason": f"{SPOT_STATUS_REASON}*", "action": "RETRY"},
+    {"onReason": f"{SPOT_STATUS_REASON}*", "action": "RETRY"},
+    # Everything else is the application's own failure (or a timeout): do not retry.
+    {"onReason": "*", "action": "EXIT"},
+]
+
+
+def retry_strategy(attempts: int = BATCH_ATTEMPTS) -> dict[str, Any]:
+    """The Batch `retryStrategy`: up to `attempts` runs, retrying infrastructure failures only."""
+    return {"attempts": attempts, "evaluateOnExit": [dict(rule) for rule in EVALUATE_ON_EXIT]}
+
+
+RETRY_STRATEGY = retry_strategy(BATCH_ATTEMPTS)
+
+
+def batch_attempts(job: Job, max_attempts: int) -> int:
+    """Batch attempts for the run of `job`: each retry is one more job attempt, so no more
+    than the job has left (`max_attempts - attempt + 1`), BATCH_ATTEMPTS at most, 1 at least.
+    """
+    return max(1, min(BATCH_ATTEMPTS, max_attempts - job.attempt + 1))
+
 
 ALIVE_STATUSES = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
 DESCRIBE_CHUNK = 100  # describe_jobs takes at most 100 ids
@@ -114,6 +130,8 @@ class BatchRunner:
             `automl_lite.wiring.container_backend()` at submit time when omitted.
         timeout_overhead: Seconds added to budget × 1.15 for the attempt timeout.
         clock: Returns "now" (UTC); tests pass a fixed one.
+        max_attempts: Job attempts allowed in all (AUTOML_MAX_ATTEMPTS when omitted);
+            bounds how often Batch may retry a run.
     """
 
     def __init__(
@@ -125,6 +143,7 @@ class BatchRunner:
         backend: Backend | None = None,
         timeout_overhead: int = TIMEOUT_OVERHEAD_SECONDS,
         clock: Callable[[], dt.datetime] | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         self.client = client
         self.job_queue = job_queue
@@ -132,6 +151,7 @@ class BatchRunner:
         self._backend = backend
         self.timeout_overhead = timeout_overhead
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._max_attempts = max_attempts
 
     # ------------------------------------------------------------------ submit
 
@@ -142,6 +162,13 @@ class BatchRunner:
 
         return wiring.container_backend()
 
+    def max_attempts(self) -> int:
+        if self._max_attempts is not None:
+            return self._max_attempts
+        from django.conf import settings
+
+        return int(settings.AUTOML_MAX_ATTEMPTS)
+
     def submit_request(self, job: Job, *, dataset_key: str) -> dict[str, Any]:
         """The `submit_job` arguments for `job` (pure: no call to AWS)."""
         env = container_env(job, dataset_key=dataset_key, backend=self.backend())
@@ -150,7 +177,7 @@ class BatchRunner:
             "jobQueue": self.job_queue,
             "jobDefinition": self.job_definition,
             "containerOverrides": {"environment": _env_list(env)},
-            "retryStrategy": RETRY_STRATEGY,
+            "retryStrategy": retry_strategy(batch_attempts(job, self.max_attempts())),
             "timeout": {
                 "attemptDurationSeconds": attempt_timeout(
                     job.time_budget, overhead=self.timeout_overhead
@@ -334,8 +361,9 @@ def state_from_detail(detail: Mapping[str, Any]) -> RunnerState:
             ),
             exit_code=exit_code,
         )
-    # Any attempt counts: after a Spot reclaim Batch retries the job, and that attempt
-    # finds the record no longer claimable and exits; the run was still interrupted.
+    # Any attempt counts: after a Spot reclaim Batch retries the job, and that attempt may
+    # die before it re-claims the record (or find it moved on and exit); the run was
+    # still interrupted.
     attempt_reasons = [
         str(text or "")
         for attempt in detail.get("attempts") or []

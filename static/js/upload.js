@@ -1,5 +1,11 @@
 /* Upload page: drag and drop onto the drop zone, a size check before sending, and a
-   progress bar from XHR upload events. Without JavaScript the same form posts normally. */
+   progress bar from XHR upload events. Without JavaScript the same form posts normally.
+
+   How the file travels is the server's choice, rendered as data-upload-method:
+   - "form": the form is posted to the upload view, which streams it to storage.
+   - "presigned-post": the page asks data-upload-start-url for a new dataset and a
+     presigned S3 POST (URL + policy fields), posts the file straight to S3, then POSTs
+     the dataset's confirm URL (which re-checks the object) and opens the dataset. */
 (function () {
   "use strict";
 
@@ -15,6 +21,7 @@
     var clientErrors = document.getElementById("client-errors");
     var button = document.getElementById("upload-button");
     var maxBytes = parseInt(form.dataset.maxBytes || "0", 10);
+    var csrf = (form.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
 
     function showError(message) {
       clientErrors.innerHTML = "";
@@ -22,6 +29,10 @@
       li.textContent = message;
       clientErrors.appendChild(li);
       clientErrors.hidden = false;
+    }
+
+    function megabytes(size) {
+      return (size / 1048576).toFixed(1) + " MB";
     }
 
     function describe(file) {
@@ -38,10 +49,33 @@
       }
       if (file.size === 0) { showError("The file is empty. Choose a CSV file with a header row and data rows."); return false; }
       if (maxBytes && file.size > maxBytes) {
-        showError("The file is " + (file.size / 1048576).toFixed(1) + " MB; the limit is " + (maxBytes / 1048576).toFixed(1) + " MB.");
+        showError("The file is " + megabytes(file.size) + "; the limit is " + megabytes(maxBytes) + ".");
         return false;
       }
       return true;
+    }
+
+    function busy(message) {
+      bar.hidden = false;
+      button.disabled = true;
+      status.textContent = message;
+    }
+
+    function idle(message) {
+      button.disabled = false;
+      bar.hidden = true;
+      bar.firstElementChild.style.width = "0%";
+      status.textContent = "";
+      if (message) showError(message);
+    }
+
+    function trackProgress(xhr) {
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        var pct = Math.round((e.loaded / e.total) * 100);
+        bar.firstElementChild.style.width = pct + "%";
+        status.textContent = pct < 100 ? "Uploading… " + pct + "%" : "Checking the file…";
+      });
     }
 
     input.addEventListener("change", function () {
@@ -62,22 +96,14 @@
       check(files[0]);
     });
 
-    form.addEventListener("submit", function (event) {
-      var file = input.files[0];
-      event.preventDefault();
-      if (!check(file)) return;
+    // ------------------------------------------------------------------ through the web
+
+    function postForm(file) {
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-      bar.hidden = false;
-      button.disabled = true;
-      status.textContent = "Uploading " + file.name + "…";
-      xhr.upload.addEventListener("progress", function (e) {
-        if (!e.lengthComputable) return;
-        var pct = Math.round((e.loaded / e.total) * 100);
-        bar.firstElementChild.style.width = pct + "%";
-        status.textContent = pct < 100 ? "Uploading… " + pct + "%" : "Checking the file…";
-      });
+      busy("Uploading " + file.name + "…");
+      trackProgress(xhr);
       xhr.addEventListener("load", function () {
         if (xhr.status < 400) {
           window.location.assign(xhr.responseURL || form.action);
@@ -91,17 +117,107 @@
           current.replaceWith(card);
           init();
         } else {
-          button.disabled = false;
-          bar.hidden = true;
-          showError("The upload failed (HTTP " + xhr.status + "). Try again.");
+          idle("The upload failed (HTTP " + xhr.status + "). Try again.");
         }
       });
       xhr.addEventListener("error", function () {
-        button.disabled = false;
-        bar.hidden = true;
-        showError("The connection was lost during the upload. Try again.");
+        idle("The connection was lost during the upload. Try again.");
       });
       xhr.send(new FormData(form));
+    }
+
+    // ------------------------------------------------------------------ straight to S3
+
+    function readJson(response) {
+      return response.text().then(function (text) {
+        var body = null;
+        try { body = JSON.parse(text); } catch (ignored) { body = null; }
+        if (!body) {
+          throw new Error("The server did not answer as expected (HTTP " + response.status + "). Reload the page and try again.");
+        }
+        if (!response.ok) throw new Error(body.message || "The upload could not start (HTTP " + response.status + ").");
+        return body;
+      });
+    }
+
+    function startUpload(file) {
+      var data = new FormData();
+      data.append("filename", file.name);
+      data.append("size", String(file.size));
+      return fetch(form.dataset.uploadStartUrl, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf, "X-Requested-With": "XMLHttpRequest" }
+      }).then(readJson);
+    }
+
+    // S3 answers errors as XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>.
+    function storageMessage(xhr) {
+      var doc = new DOMParser().parseFromString(xhr.responseText || "", "application/xml");
+      var code = (doc.getElementsByTagName("Code")[0] || {}).textContent || "";
+      var text = (doc.getElementsByTagName("Message")[0] || {}).textContent || "";
+      if (code === "EntityTooLarge") return "The file is over the " + megabytes(maxBytes) + " limit. Upload a smaller file.";
+      if (code === "EntityTooSmall") return "The file is empty. Choose a CSV file with a header row and data rows.";
+      if (code === "AccessDenied" && /expired/i.test(text)) return "The upload link expired. Try the upload again.";
+      return "File storage refused the file (" + (code || "HTTP " + xhr.status) + (text ? ": " + text : "") + "). Try again.";
+    }
+
+    function sendToStorage(upload, file) {
+      return new Promise(function (resolve, reject) {
+        var xhr = new XMLHttpRequest();
+        xhr.open(upload.method, upload.url);
+        trackProgress(xhr);
+        xhr.addEventListener("load", function () {
+          if (xhr.status >= 200 && xhr.status < 300) resolve();
+          else reject(new Error(storageMessage(xhr)));
+        });
+        xhr.addEventListener("error", function () {
+          reject(new Error("The connection to file storage was lost during the upload. Try again."));
+        });
+        // The policy's fields first, the file last (S3 ignores fields after the file).
+        var body = new FormData();
+        Object.keys(upload.fields || {}).forEach(function (name) { body.append(name, upload.fields[name]); });
+        body.append("file", file);
+        xhr.send(body);
+      });
+    }
+
+    function confirmUpload(plan) {
+      status.textContent = "Checking the file…";
+      // "manual": the confirm view redirects to the dataset page with any message for it;
+      // the page is opened below, so the message is shown there, not consumed here.
+      return fetch(plan.confirm_url, {
+        method: "POST",
+        credentials: "same-origin",
+        redirect: "manual",
+        headers: { "X-CSRFToken": csrf, "X-Requested-With": "XMLHttpRequest" }
+      }).then(function (response) {
+        if (response.type !== "opaqueredirect" && !response.ok) {
+          throw new Error("The file was uploaded but could not be checked (HTTP " + response.status + "). Open the dataset and confirm it again.");
+        }
+        window.location.assign(plan.detail_url);
+      });
+    }
+
+    function postToStorage(file) {
+      busy("Preparing the upload of " + file.name + "…");
+      startUpload(file)
+        .then(function (plan) {
+          if (plan.upload.method !== "POST") throw new Error("This server expects a different upload method. Reload the page.");
+          status.textContent = "Uploading " + file.name + "…";
+          return sendToStorage(plan.upload, file).then(function () { return plan; });
+        })
+        .then(confirmUpload)
+        .catch(function (error) { idle(error.message); });
+    }
+
+    form.addEventListener("submit", function (event) {
+      var file = input.files[0];
+      event.preventDefault();
+      if (!check(file)) return;
+      if (form.dataset.uploadMethod === "presigned-post") postToStorage(file);
+      else postForm(file);
     });
   }
 

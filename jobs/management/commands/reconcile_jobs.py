@@ -12,7 +12,9 @@ from jobs import services
 class Command(BaseCommand):
     help = (
         "Compare queued/running jobs with the runner: dead runs are failed (lost) or "
-        "re-queued (interrupted, attempts left); stale heartbeats are stopped and failed."
+        "re-queued (interrupted, attempts left); stale heartbeats are stopped and failed. "
+        "Jobs their container recorded as interrupted are resubmitted once the runner has "
+        "given up on the run, and left alone while it retries the run itself."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,3 +33,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  re-queued {job_id}")
         for job_id in report.resubmitted:
             self.stdout.write(f"  handed to the runner again {job_id}")
+        for job_id in report.retrying:
+            self.stdout.write(f"  being retried by the runner {job_id}")

@@ -1,0 +1,120 @@
+"""The upload page in AWS mode: the file goes from the browser straight to S3.
+
+upload.js asks `POST /datasets/upload/start/` for a new dataset and a presigned POST,
+posts the file to S3 (here: a real HTTP POST to a moto server on 127.0.0.1, as the
+browser would), then POSTs the dataset's confirm URL, which re-checks the object with
+HEAD and queues the analysis (eager here).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+import requests
+from django.urls import reverse
+
+from automl_lite import wiring
+from tests.aws.conftest import REGION
+from tests.jobs.models import PENGUINS_CSV
+from training_image.contract import DatasetStatus
+
+pytestmark = pytest.mark.django_db
+PREFIX = "automl-browser"
+BUCKET = f"{PREFIX}-datasets"
+START = reverse("datasets:upload-start")
+LIMIT = 1024**2
+
+
+def _s3_storage(endpoint: str) -> dict:
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BUCKET,
+            "region_name": REGION,
+            "endpoint_url": endpoint,
+            "file_overwrite": True,
+            "default_acl": None,
+            "signature_version": "s3v4",
+        },
+    }
+
+
+@pytest.fixture
+def aws(settings, moto_server):
+    settings.IS_AWS = True
+    settings.AWS_REGION = REGION
+    settings.AWS_ENDPOINT_URL = moto_server
+    settings.AUTOML_DATASETS_BUCKET = BUCKET
+    settings.AUTOML_DATASETS_TABLE = f"{PREFIX}-datasets"
+    settings.AUTOML_JOBS_TABLE = f"{PREFIX}-jobs"
+    settings.AUTOML_MAX_UPLOAD_BYTES = LIMIT
+    settings.STORAGES = {
+        **{a: _s3_storage(moto_server) for a in ("default", "datasets", "models", "reports")},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
+    s3.create_bucket(Bucket=BUCKET)
+    wiring.reset()
+    from django.core.management import call_command
+
+    call_command("create_tables", verbosity=0)
+    yield s3
+    wiring.reset()
+
+
+def _policy(fields: dict) -> dict:
+    return json.loads(base64.b64decode(fields["policy"]))
+
+
+def test_it_tells_the_page_to_send_the_file_straight_to_s3(aws, alice_client):
+    body = alice_client.get(reverse("datasets:upload")).content.decode()
+
+    assert 'data-upload-method="presigned-post"' in body
+    assert f'data-upload-start-url="{START}"' in body
+
+
+def test_it_uploads_through_the_presigned_post_and_confirms(aws, alice_client, alice):
+    content = PENGUINS_CSV.read_bytes()
+
+    started = alice_client.post(START, {"filename": "penguins.csv", "size": len(content)})
+    plan = started.json()
+    upload = plan["upload"]
+    posted = requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("penguins.csv", content, "text/csv")},
+        timeout=60,
+    )
+    confirmed = alice_client.post(plan["confirm_url"])
+
+    assert started.status_code == 200, plan
+    assert upload["method"] == "POST"
+    assert upload["url"].startswith(wiring.boto3_client("s3").meta.endpoint_url)
+    key = f"datasets/{plan['dataset_id']}/penguins.csv"
+    conditions = _policy(upload["fields"])["conditions"]
+    assert ["content-length-range", 1, LIMIT] in conditions
+    assert {"Content-Type": "text/csv"} in conditions
+    assert {"key": key} in conditions and upload["fields"]["key"] == key
+    assert posted.status_code == 204, posted.text
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == plan["detail_url"]
+    dataset = wiring.dataset_repository().get(plan["dataset_id"])
+    assert dataset.owner_id == str(alice.pk)
+    assert dataset.status == DatasetStatus.READY, dataset.error_message
+    assert (dataset.row_count, dataset.file_size) == (344, len(content))
+    stored = aws.get_object(Bucket=BUCKET, Key=key)
+    assert stored["ContentType"] == "text/csv"
+    assert stored["Body"].read() == content
+
+
+def test_it_says_when_confirm_finds_no_file_in_the_bucket(aws, alice_client):
+    plan = alice_client.post(START, {"filename": "penguins.csv", "size": 100}).json()
+
+    confirmed = alice_client.post(plan["confirm_url"], follow=True)
+
+    assert f"No files found for dataset {plan['dataset_id']}" in confirmed.content.decode()
+    dataset = wiring.dataset_repository().get(plan["dataset_id"])
+    assert dataset.status == DatasetStatus.UPLOADING  # the upload can still be sent
