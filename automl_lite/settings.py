@@ -265,11 +265,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 FILE_UPLOAD_TEMP_DIR = os.environ.get("AUTOML_UPLOAD_TMP_DIR") or None
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    }
-}
+# Presigned links are cached per window so a job's ETag holds between polls (jobs/presigned.py).
+# One process keeps its own; with several web processes (Lambda, ECS tasks) point CACHE_URL at a
+# shared cache (e.g. redis://host:6379/1 or dbcache://automl_cache) so every process agrees.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate` header makes a missing login a 401, not a 403.

@@ -149,3 +149,37 @@ def test_it_signs_each_artifact_and_disposition_separately(alice_client, complet
     assert "attachment" in requests.utils.unquote(body["model_download_url"])
     assert "inline" in requests.utils.unquote(body["eda_report_download_url"])
     assert body["training_report_download_url"] is None  # no such artifact on this job
+
+
+@pytest.mark.redis
+def test_web_processes_sharing_a_cache_hand_out_the_same_links(
+    settings, alice_client, completed_job
+):
+    """With CACHE_URL on Redis the signed links live in Redis, where every process reads them."""
+    import redis
+    from django.core.cache import cache
+
+    from tests.conftest import require_service
+
+    require_service("Redis", "127.0.0.1", 6379)
+    prefix = f"links-{completed_job.job_id}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/13",
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        with _at(IN_A_WINDOW):
+            first = alice_client.get(f"/api/jobs/{completed_job.job_id}")
+        stored = redis.Redis(db=13).keys(f"{prefix}:*")
+        with _at(IN_A_WINDOW + 60):  # a different signing time: only the cache can match
+            again = alice_client.get(
+                f"/api/jobs/{completed_job.job_id}", HTTP_IF_NONE_MATCH=first["ETag"]
+            )
+    finally:
+        cache.clear()
+    assert first.status_code == 200
+    assert len(stored) >= 2  # model.pkl and model.onnx links, at least
+    assert again.status_code == 304
