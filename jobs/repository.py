@@ -50,3 +50,26 @@ class JobRepository(Protocol):
 
     def list_for_dataset(self, dataset_id: str) -> list[Job]:
         """Jobs trained on a dataset (to know whether deleting it is safe)."""
+
+
+def fail_live_job(repository: JobRepository, job: Job, error_type: str, message: str) -> bool:
+    """Record a queued or running job as failed; False when another writer got there first.
+
+    When someone else recorded an outcome first (the container, a cancel), theirs stands.
+    """
+    from core.exceptions import InvalidTransition, NotFound
+    from training_image.contract import utcnow
+
+    try:
+        repository.transition(
+            job.job_id,
+            JobStatus.FAILED,
+            expected=(JobStatus.QUEUED, JobStatus.RUNNING),
+            error_type=str(error_type),
+            error_message=message,
+            error_phase=(job.progress or {}).get("phase"),
+            completed_at=utcnow(),
+        )
+    except (InvalidTransition, NotFound):
+        return False
+    return True

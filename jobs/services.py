@@ -20,6 +20,7 @@ from django.conf import settings
 
 from automl_lite import wiring
 from core.exceptions import AlreadyExists, InvalidInput, InvalidTransition, NotFound
+from jobs.repository import fail_live_job
 from jobs.runners.base import SubmitError
 from training_image.contract import (
     ARTIFACT_STORAGE,
@@ -494,19 +495,7 @@ def _requeue(
 
 def _fail(job: Job, error_type: str, message: str, repository: JobRepository) -> bool:
     """Mark a live job failed; False when another writer got there first."""
-    try:
-        repository.transition(
-            job.job_id,
-            JobStatus.FAILED,
-            expected=(JobStatus.QUEUED, JobStatus.RUNNING),
-            error_type=str(error_type),
-            error_message=message,
-            error_phase=(job.progress or {}).get("phase"),
-            completed_at=utcnow(),
-        )
-    except (InvalidTransition, NotFound):
-        return False
-    return True
+    return fail_live_job(repository, job, error_type, message)
 
 
 def job_requeue_interrupted(

@@ -30,6 +30,7 @@ from typing import IO
 from django.conf import settings
 
 from core.exceptions import InvalidTransition, NotFound
+from jobs.repository import fail_live_job
 from jobs.runners.base import RunnerState, SubmitError
 from training_image.contract import (
     ENV_JOB_ID,
@@ -262,7 +263,7 @@ def run_job(
             return "skipped"
         dataset = wiring.dataset_repository().get(job.dataset_id)
         if dataset is None:
-            _fail(
+            fail_live_job(
                 repository,
                 job,
                 ErrorType.DATA,
@@ -282,7 +283,7 @@ def run_job(
             )
         except OSError as exc:
             logger.exception("Could not start the training process for job %s", job_id)
-            _fail(
+            fail_live_job(
                 repository,
                 job,
                 ErrorType.SUBMIT,
@@ -361,21 +362,5 @@ def _after_exit(repository, job_id: str, runner_id: str, exit_code: int, reason:
         message = lost_message(exit_code)
         error_type = ErrorType.LOST
     logger.warning("Job %s: process exited with %s without a result", job_id, exit_code)
-    _fail(repository, job, error_type, message)
+    fail_live_job(repository, job, error_type, message)
     return "lost"
-
-
-def _fail(repository, job: Job, error_type: str, message: str) -> None:  # noqa: ANN001
-    from training_image.contract import utcnow
-
-    # When someone else recorded an outcome first, theirs stands.
-    with contextlib.suppress(InvalidTransition, NotFound):
-        repository.transition(
-            job.job_id,
-            JobStatus.FAILED,
-            expected=(JobStatus.QUEUED, JobStatus.RUNNING),
-            error_type=str(error_type),
-            error_message=message,
-            error_phase=(job.progress or {}).get("phase"),
-            completed_at=utcnow(),
-        )
