@@ -2,7 +2,7 @@
 
 `analyze_csv(path_or_binary_file)` sniffs the dialect from the first MiB (BOM,
 UTF-8 / Windows-1252 / Latin-1 / UTF-16, delimiter `,` `;` tab `|`, decimal comma,
-line endings), then reads the file once in 2 MiB chunks of whole records (a newline
+line endings), then reads the file once in 1.5 MiB chunks of whole records (a newline
 outside quotes ends a record, so quoted values may span lines). A worker thread reads
 and parses chunk k+1 with polars while chunk k's statistics are merged, so peak memory
 is a few chunks plus fixed-size per-column state, whatever the file size. It returns
@@ -11,33 +11,46 @@ message for the user.
 
 Engines, measured on this machine (2 cores shared with other work; the 331 MB,
 2,000,000-row, 24-column mixed CSV of `bench/analysis.py`; one fresh process each,
-peak RSS from `os.wait4`; `python bench/analysis.py --engines` repeats it):
+peak RSS from `os.wait4`; `python bench/analysis.py --engines` repeats it). "quiet":
+an earlier run at load average ~1 (an earlier edition of this module); "loaded": one
+`--engines` run at load average ~7 (other work on the machine), so its times are
+~2-4x longer and only ratios within a column compare:
 
-| approach | computes | time | peak RSS |
-|---|---|---|---|
-| pandas `read_csv` + per-column `nunique`/`isna` (the baseline) | distinct, missing | 2.9-4.5 s | 1,178 MB |
-| polars `scan_csv(...).collect(engine="streaming")` | null counts | 1.3 s | 361 MB (256 MiB read-ahead) |
-| the same + `approx_n_unique()` | + HLL distinct | 1.5 s | 369 MB; 7 % low on a unique id |
-| the same + `n_unique()` | + exact distinct | 2.9 s | 915 MB (not streamed) |
-| polars `collect_batches(chunk_size=100_000)` | parse only | 1.3 s | 442 MB |
-| pyarrow `csv.open_csv` (8 MiB blocks, threads) | parse only | 2.4 s | 493 MB |
-| DuckDB `read_csv`, 2 threads, `memory_limit` 128 MB | count/min/max/avg/std/approx distinct | 2.9 s | 168 MB |
-| DuckDB, all VARCHAR + `TRY_CAST`/`try_strptime` (type checks) | | 25.6 s | 177 MB |
-| polars `read_csv` on our record-aligned chunks | parse only | 1.4 s | 112-157 MB |
-| **this module** (polars on our chunks + mergeable statistics) | everything below | 3.2-4.1 s | 136-150 MB |
+| approach | computes | quiet | loaded | peak RSS |
+|---|---|---|---|---|
+| pandas `read_csv` + per-column `nunique`/`isna` (the baseline) | distinct, missing | 2.9-4.5 s | 15.1 s | 1,187 MB |
+| polars `scan_csv(...).collect(engine="streaming")` | null counts | 1.3 s | 4.2 s | 356 MB (the file is mmapped) |
+| the same + `approx_n_unique()` | + HLL distinct | 1.5 s | 6.5 s | 363 MB; 7 % low on a unique id |
+| the same + `n_unique()` | + exact distinct | 2.9 s | | 915 MB (not streamed) |
+| polars `collect_batches(chunk_size=100_000)` | parse only | 1.3 s | 7.7 s | 418 MB |
+| pyarrow `csv.open_csv` (8 MiB blocks, threads) | parse only | 2.4 s | 8.3 s | 488 MB |
+| DuckDB `read_csv`, 2 threads, `memory_limit` 128 MB | count/min/max/avg/std/approx distinct | 2.9 s | | 168 MB |
+| DuckDB, all VARCHAR + `TRY_CAST`/`try_strptime` (type checks) | | 25.6 s | | 177 MB |
+| polars `read_csv` on our record-aligned chunks | parse only | 1.4 s | | 85-95 MB |
+| **this module** (polars on our chunks + mergeable statistics) | everything below | 3.1 s (load ~2) | 8.2 s | 137-145 MB |
 
 DuckDB streams in little memory but was 2x slower than polars for the aggregates and
 its sampled type sniffing needs a second path for files whose types change late;
 pyarrow was the slowest parser here; polars' own streaming scan is the fastest parser
-but reads 256 MiB ahead and does not stream `n_unique`. Feeding polars our own chunks
-keeps its parser, bounds memory, works on any file object (S3 too) and on transcoded
-Latin-1 text, and lets every statistic merge exactly: counts and min/max, Chan's
-mean/variance, exact value counts for columns with at most 1,000 distinct values
-(their top values), and a distinct-hash sample for the rest (exact up to 65,536
+but maps the whole file into memory and does not stream `n_unique`. Feeding polars our
+own chunks keeps its parser, bounds memory, works on any file object (S3 too) and on
+transcoded Latin-1 text, and lets every statistic merge exactly: counts and min/max,
+Chan's mean/variance, exact value counts for columns with at most 1,000 distinct
+values (their top values), and a distinct-hash sample for the rest (exact up to 65,536
 distinct values, then an estimate within ~0.5 %: the analysis says
-`unique_approximate`). The speed is parse-bound (about a third) plus hashing every
-value of every column for distinct counts, which the baseline also does; on this
-shared machine it matched pandas' time at one eighth of its memory (see the bench).
+`unique_approximate`).
+
+Where the time goes (CPU, one polars thread): parsing ~45 %, the statistics ~55 %
+(distinct counting, ~0.1 s per column, is the largest part; then dates and text
+cleaning). Each chunk is counted with one cached set of expressions, checks that have
+settled (a float column with a fraction, an integer column that is not a 1..n run) are
+dropped, and numpy is not loaded (12 MB of resident memory). Against the baseline in
+the same run: 1.1x faster at 8.6x less memory at load ~2 (3.1 s and 137 MB against
+3.5 s and 1,179 MB), 1.4-1.8x faster at 8.2-8.4x less memory at load 4-7; both use
+about the same CPU time (pandas 3 uses threads too), so the speed ratio mostly says
+which process got more of the two cores. No approach measured here is 5x faster than the baseline on this file:
+polars' own streaming scan computing only null counts was 2.2-3.6x faster (at 356 MB),
+so parsing the file bounds the ratio well below 5x.
 
 Choices worth knowing:
 - Missing: `training_image.detection.NA_TOKENS` (pandas' defaults plus `?`,

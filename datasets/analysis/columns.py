@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from training_image.detection import DATETIME_FORMATS, NA_TOKENS, ColumnProfile, Family
@@ -151,43 +150,42 @@ class DistinctSketch:
     distinct values. Beyond that it keeps only hashes below a threshold that halves
     as needed (adaptive distinct sampling, as in KMV sketches): the estimate is
     kept / (threshold / 2**64), with a relative standard error of about
-    1 / sqrt(capacity / 2) = 0.55 % for the default capacity.
+    1 / sqrt(capacity / 2) = 0.55 % for the default capacity. The hashes live in
+    polars UInt64 series (no numpy: it would add ~12 MB to the worker's memory).
     """
 
     def __init__(self, capacity: int = 65_536) -> None:
         self.capacity = capacity
-        self.hashes = np.empty(0, dtype=np.uint64)
-        self.threshold: np.uint64 | None = None  # None: every hash is kept (exact)
-        self._pending: list[np.ndarray] = []
+        self.hashes = pl.Series("hash", [], dtype=pl.UInt64)  # distinct
+        self.threshold: int | None = None  # None: every hash is kept (exact)
+        self._pending: list[pl.Series] = []
         self._pending_size = 0
 
-    def add(self, hashes: np.ndarray) -> None:
-        if self.threshold is not None:
-            hashes = hashes[hashes < self.threshold]
-        elif self.hashes.size and hashes.size:
-            # Drop hashes already kept (binary search in the sorted array), so columns whose
-            # values repeat across chunks do not keep refilling the buffer.
-            at = np.searchsorted(self.hashes, hashes)
-            known = self.hashes[np.minimum(at, self.hashes.size - 1)] == hashes
-            hashes = hashes[~known]
-        if hashes.size:
-            self._pending.append(hashes)
-            self._pending_size += hashes.size
+    def add(self, hashes: pl.Series) -> None:
+        """Add a chunk's hashes (UInt64, repeats allowed).
+
+        They are only buffered: deduplicating the buffer with the kept hashes once every
+        `capacity` new hashes costs far less than a lookup for every chunk.
+        """
+        if hashes.len():
+            self._pending.append(hashes.rename("hash"))
+            self._pending_size += hashes.len()
             if self._pending_size >= self.capacity:
                 self._merge()
 
     def _merge(self) -> None:
         if not self._pending:
             return
-        merged = np.sort(np.concatenate([self.hashes, *self._pending]))
-        if merged.size:
-            merged = merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+        merged = pl.concat([self.hashes, *self._pending]).unique()
         if self.threshold is not None:
-            merged = merged[merged < self.threshold]
-        while merged.size > self.capacity:
-            keep = merged.size // 2
-            self.threshold = merged[keep]
-            merged = merged[:keep]
+            merged = merged.filter(merged < self.threshold)
+        if merged.len() > self.capacity:
+            # Only the sampling needs order (the k smallest hashes); exact counting does not.
+            merged = merged.sort()
+            while merged.len() > self.capacity:
+                keep = merged.len() // 2
+                self.threshold = int(merged[keep])
+                merged = merged.head(keep)
         self.hashes = merged
         self._pending, self._pending_size = [], 0
 
@@ -195,8 +193,8 @@ class DistinctSketch:
         """(distinct count, exact?)."""
         self._merge()
         if self.threshold is None:
-            return int(self.hashes.size), True
-        return round(self.hashes.size * (2.0**64) / float(self.threshold)), False
+            return self.hashes.len(), True
+        return round(self.hashes.len() * (2.0**64) / float(self.threshold)), False
 
 
 @dataclass
@@ -227,6 +225,12 @@ class ColumnStats:
     # Each chunk is evaluated in two steps: `value_exprs` add the parsed values as
     # column `v<key>` (and, where text is converted, `t<key>`: "some text was present"),
     # then `scalar_exprs` and `distinct_exprs` aggregate those, so no conversion runs twice.
+
+    def expr_key(self, *, as_text: bool) -> tuple[object, ...]:
+        """What this column's chunk expressions depend on (`as_text` first)."""
+        threshold = None if self.sketch is None else self.sketch.threshold
+        settled = (self.non_integral > 0, self.step_breaks > 0)
+        return (as_text, self.strip, self.counts is None, threshold, settled)
 
     def value_exprs(self, key: str, decimal: str, *, as_text: bool) -> list[pl.Expr]:
         """Expressions adding `v<key>` (and helpers) for a chunk.
@@ -293,9 +297,11 @@ class ColumnStats:
                 v.mean().alias(f"{key}:mean"),
                 v.var(ddof=0).alias(f"{key}:var"),
             ]
-            if plan.family == Family.FLOAT:
+            # Whole numbers only, integers in steps of one: once a value says no, the
+            # answer stays no, and the check is dropped for the rest of the file.
+            if plan.family == Family.FLOAT and not self.non_integral:
                 exprs.append((v != v.round(0)).sum().alias(f"{key}:nonint"))
-            else:
+            elif plan.family == Family.INTEGER and not self.step_breaks:
                 exprs += [
                     (v.diff() != 1).sum().alias(f"{key}:breaks"),
                     v.first().alias(f"{key}:first"),
@@ -312,23 +318,20 @@ class ColumnStats:
         return exprs
 
     def distinct_exprs(self, key: str) -> list[pl.Expr]:
-        """Value counts (`<key>:values`, `<key>:counts`) while counting exactly, else the
-        hashes of present values (`<key>:hashes`); one row each, as lists."""
+        """Value counts (`<key>:counts`, structs of value and `__n`) while counting exactly,
+        else the hashes of present values (`<key>:hashes`); one row each, as lists."""
         if self.plan.family == Family.BOOLEAN:
             return []  # two values at most: the true count says it all
         v = pl.col(f"v{key}").drop_nulls()
         if self.counts is not None:
-            counted = v.value_counts(name="__n")
-            return [
-                counted.struct.field(f"v{key}").implode().alias(f"{key}:values"),
-                counted.struct.field("__n").implode().alias(f"{key}:counts"),
-            ]
+            # One list of structs: splitting it into two lists would count the values twice.
+            return [v.value_counts(name="__n").implode().alias(f"{key}:counts")]
         h = v.hash(HASH_SEED)
         if self.sketch is not None and self.sketch.threshold is not None:
             # Sampling: only hashes under the threshold matter (few, so no dedupe needed).
-            return [h.filter(h < self.sketch.threshold).implode().alias(f"{key}:hashes")]
-        # Exact phase: dedupe per chunk, so repeated values do not fill the sketch's buffer
-        # (measured cheaper than sending every hash to the sketch's binary search).
+            below = h < pl.lit(self.sketch.threshold, dtype=pl.UInt64)
+            return [h.filter(below).implode().alias(f"{key}:hashes")]
+        # Exact phase: dedupe per chunk, so repeated values fill the sketch's buffer slowly.
         return [h.unique().implode().alias(f"{key}:hashes")]
 
     # ------------------------------------------------------------------ updates
@@ -355,9 +358,9 @@ class ColumnStats:
             self._merge_moments(present, row[f"{key}:mean"], row[f"{key}:var"])
             self.minimum = _lesser(self.minimum, row[f"{key}:min"])
             self.maximum = _greater(self.maximum, row[f"{key}:max"])
-            if plan.family == Family.FLOAT:
+            if f"{key}:nonint" in row:
                 self.non_integral += row[f"{key}:nonint"]
-            else:
+            if f"{key}:breaks" in row:
                 # diff() is null on the chunk's first row (not counted): check the seam here.
                 self.step_breaks += row[f"{key}:breaks"]
                 first = row[f"{key}:first"]
@@ -388,15 +391,17 @@ class ColumnStats:
         self.m2 += var * n + delta * delta * self.n * n / total
         self.n = total
 
-    def update_counts(self, values: list[Any], counts: list[int]) -> None:
+    def update_counts(self, counted: list[dict[str, Any]], key: str) -> None:
         """Merge one chunk's value counts (then hash them, past MAX_COUNTED_VALUES)."""
         assert self.counts is not None
-        for value, n in zip(values, counts, strict=True):
-            self.counts[value] = self.counts.get(value, 0) + n
+        name = f"v{key}"
+        for pair in counted:
+            value = pair[name]
+            self.counts[value] = self.counts.get(value, 0) + pair["__n"]
         if len(self.counts) > MAX_COUNTED_VALUES:
             self._switch_to_sketch()
 
-    def update_hashes(self, hashes: np.ndarray) -> None:
+    def update_hashes(self, hashes: pl.Series) -> None:
         """Merge one chunk's value hashes into the sketch."""
         assert self.sketch is not None
         self.sketch.add(hashes)
@@ -438,7 +443,7 @@ class ColumnStats:
         # Datetimes keep the type polars infers from the values (time zone included).
         keys = pl.Series(list(self.counts), dtype=dtype)
         self.sketch = DistinctSketch()
-        self.sketch.add(keys.hash(HASH_SEED).to_numpy())
+        self.sketch.add(keys.hash(HASH_SEED))
         self.counts = None
 
     def start_sketch(self) -> None:

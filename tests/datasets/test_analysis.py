@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -268,6 +269,51 @@ def test_it_estimates_distinct_counts_beyond_the_sketch_capacity(monkeypatch):
     assert key["kind"] == "id"
     assert by_name(analysis)["value"]["unique"] == 5
     assert any(w["code"] == "approximate_unique" for w in analysis["warnings"])
+
+
+def test_it_counts_exactly_when_a_column_turns_high_cardinality_late_in_the_file():
+    # Five values in the first chunks, then 3,000 more: value counts switch to hashes
+    # mid-scan (the chunk expressions are rebuilt) and the count stays exact.
+    lines = ["grade,label"] + [f"g{i % 5},{i % 2}" for i in range(3000)]
+    lines += [f"late{i},{i % 2}" for i in range(3000)]
+    content = ("\n".join(lines) + "\n").encode()
+    grade = by_name(analyze(content, **SMALL))["grade"]
+    frame = pd.read_csv(io.BytesIO(content))
+    assert grade["unique"] == frame["grade"].nunique() == 3005
+    assert grade["unique_approximate"] is False
+    assert grade["top_values"] is None  # too many values to rank them all exactly
+
+
+def test_it_keeps_distinct_counts_exact_when_values_repeat_across_chunks():
+    import polars as pl
+
+    # 100 chunks of the same 900 values: the buffered hashes exceed the capacity many
+    # times over, but the distinct values never do, so the count stays exact.
+    sketch = columns.DistinctSketch(capacity=1024)
+    for _ in range(100):
+        sketch.add(pl.Series(range(900), dtype=pl.Int64).hash(columns.HASH_SEED))
+    assert sketch.estimate() == (900, True)
+    sketch.add(pl.Series(range(900, 2000), dtype=pl.Int64).hash(columns.HASH_SEED))
+    count, exact = sketch.estimate()
+    assert not exact
+    assert count == pytest.approx(2000, rel=0.15)
+
+
+def test_it_analyzes_without_loading_numpy():
+    # numpy adds ~12 MB to the worker's peak memory, and the analyzer does not need it.
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys; from datasets.analysis import analyze_csv; "
+        "analyze_csv(io.BytesIO(b'a,b\\n1,x\\n2,y\\n')); print('numpy' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_it_returns_json_with_the_column_order_of_the_file():
