@@ -15,10 +15,11 @@ import json
 import os
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from training_image.contract import (
     DYNAMO_JOBS_KEY,
@@ -37,8 +38,50 @@ SQLITE_JOBS_TABLE = "jobs"  # as in contract.SQLITE_SCHEMA
 T = TypeVar("T")
 
 
-class JobStore(Protocol):
-    def get(self, job_id: str) -> Job | None: ...
+class JobStore(ABC):
+    """The container's writes to one job record, each conditional on where the record stands.
+
+    The operations (claim and finish through `transition`, progress through `update`, a
+    retry's `reclaim`) are built here once, as the statuses and facts the record must hold
+    plus the fields to set; a backend only implements `get` and `conditional_update`.
+    """
+
+    @abstractmethod
+    def get(self, job_id: str) -> Job | None:
+        """The stored record, or None when there is none."""
+
+    @abstractmethod
+    def conditional_update(
+        self,
+        job_id: str,
+        statuses: tuple[str, ...],
+        changes: Mapping[str, Any],
+        facts: Mapping[str, Any],
+    ) -> bool:
+        """Set `changes` only while the status is one of `statuses` and every fact holds.
+
+        Args:
+            job_id: The record to write.
+            statuses: The statuses (as strings) the record may be in.
+            changes: The fields to set, `updated_at` included.
+            facts: Further fields the record must still hold, name to exact value.
+
+        Returns:
+            True when the write happened; False when the record is missing or elsewhere.
+        """
+
+    def _write(
+        self,
+        job_id: str,
+        statuses: Iterable[JobStatus],
+        fields: Mapping[str, Any],
+        facts: Mapping[str, Any] | None = None,
+    ) -> bool:
+        # updated_at is the range key of DynamoDB's status index and a mirrored SQLite
+        # column: every write moves it.
+        changes = {**fields, "updated_at": utcnow()}
+        allowed = tuple(dict.fromkeys(str(s) for s in statuses))
+        return self.conditional_update(job_id, allowed, changes, facts or {})
 
     def transition(
         self,
@@ -48,7 +91,19 @@ class JobStore(Protocol):
         expected: Iterable[JobStatus] | None = None,
         **fields: Any,
     ) -> bool:
-        """Set status `to` (and `fields`) only from `expected`; False when the job was elsewhere."""
+        """Set status `to` (and `fields`) only from `expected`; False when the job was elsewhere.
+
+        Args:
+            job_id: The record to write.
+            to: The new status.
+            expected: The statuses it may move from; by default `contract.sources_for(to)`.
+            **fields: Further fields to set with the status.
+
+        Returns:
+            True when the record moved.
+        """
+        statuses = sources_for(to) if expected is None else expected
+        return self._write(job_id, statuses, {**fields, "status": str(JobStatus(to))})
 
     def update(
         self,
@@ -57,31 +112,38 @@ class JobStore(Protocol):
         only_if_status: Iterable[JobStatus] = (JobStatus.RUNNING,),
         **fields: Any,
     ) -> bool:
-        """Set non-status fields only while the job is in `only_if_status`."""
+        """Set non-status fields only while the job is in `only_if_status`.
+
+        Returns:
+            True when the fields were written.
+        """
+        return self._write(job_id, only_if_status, fields)
 
     def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
-        """`failed -> running` for a retry of run `runner_job_id`; False when a fact changed."""
+        """`failed -> running` for a retry of run `runner_job_id`; False when a fact changed.
+
+        Matching `attempt` too makes the increment exact: two retries racing for the same
+        record cannot both win, and neither can one that read a record since moved on.
+
+        Args:
+            job_id: The record to write.
+            runner_job_id: The run (Batch job) the interrupted record must still name.
+            attempt: The attempt the record must still hold; it becomes `attempt + 1`.
+            **fields: Further fields to set with the re-claim.
+
+        Returns:
+            True when this retry took the job back.
+        """
+        facts = {
+            "error_type": str(RECLAIMABLE_ERROR),
+            "runner_job_id": runner_job_id,
+            "attempt": int(attempt),
+        }
+        changes = {**fields, "status": str(RECLAIM_TO), "attempt": int(attempt) + 1}
+        return self._write(job_id, (RECLAIM_FROM,), changes, facts)
 
 
-def _reclaim_write(attempt: int, runner_job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(fields to set, facts the record must still hold) of a re-claim (contract.can_reclaim).
-
-    Matching `attempt` too makes the increment exact: two retries racing for the same
-    record cannot both win, and neither can one that read a record since moved on.
-    """
-    facts = {
-        "error_type": str(RECLAIMABLE_ERROR),
-        "runner_job_id": runner_job_id,
-        "attempt": int(attempt),
-    }
-    return {"status": str(RECLAIM_TO), "attempt": int(attempt) + 1}, facts
-
-
-def _matches(item: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
-    return all(item.get(name) == value for name, value in facts.items())
-
-
-class SqliteJobStore:
+class SqliteJobStore(JobStore):
     """One row of the web's SQLite job table (contract.SQLITE_SCHEMA).
 
     A row holds the whole record as JSON in `item`, with the indexed fields mirrored as
@@ -111,14 +173,13 @@ class SqliteJobStore:
             con.close()
         return None if row is None else Job.from_item(json.loads(row[0]))
 
-    def _write(
+    def conditional_update(
         self,
         job_id: str,
-        statuses: Iterable[JobStatus],
-        fields: dict[str, Any],
-        facts: Mapping[str, Any] | None = None,
+        statuses: tuple[str, ...],
+        changes: Mapping[str, Any],
+        facts: Mapping[str, Any],
     ) -> bool:
-        allowed = {str(s) for s in statuses}
         con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE")
@@ -126,15 +187,14 @@ class SqliteJobStore:
                 row = con.execute(
                     f"SELECT status, item FROM {SQLITE_JOBS_TABLE} WHERE job_id = ?", (job_id,)
                 ).fetchone()
-                if row is None or row[0] not in allowed:
+                if row is None or row[0] not in statuses:
                     con.execute("ROLLBACK")
                     return False
                 item = json.loads(row[1])
-                if facts and not _matches(item, facts):
+                if not all(item.get(name) == value for name, value in facts.items()):
                     con.execute("ROLLBACK")
                     return False
-                item.update(jsonable(fields))
-                item["updated_at"] = utcnow()
+                item.update(jsonable(dict(changes)))
                 columns = sqlite_job_columns(Job.from_item(item))
                 cursor = con.execute(
                     f"UPDATE {SQLITE_JOBS_TABLE} SET item = ?, status = ?, updated_at = ? "
@@ -149,32 +209,8 @@ class SqliteJobStore:
         finally:
             con.close()
 
-    def transition(
-        self,
-        job_id: str,
-        to: JobStatus,
-        *,
-        expected: Iterable[JobStatus] | None = None,
-        **fields: Any,
-    ) -> bool:
-        statuses = sources_for(to) if expected is None else expected
-        return self._write(job_id, statuses, {**fields, "status": str(JobStatus(to))})
 
-    def update(
-        self,
-        job_id: str,
-        *,
-        only_if_status: Iterable[JobStatus] = (JobStatus.RUNNING,),
-        **fields: Any,
-    ) -> bool:
-        return self._write(job_id, only_if_status, fields)
-
-    def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
-        changes, facts = _reclaim_write(attempt, runner_job_id)
-        return self._write(job_id, (RECLAIM_FROM,), {**fields, **changes}, facts)
-
-
-class DynamoJobStore:
+class DynamoJobStore(JobStore):
     """One item of the DynamoDB jobs table (partition key contract.DYNAMO_JOBS_KEY)."""
 
     def __init__(self, table: Any) -> None:
@@ -184,33 +220,29 @@ class DynamoJobStore:
         item = self.table.get_item(Key={DYNAMO_JOBS_KEY: job_id}, ConsistentRead=True).get("Item")
         return None if item is None else Job.from_item(_from_dynamo(item))
 
-    def _write(
+    def conditional_update(
         self,
         job_id: str,
-        statuses: Iterable[JobStatus],
-        fields: dict[str, Any],
-        facts: Mapping[str, Any] | None = None,
+        statuses: tuple[str, ...],
+        changes: Mapping[str, Any],
+        facts: Mapping[str, Any],
     ) -> bool:
         from botocore.exceptions import ClientError
 
-        # updated_at is the range key of the status index: every write moves it.
-        fields = {**fields, "updated_at": utcnow()}
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        values = {f":v{i}": _to_dynamo(value) for i, value in enumerate(fields.values())}
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values = {f":v{i}": _to_dynamo(value) for i, value in enumerate(changes.values())}
         # As the web's adapter does, an empty field is left out of the item (REMOVE), never
         # stored as NULL, so a GSI key can never be empty.
-        sets = [f"#f{i} = :v{i}" for i in range(len(fields)) if values[f":v{i}"] is not None]
-        removes = [f"#f{i}" for i in range(len(fields)) if values[f":v{i}"] is None]
+        sets = [f"#f{i} = :v{i}" for i in range(len(changes)) if values[f":v{i}"] is not None]
+        removes = [f"#f{i}" for i in range(len(changes)) if values[f":v{i}"] is None]
         values = {k: v for k, v in values.items() if v is not None}
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        allowed = {f":s{i}": str(s) for i, s in enumerate(statuses)}
+        allowed = {f":s{i}": status for i, status in enumerate(statuses)}
         condition = f"attribute_exists(#key) AND #status IN ({', '.join(allowed)})"
-        fact_names = {f"#c{i}": name for i, name in enumerate(facts or {})}
-        fact_values = {
-            f":c{i}": _to_dynamo(value) for i, value in enumerate((facts or {}).values())
-        }
+        fact_names = {f"#c{i}": name for i, name in enumerate(facts)}
+        fact_values = {f":c{i}": _to_dynamo(value) for i, value in enumerate(facts.values())}
         for i in range(len(fact_names)):
             condition += f" AND #c{i} = :c{i}"
         try:
@@ -231,30 +263,6 @@ class DynamoJobStore:
                 return False
             raise
         return True
-
-    def transition(
-        self,
-        job_id: str,
-        to: JobStatus,
-        *,
-        expected: Iterable[JobStatus] | None = None,
-        **fields: Any,
-    ) -> bool:
-        statuses = sources_for(to) if expected is None else expected
-        return self._write(job_id, statuses, {**fields, "status": str(JobStatus(to))})
-
-    def update(
-        self,
-        job_id: str,
-        *,
-        only_if_status: Iterable[JobStatus] = (JobStatus.RUNNING,),
-        **fields: Any,
-    ) -> bool:
-        return self._write(job_id, only_if_status, fields)
-
-    def reclaim(self, job_id: str, *, runner_job_id: str, attempt: int, **fields: Any) -> bool:
-        changes, facts = _reclaim_write(attempt, runner_job_id)
-        return self._write(job_id, (RECLAIM_FROM,), {**fields, **changes}, facts)
 
 
 def _to_dynamo(value: Any) -> Any:

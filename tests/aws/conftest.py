@@ -9,8 +9,12 @@ once; the test's Batch emulator runs the container).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.aws.records import Records
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -21,8 +25,7 @@ FAKE_CREDENTIALS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch):
+def use_fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Never reach a real account: fake keys, fixed region, no profile or endpoint leaks."""
     for name in (
         "AWS_PROFILE",
@@ -38,6 +41,11 @@ def _fake_aws_credentials(monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 
 
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch):
+    use_fake_aws_credentials(monkeypatch)
+
+
 @pytest.fixture
 def moto_batch() -> Iterator[None]:
     """In-process moto for every service, Batch without Docker."""
@@ -45,6 +53,22 @@ def moto_batch() -> Iterator[None]:
 
     with mock_aws(config={"batch": {"use_docker": False}}):
         yield
+
+
+@pytest.fixture
+def batch(moto_batch: None) -> Any:
+    """A Batch client on in-process moto."""
+    from tests.aws.aws_resources import client
+
+    return client("batch")
+
+
+@pytest.fixture
+def records(moto_batch: None) -> Records:
+    """The datasets and jobs tables in in-process moto, with a repository on each."""
+    from tests.aws.records import create_records
+
+    return create_records()
 
 
 @pytest.fixture(scope="session")

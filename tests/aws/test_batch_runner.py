@@ -14,16 +14,11 @@ from jobs.runners.batch import (
     attempt_timeout,
     batch_job_name,
 )
-from tests.aws.aws_resources import client, create_batch, s3_backend
+from tests.aws.aws_resources import create_batch, s3_backend
 from tests.conftest import make_job
 from training_image import contract
 
 DATASET_KEY = "datasets/d1/penguins.csv"
-
-
-@pytest.fixture
-def batch(moto_batch):
-    return client("batch")
 
 
 @pytest.fixture

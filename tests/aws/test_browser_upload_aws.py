@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import json
 
-import boto3
 import pytest
 import requests
 from django.urls import reverse
 
 from automl_lite import wiring
-from tests.aws.conftest import REGION
+from tests.aws.aws_mode import aws_mode
 from tests.jobs.models import PENGUINS_CSV
 from training_image.contract import DatasetStatus
 
@@ -28,41 +27,11 @@ START = reverse("datasets:upload-start")
 LIMIT = 1024**2
 
 
-def _s3_storage(endpoint: str) -> dict:
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": BUCKET,
-            "region_name": REGION,
-            "endpoint_url": endpoint,
-            "file_overwrite": True,
-            "default_acl": None,
-            "signature_version": "s3v4",
-        },
-    }
-
-
 @pytest.fixture
 def aws(settings, moto_server):
-    settings.IS_AWS = True
-    settings.AWS_REGION = REGION
-    settings.AWS_ENDPOINT_URL = moto_server
-    settings.AUTOML_DATASETS_BUCKET = BUCKET
-    settings.AUTOML_DATASETS_TABLE = f"{PREFIX}-datasets"
-    settings.AUTOML_JOBS_TABLE = f"{PREFIX}-jobs"
     settings.AUTOML_MAX_UPLOAD_BYTES = LIMIT
-    settings.STORAGES = {
-        **{a: _s3_storage(moto_server) for a in ("default", "datasets", "models", "reports")},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    s3.create_bucket(Bucket=BUCKET)
-    wiring.reset()
-    from django.core.management import call_command
-
-    call_command("create_tables", verbosity=0)
-    yield s3
-    wiring.reset()
+    with aws_mode(settings, prefix=PREFIX, endpoint_url=moto_server) as s3:
+        yield s3
 
 
 def _policy(fields: dict) -> dict:

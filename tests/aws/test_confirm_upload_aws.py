@@ -6,53 +6,27 @@ from __future__ import annotations
 import base64
 import json
 
-import boto3
 import pytest
 from django.test import RequestFactory
 
 from automl_lite import wiring
 from core.exceptions import InvalidInput, NotFound, PayloadTooLarge
 from datasets import services
-from tests.aws.conftest import REGION
+from tests.aws.aws_mode import aws_mode
 from training_image.contract import DatasetStatus
 
 pytestmark = pytest.mark.django_db
-BUCKET = "automl-confirm-datasets"
+PREFIX = "automl-confirm"
+BUCKET = f"{PREFIX}-datasets"
 CSV = b"species,island,bill_length_mm\nAdelie,Torgersen,39.1\nGentoo,Biscoe,46.1\n"
 
 
 @pytest.fixture
 def aws(settings, moto_batch, alice):
-    s3_options = {
-        "bucket_name": BUCKET,
-        "region_name": REGION,
-        "file_overwrite": True,
-        "default_acl": None,
-        "signature_version": "s3v4",
-    }
-    settings.IS_AWS = True
-    settings.AWS_REGION = REGION
-    settings.AWS_ENDPOINT_URL = None
-    settings.AUTOML_DATASETS_BUCKET = BUCKET
-    settings.AUTOML_DATASETS_TABLE = "automl-confirm-datasets"
-    settings.AUTOML_JOBS_TABLE = "automl-confirm-jobs"
     settings.AUTOML_MAX_UPLOAD_BYTES = 1024
-    settings.STORAGES = {
-        **{
-            alias: {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options}
-            for alias in ("default", "datasets", "models", "reports")
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET)
-    wiring.reset()
-    from django.core.management import call_command
-
-    call_command("create_tables", verbosity=0)
-    dataset = services.dataset_create_upload(owner_id=str(alice.pk), filename="penguins.csv")
-    yield s3, dataset
-    wiring.reset()
+    with aws_mode(settings, prefix=PREFIX) as s3:
+        dataset = services.dataset_create_upload(owner_id=str(alice.pk), filename="penguins.csv")
+        yield s3, dataset
 
 
 def test_it_gives_the_browser_a_presigned_post_bounded_by_the_upload_limit(aws):

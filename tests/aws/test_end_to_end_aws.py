@@ -27,6 +27,7 @@ from django.test import RequestFactory
 from automl_lite import wiring
 from automl_lite.lambda_handler import handler
 from jobs import links
+from tests.aws.aws_mode import aws_mode
 from tests.aws.aws_resources import create_batch
 from tests.aws.batch_emulator import BatchEmulator
 from tests.aws.celery_sqs import celery_on_sqs, sqs_event
@@ -41,65 +42,34 @@ PREFIX = "automl-e2e"
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 
 
-def _s3_storage(bucket: str, endpoint: str, ttl: int) -> dict:
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "region_name": REGION,
-            "endpoint_url": endpoint,
-            "querystring_expire": ttl,
-            "file_overwrite": True,
-            "default_acl": None,
-            "signature_version": "s3v4",
-        },
-    }
-
-
 @pytest.fixture
 def aws(settings, moto_server):
     """Django switched to AWS mode against the moto server; Django's own tables stay local."""
-    buckets = {alias: f"{PREFIX}-{alias}" for alias in ("datasets", "models", "reports")}
-    settings.IS_AWS = True
     settings.AUTOML_BACKEND = "aws"
-    settings.AWS_REGION = REGION
-    settings.AWS_ENDPOINT_URL = moto_server
-    settings.AUTOML_DATASETS_BUCKET = buckets["datasets"]
-    settings.AUTOML_MODELS_BUCKET = buckets["models"]
-    settings.AUTOML_REPORTS_BUCKET = buckets["reports"]
-    settings.AUTOML_DATASETS_TABLE = f"{PREFIX}-datasets"
-    settings.AUTOML_JOBS_TABLE = f"{PREFIX}-jobs"
     settings.AUTOML_MIN_TIME_BUDGET = 1
-    settings.STORAGES = {
-        **{
-            a: _s3_storage(b, moto_server, settings.AUTOML_PRESIGNED_TTL)
-            for a, b in buckets.items()
-        },
-        "default": _s3_storage(buckets["datasets"], moto_server, settings.AUTOML_PRESIGNED_TTL),
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    for bucket in buckets.values():
-        s3.create_bucket(Bucket=bucket)
-    wiring.reset()
-    from django.core.management import call_command
-
-    call_command("create_tables", verbosity=0)  # the DynamoDB tables, as in a deployment
-    batch_setup = create_batch(wiring.container_backend(), endpoint_url=moto_server, name=PREFIX)
-    settings.AUTOML_BATCH_JOB_QUEUE = batch_setup.job_queue
-    settings.AUTOML_BATCH_JOB_DEFINITION = batch_setup.job_definition
-    wiring.reset()
-    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_server)
-    queue_url = sqs.create_queue(QueueName=f"{PREFIX}-tasks")["QueueUrl"]
-    with celery_on_sqs(queue_url, moto_server):
-        yield {
-            "endpoint": moto_server,
-            "sqs": sqs,
-            "queue_url": queue_url,
-            "batch": boto3.client("batch", region_name=REGION, endpoint_url=moto_server),
-            "s3": s3,
-        }
-    wiring.reset()
+    with aws_mode(
+        settings,
+        prefix=PREFIX,
+        endpoint_url=moto_server,
+        bucket_per_alias=True,
+        querystring_expire=settings.AUTOML_PRESIGNED_TTL,
+    ) as s3:
+        batch_setup = create_batch(
+            wiring.container_backend(), endpoint_url=moto_server, name=PREFIX
+        )
+        settings.AUTOML_BATCH_JOB_QUEUE = batch_setup.job_queue
+        settings.AUTOML_BATCH_JOB_DEFINITION = batch_setup.job_definition
+        wiring.reset()
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_server)
+        queue_url = sqs.create_queue(QueueName=f"{PREFIX}-tasks")["QueueUrl"]
+        with celery_on_sqs(queue_url, moto_server):
+            yield {
+                "endpoint": moto_server,
+                "sqs": sqs,
+                "queue_url": queue_url,
+                "batch": boto3.client("batch", region_name=REGION, endpoint_url=moto_server),
+                "s3": s3,
+            }
 
 
 def _upload_through_the_presigned_post(alice, content: bytes):

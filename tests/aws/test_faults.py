@@ -15,7 +15,7 @@ from botocore.config import Config
 from core.exceptions import InvalidTransition, ServiceUnavailable
 from jobs import services
 from jobs.runners.batch import BatchRunner
-from tests.aws.aws_resources import client, create_batch, s3_backend
+from tests.aws.aws_resources import create_batch, s3_backend
 from tests.aws.conftest import REGION
 from tests.aws.records import Records, create_records
 from tests.conftest import make_dataset
@@ -77,11 +77,6 @@ class _Body:
 
     def read(self, *_):
         return self._data
-
-
-@pytest.fixture
-def batch(moto_batch):
-    return client("batch")
 
 
 @pytest.fixture

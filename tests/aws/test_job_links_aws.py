@@ -8,13 +8,12 @@ import time
 from contextlib import contextmanager
 from unittest import mock
 
-import boto3
 import pytest
 import requests
 
 from automl_lite import wiring
 from jobs import links
-from tests.aws.conftest import REGION
+from tests.aws.aws_mode import aws_mode
 from tests.conftest import make_job
 from training_image.contract import (
     EDA_REPORT,
@@ -35,41 +34,9 @@ MODEL_BYTES = b"not really a pickle, but the bytes the link must return"
 
 @pytest.fixture
 def aws(settings, moto_batch):
-    buckets = {alias: f"{PREFIX}-{alias}" for alias in ("datasets", "models", "reports")}
-
-    def s3(bucket: str) -> dict:
-        return {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "region_name": REGION,
-                "querystring_expire": TTL,
-                "file_overwrite": True,
-                "default_acl": None,
-                "signature_version": "s3v4",
-            },
-        }
-
-    settings.IS_AWS = True
-    settings.AWS_REGION = REGION
-    settings.AWS_ENDPOINT_URL = None
     settings.AUTOML_PRESIGNED_TTL = TTL
-    settings.AUTOML_DATASETS_TABLE = f"{PREFIX}-datasets"
-    settings.AUTOML_JOBS_TABLE = f"{PREFIX}-jobs"
-    settings.STORAGES = {
-        **{alias: s3(bucket) for alias, bucket in buckets.items()},
-        "default": s3(buckets["datasets"]),
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    client = boto3.client("s3", region_name=REGION)
-    for bucket in buckets.values():
-        client.create_bucket(Bucket=bucket)
-    wiring.reset()
-    from django.core.management import call_command
-
-    call_command("create_tables", verbosity=0)
-    yield client
-    wiring.reset()
+    with aws_mode(settings, prefix=PREFIX, bucket_per_alias=True, querystring_expire=TTL) as s3:
+        yield s3
 
 
 @pytest.fixture

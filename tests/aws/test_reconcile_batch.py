@@ -13,14 +13,11 @@ import datetime as dt
 import pytest
 from botocore.stub import ANY, Stubber
 
-from jobs.runners.batch import BatchRunner, state_from_detail
+from jobs.runners.batch import state_from_detail
 from jobs.services import jobs_reconcile
-from tests.aws.aws_resources import client, s3_backend
-from tests.aws.records import create_records
-from tests.conftest import make_dataset, make_job
+from tests.aws.stubbed_batch import QUEUE_ARN, add_penguins_job, reconcile, stubbed_runner
 from training_image.contract import ErrorType, JobStatus, utcnow
 
-QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/automl-test-training"
 DEFINITION_ARN = "arn:aws:batch:us-east-1:123456789012:job-definition/automl-test-training:1"
 BATCH_ID = "0b1c2d3e-0000-4000-8000-000000000001"
 
@@ -64,62 +61,22 @@ def batch_detail(
 
 
 @pytest.fixture
-def records(moto_batch):
-    return create_records()
-
-
-@pytest.fixture
-def batch(moto_batch):
-    return client("batch")
-
-
-@pytest.fixture
 def runner(batch):
-    return BatchRunner(
-        batch,
-        job_queue=QUEUE_ARN,
-        job_definition="automl-test-training",
-        backend=s3_backend(),
-    )
+    return stubbed_runner(batch)
 
 
 def _live_job(records, status: JobStatus, **overrides):
-    dataset = records.datasets.add(make_dataset(filename="penguins.csv"))
-    values = dict(
-        dataset_id=dataset.dataset_id,
-        dataset_name="penguins.csv",
-        target_column="species",
-        problem_type="multiclass",
-        metric="accuracy",
-        status=status,
-        runner_job_id=BATCH_ID,
-    )
+    values = dict(status=status, runner_job_id=BATCH_ID)
     if status == JobStatus.RUNNING:
         values.update(started_at=utcnow(), heartbeat_at=utcnow())
     values.update(overrides)
-    return records.jobs.add(make_job(**values))
+    return add_penguins_job(records, **values)
 
 
 def _reconcile(records, runner, batch, *details, submits: int = 0):
-    with Stubber(batch) as stub:
-        stub.add_response("describe_jobs", {"jobs": list(details)}, {"jobs": [BATCH_ID]})
-        for n in range(submits):
-            stub.add_response(
-                "submit_job",
-                {"jobName": f"resubmitted-{n}", "jobId": f"resubmitted-batch-id-{n}"},
-                {
-                    "jobName": ANY,
-                    "jobQueue": QUEUE_ARN,
-                    "jobDefinition": "automl-test-training",
-                    "containerOverrides": ANY,
-                    "retryStrategy": ANY,
-                    "timeout": ANY,
-                    "tags": ANY,
-                    "propagateTags": True,
-                },
-            )
-        report = jobs_reconcile(repository=records.jobs, datasets=records.datasets, runner=runner)
-        stub.assert_no_pending_responses()
+    report, _submitted = reconcile(
+        records, runner, batch, list(details), batch_id=BATCH_ID, submits=submits
+    )
     return report
 
 
@@ -294,9 +251,7 @@ def test_it_stops_and_fails_a_running_job_whose_heartbeat_went_stale(
 def test_it_fails_a_run_batch_has_forgotten_after_a_grace_period(records, batch):
     job = _live_job(records, JobStatus.QUEUED)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)
-    runner = BatchRunner(
-        batch, job_queue=QUEUE_ARN, job_definition="d", backend=s3_backend(), clock=lambda: later
-    )
+    runner = stubbed_runner(batch, clock=lambda: later)
 
     report = _reconcile(records, runner, batch)  # describe_jobs answers with no job
 

@@ -19,7 +19,6 @@ import subprocess
 import sys
 
 import pytest
-from botocore.stub import ANY, Stubber
 
 from datasets.analysis import analyze_csv
 from jobs import services
@@ -27,13 +26,13 @@ from jobs.runners.batch import BatchRunner
 from tests.aws.aws_resources import client, create_batch, s3_backend
 from tests.aws.batch_emulator import REPO_ROOT, BatchEmulator
 from tests.aws.records import create_records
-from tests.conftest import make_dataset, make_job
+from tests.aws.stubbed_batch import QUEUE_ARN, add_penguins_job, reconcile, stubbed_runner
+from tests.conftest import make_dataset
 from tests.jobs.models import PENGUINS_CSV
 from tests.training_image.jobenv import wait_for
 from training_image import contract
 from training_image.contract import ErrorType, JobStatus, utcnow
 
-QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/automl-test-training"
 BATCH_ID = "0b1c2d3e-0000-4000-8000-00000000000c"
 SPOT = "Your Spot Task was interrupted."
 SIGTERM_MESSAGE = (
@@ -69,31 +68,13 @@ def batch_detail(status: str, *, attempts: list[dict] | None = None, reason: str
 
 
 @pytest.fixture
-def records(moto_batch):
-    return create_records()
-
-
-@pytest.fixture
-def batch(moto_batch):
-    return client("batch")
-
-
-@pytest.fixture
 def runner(batch):
-    return BatchRunner(
-        batch, job_queue=QUEUE_ARN, job_definition="automl-test-training", backend=s3_backend()
-    )
+    return stubbed_runner(batch)
 
 
 def _interrupted_job(records, **overrides):
     """What the SIGTERM handler leaves: `failed` / `interrupted`, naming its Batch run."""
-    dataset = records.datasets.add(make_dataset(filename="penguins.csv"))
     values = dict(
-        dataset_id=dataset.dataset_id,
-        dataset_name="penguins.csv",
-        target_column="species",
-        problem_type="multiclass",
-        metric="accuracy",
         status=JobStatus.FAILED,
         error_type=str(ErrorType.INTERRUPTED),
         error_message=SIGTERM_MESSAGE,
@@ -104,38 +85,14 @@ def _interrupted_job(records, **overrides):
         attempt=1,
     )
     values.update(overrides)
-    return records.jobs.add(make_job(**values))
+    return add_penguins_job(records, **values)
 
 
 def _reconcile(records, runner, batch, *details, submits: int = 0):
     """One reconciliation pass; Batch answers `details`, then accepts `submits` new jobs."""
-    submitted = []
-    with Stubber(batch) as stub:
-        if details:
-            stub.add_response("describe_jobs", {"jobs": list(details)}, {"jobs": [BATCH_ID]})
-        for n in range(submits):
-            expected = {
-                "jobName": ANY,
-                "jobQueue": QUEUE_ARN,
-                "jobDefinition": "automl-test-training",
-                "containerOverrides": ANY,
-                "retryStrategy": ANY,
-                "timeout": ANY,
-                "tags": ANY,
-                "propagateTags": True,
-            }
-            stub.add_response(
-                "submit_job", {"jobName": f"again-{n}", "jobId": f"again-batch-id-{n}"}, expected
-            )
-        batch.meta.events.register(
-            "provide-client-params.batch.SubmitJob",
-            lambda params, **_: submitted.append(params),
-        )
-        report = services.jobs_reconcile(
-            repository=records.jobs, datasets=records.datasets, runner=runner
-        )
-        stub.assert_no_pending_responses()
-    return report, submitted
+    return reconcile(
+        records, runner, batch, list(details) or None, batch_id=BATCH_ID, submits=submits
+    )
 
 
 # --------------------------------------------------------------------------- Batch still retrying
@@ -190,7 +147,7 @@ def test_it_resubmits_an_interrupted_job_once_batch_has_given_up(records, runner
     stored = records.jobs.get(job.job_id)
     assert report.requeued == [job.job_id]
     assert (stored.status, stored.attempt) == (JobStatus.QUEUED, 2)
-    assert stored.runner_job_id == "again-batch-id-0"
+    assert stored.runner_job_id == "resubmitted-batch-id-0"
     assert stored.error_type is None and stored.error_message is None
     (request,) = submitted
     # Attempt 2 of 3: Batch may retry once more (its retry would be attempt 3), no further.

@@ -7,44 +7,24 @@ from __future__ import annotations
 
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser.live import free_port, launch_chromium, require_chromium, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_SERVICES:
-            pytest.fail("Debian's chromium is not installed (AUTOML_REQUIRE_SERVICES=1)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = _free_port()
+    require_chromium()
+    port = free_port()
     env = {
         **os.environ,
         "AUTOML_VAR_DIR": str(tmp_path / "var"),
@@ -54,29 +34,16 @@ def server(tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    proc = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}"
+    with serving(
         [sys.executable, "manage.py", "runlocal", "--addr", f"127.0.0.1:{port}"],
+        ready_url=f"{base}/api/health",
+        log=tmp_path / "server.log",
+        interval=0.5,
         cwd=ROOT,
         env=env,
-        stdout=open(tmp_path / "server.log", "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail((tmp_path / "server.log").read_text()[-3000:])
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    ):
+        yield base
 
 
 def test_it_trains_penguins_from_the_browser(server, tmp_path):
@@ -85,7 +52,7 @@ def test_it_trains_penguins_from_the_browser(server, tmp_path):
 
     csv = Path(penguins_module.__file__).parent / "data" / "penguins.csv"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch_chromium(p)
         page = browser.new_page(accept_downloads=True)
         page.goto(f"{server}/datasets/upload/")
         page.set_input_files("input[type=file]", str(csv))

@@ -12,13 +12,33 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from training_image import contract
 from training_image.contract import Backend, Job, JobStatus, container_env, dataset_key, new_id
+from training_image.jobstore import DynamoJobStore, JobStore, SqliteJobStore
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def new_job(*, status: str = JobStatus.QUEUED, **fields: Any) -> Job:
+    """A job record with fresh ids and a short budget; `fields` override any field."""
+    values = {
+        "job_id": new_id(),
+        "owner_id": "1",
+        "dataset_id": new_id(),
+        "target_column": "target",
+        "status": status,
+        "time_budget": 3,
+    }
+    values.update(fields)
+    return Job(**values)
 
 
 @dataclass
@@ -60,17 +80,8 @@ class LocalDeployment:
         path.write_bytes(data)
         return key
 
-    def add_job(self, *, status: str = JobStatus.QUEUED, **fields) -> Job:
-        values = {
-            "job_id": new_id(),
-            "owner_id": "1",
-            "dataset_id": new_id(),
-            "target_column": "target",
-            "status": status,
-            "time_budget": 3,
-        }
-        values.update(fields)
-        job = Job(**values)
+    def add_job(self, **fields: Any) -> Job:
+        job = new_job(**fields)
         columns = contract.sqlite_job_columns(job)
         names = list(columns)
         con = sqlite3.connect(self.records)
@@ -102,6 +113,46 @@ class LocalDeployment:
         env.update(container_env(job, dataset_key=key, backend=self.backend))
         env["PYTHONPATH"] = str(REPO)
         return env
+
+
+@contextmanager
+def seeded_job_store(kind: str, root: Path, **defaults: Any) -> Iterator[JobStore]:
+    """The container's job store of `kind` ("sqlite" or "dynamo"), with a test-only `add`.
+
+    `store.add(**fields)` writes a record as the web would (`new_job`, with `defaults`
+    under `fields`) and returns it. The SQLite store is a fresh deployment under `root`;
+    the DynamoDB one is a moto table, skipped when boto3 or moto is absent.
+    """
+    if kind == "sqlite":
+        deployment = LocalDeployment(root).create()
+        store = SqliteJobStore(deployment.records)
+        store.add = lambda **fields: deployment.add_job(**{**defaults, **fields})
+        yield store
+        return
+    if kind != "dynamo":
+        raise ValueError(f"unknown job store kind {kind!r}")
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    with moto.mock_aws():
+        resource = boto3.resource("dynamodb", region_name="eu-west-1")
+        table = resource.create_table(
+            TableName="jobs",
+            KeySchema=[{"AttributeName": contract.DYNAMO_JOBS_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": contract.DYNAMO_JOBS_KEY, "AttributeType": "S"}
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        store = DynamoJobStore(table)
+
+        def add(**fields: Any) -> Job:
+            job = new_job(**{**defaults, **fields})
+            # As the web's adapter does: an empty field is left out of the item.
+            table.put_item(Item={k: v for k, v in job.to_item().items() if v is not None})
+            return job
+
+        store.add = add
+        yield store
 
 
 def run_container(env: dict[str, str], *, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -6,50 +6,15 @@ import math
 
 import pytest
 
-from tests.training_image.jobenv import LocalDeployment
-from training_image import contract
-from training_image.contract import Job, JobStatus, new_id
-from training_image.jobstore import DynamoJobStore, SqliteJobStore
-
-
-@pytest.fixture
-def sqlite_store(tmp_path):
-    deployment = LocalDeployment(tmp_path).create()
-    store = SqliteJobStore(deployment.records)
-    store.add = lambda **kw: deployment.add_job(**kw)  # test-only seeding helper
-    return store
-
-
-@pytest.fixture
-def dynamo_store():
-    boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
-    with moto.mock_aws():
-        resource = boto3.resource("dynamodb", region_name="eu-west-1")
-        table = resource.create_table(
-            TableName="jobs",
-            KeySchema=[{"AttributeName": contract.DYNAMO_JOBS_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": contract.DYNAMO_JOBS_KEY, "AttributeType": "S"}
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        store = DynamoJobStore(table)
-
-        def add(**fields):
-            values = {"job_id": new_id(), "owner_id": "1", "dataset_id": "d", "target_column": "t"}
-            values.update(fields)
-            job = Job(**values)
-            table.put_item(Item={k: v for k, v in job.to_item().items() if v is not None})
-            return job
-
-        store.add = add
-        yield store
+from tests.training_image.jobenv import LocalDeployment, seeded_job_store
+from training_image.contract import JobStatus, new_id
+from training_image.jobstore import SqliteJobStore
 
 
 @pytest.fixture(params=["sqlite", "dynamo"])
-def store(request):
-    return request.getfixturevalue(f"{request.param}_store")
+def store(request, tmp_path):
+    with seeded_job_store(request.param, tmp_path) as store:
+        yield store
 
 
 def test_it_claims_a_queued_job_once(store):

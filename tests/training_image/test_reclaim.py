@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.training_image import frames
-from tests.training_image.jobenv import LocalDeployment, run_container
+from tests.training_image.jobenv import LocalDeployment, new_job, run_container, seeded_job_store
 from training_image import contract
 from training_image.contract import (
     ContainerEnvError,
@@ -22,7 +22,6 @@ from training_image.contract import (
     new_id,
     read_container_env,
 )
-from training_image.jobstore import DynamoJobStore, SqliteJobStore
 
 BATCH_ID = "5e0c1a2b-0000-4000-8000-00000000000a"
 OTHER_BATCH_ID = "5e0c1a2b-0000-4000-8000-00000000000b"
@@ -38,10 +37,7 @@ INTERRUPTED = {
 
 
 def _job(**fields) -> Job:
-    values = {"job_id": new_id(), "owner_id": "1", "dataset_id": "d", "target_column": "t"}
-    values.update(INTERRUPTED)
-    values.update(fields)
-    return Job(**values)
+    return new_job(**{**INTERRUPTED, **fields})
 
 
 # --------------------------------------------------------------------------- the rule
@@ -104,42 +100,10 @@ def _valid_env() -> dict[str, str]:
 # --------------------------------------------------------------------------- the write
 
 
-@pytest.fixture
-def sqlite_store(tmp_path):
-    deployment = LocalDeployment(tmp_path).create()
-    store = SqliteJobStore(deployment.records)
-    store.add = lambda **kw: deployment.add_job(**{**INTERRUPTED, **kw})
-    return store
-
-
-@pytest.fixture
-def dynamo_store():
-    boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
-    with moto.mock_aws():
-        resource = boto3.resource("dynamodb", region_name="eu-west-1")
-        table = resource.create_table(
-            TableName="jobs",
-            KeySchema=[{"AttributeName": contract.DYNAMO_JOBS_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": contract.DYNAMO_JOBS_KEY, "AttributeType": "S"}
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        store = DynamoJobStore(table)
-
-        def add(**fields):
-            job = _job(**fields)
-            table.put_item(Item={k: v for k, v in job.to_item().items() if v is not None})
-            return job
-
-        store.add = add
-        yield store
-
-
 @pytest.fixture(params=["sqlite", "dynamo"])
-def store(request):
-    return request.getfixturevalue(f"{request.param}_store")
+def store(request, tmp_path):
+    with seeded_job_store(request.param, tmp_path, **INTERRUPTED) as store:
+        yield store
 
 
 def _reclaim(store, job, *, runner_job_id=BATCH_ID, attempt=1):
