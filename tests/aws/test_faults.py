@@ -17,6 +17,7 @@ from jobs import services
 from jobs.runners.batch import BatchRunner
 from tests.aws.aws_resources import create_batch, s3_backend
 from tests.aws.conftest import REGION
+from tests.aws.http_answers import server_error
 from tests.aws.records import Records, create_records
 from tests.conftest import make_dataset
 from training_image.contract import DatasetStatus, JobStatus
@@ -61,22 +62,11 @@ def lose_answer(table_client, operation: str, times: int) -> list[int]:
         if left[0] > 0:
             left[0] -= 1
             lost.append(1)
-            return AWSResponse(request.url, 500, {}, _Body(b'{"__type":"InternalServerError"}'))
+            return server_error(request, b'{"__type":"InternalServerError"}')
         return None
 
     table_client.meta.events.register_last(f"before-send.dynamodb.{operation}", answer)
     return lost
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_):
-        yield self._data
-
-    def read(self, *_):
-        return self._data
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 from core.exceptions import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 from datasets.s3_upload import check_upload, presigned_post, presigned_put
 from tests.aws.conftest import REGION
+from tests.aws.http_answers import server_error
 
 BUCKET = "automl-test-datasets"
 KEY = "datasets/5f0c/penguins.csv"
@@ -165,9 +166,7 @@ def test_it_retries_an_s3_5xx_before_giving_up(moto_server):
 
     def fail_once(request, **_):
         if next(failures, False):
-            from botocore.awsrequest import AWSResponse
-
-            return AWSResponse(request.url, 500, {}, _RawBody(b""))
+            return server_error(request)
         return None
 
     client.meta.events.register("before-send.s3.HeadObject", fail_once)
@@ -175,14 +174,3 @@ def test_it_retries_an_s3_5xx_before_giving_up(moto_server):
     uploaded = check_upload(client, bucket=BUCKET, key=KEY, max_bytes=1000)
 
     assert uploaded.size == len(CSV)
-
-
-class _RawBody:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_):
-        yield self._data
-
-    def read(self, *_):
-        return self._data
