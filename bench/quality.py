@@ -408,7 +408,12 @@ def table_row(row: dict[str, Any], sides: Sequence[str]) -> str:
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    lines = []
+    means = [
+        f"{side} {_fmt(summary[f'mean_{side}'])}"
+        for side in (*SIDES, AUTOGLUON)
+        if f"mean_{side}" in summary
+    ]
+    lines = [f"mean score: {', '.join(means)}"] if means else []
     for other in ("reference", AUTOGLUON):
         key = f"mean_diff_{other}"
         if key in summary:
@@ -428,12 +433,15 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- command line
 
 
-def results_name(budget: int, only: str = "") -> str:
-    """`quality-<budget>.json` for the full table; a partial run never overwrites it."""
+def results_name(budget: int, only: str = "", suffix: str = ".json") -> str:
+    """`quality-<budget>.json` for the full table; a partial run never overwrites it.
+
+    The printed table goes next to it as `quality-<budget>s.txt` (suffix `s.txt`).
+    """
     names = [n.strip() for n in only.split(",") if n.strip()]
     if not names:
-        return f"quality-{budget}.json"
-    return f"quality-{budget}-only-{'+'.join(sorted(names))}.json"
+        return f"quality-{budget}{suffix}"
+    return f"quality-{budget}-only-{'+'.join(sorted(names))}{suffix}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -441,7 +449,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--budget", type=int, default=DEFAULT_BUDGET, help="seconds per side (default 60)"
     )
-    parser.add_argument("--only", default="", help="comma-separated dataset names")
+    parser.add_argument(
+        "--only", "--datasets", dest="only", default="", help="comma-separated dataset names"
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="sides trained at the same time (default 1)"
     )
@@ -482,8 +492,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         entries = [e for e in entries if e["name"] in wanted]
 
-    print(f"budget {args.budget} s per side, {len(entries)} datasets, sides: {', '.join(sides)}")
-    print(table_header(sides), flush=True)
+    printed: list[str] = []
+
+    def show(line: str) -> None:
+        printed.append(line)
+        print(line, flush=True)
+
+    show(f"budget {args.budget} s per side, {len(entries)} datasets, sides: {', '.join(sides)}")
+    show(table_header(sides))
     rows = []
     for entry in entries:
         df = read_dataset(entry)
@@ -497,9 +513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
         )
         rows.append(row)
-        print(table_row(row, sides), flush=True)
+        show(table_row(row, sides))
     summary = summarize(rows, sides)
-    print("\n".join(summary_lines(summary)))
+    for line in summary_lines(summary):
+        show(line)
 
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / results_name(args.budget, args.only)
@@ -514,7 +531,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": rows,
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
-    print(f"results: {out}")
+    table = RESULTS_DIR / results_name(args.budget, args.only, suffix="s.txt")
+    table.write_text("\n".join(printed) + "\n", encoding="utf-8")
+    print(f"results: {out} and {table}")
     return 0
 
 

@@ -1,39 +1,56 @@
 """How the time budget is shared: the search gets what is left after everything else.
 
-The search stops early enough to leave room for the model-dependent work after it (refits,
-ONNX export) and a fixed share for evaluation, pickling and reports.
+The search stops early enough to leave room for the model-dependent work after it (fitting
+the chosen model on the training rows, again on all rows, and its ONNX export) and a fixed
+share for evaluation, pickling and reports. The model-dependent part is estimated from what
+the search measured for each candidate: its fitting time and its tree nodes.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Protocol
 
 # Seconds kept free after the search for evaluation, the leakage check, pickling and reports,
-# on top of the model-dependent refit and export time (post_search_seconds).
-RESERVE_SECONDS = 2.0
-RESERVE_BUDGET_SHARE = 0.05
-# Seconds to convert a model to ONNX and check it, per second of fitting it (measured on
-# telco churn with flaml.default configs: LightGBM 2.5x, XGBoost 0.7x, forests 3-4.5x).
-EXPORT_FACTOR = {"lgbm": 3.0, "xgboost": 1.0, "rf": 4.5, "extra_tree": 4.5}
+# on top of the model-dependent refit and export time (final_model_seconds).
+RESERVE_SECONDS = 1.5
+RESERVE_BUDGET_SHARE = 0.03
+# Refitting on all rows (training + test) fits 1 / 0.8 of the training rows.
+ALL_ROWS_FACTOR = 1.25
+# ONNX conversion and its check against the pickle: seconds per 1,000 tree nodes, plus a
+# fixed part. Measured on diamonds (20k rows): LightGBM 0.055-0.13 (its converter walks a text
+# dump of the trees), XGBoost 0.018-0.024, forests 0.012.
+EXPORT_SECONDS_PER_KNODE = {"lgbm": 0.04, "xgboost": 0.02, "rf": 0.012, "extra_tree": 0.012}
+EXPORT_BASE_SECONDS = 0.5
+# Forests grow with the rows (unbounded leaves); boosted trees are bounded by their leaves.
+NODES_GROW_WITH_ROWS = frozenset({"rf", "extra_tree"})
+# The ensemble's members may take up to this share of the budget to refit and export; the
+# search keeps that much free for the members the ensemble would choose so far.
+ENSEMBLE_BUDGET_SHARE = 0.4
 
 
-def post_search_seconds(fit_seconds: dict[str, float], *, flaml_refit: bool) -> float:
-    """Model-dependent seconds after the search: fits and ONNX export of the chosen model(s).
+class Member(Protocol):
+    """What the estimates need to know about a model (an `oof.Candidate`)."""
 
-    Args:
-        fit_seconds: learner -> seconds to fit its configuration once on the training rows.
-        flaml_refit: FLAML refits the best model itself after cross-validation (small data),
-            and the refit on all rows is planned for too. On large data that refit only
-            happens when time is left over.
-    """
-    total = 0.0
-    all_rows = 1.25 if flaml_refit else 0.0
-    for name, seconds in fit_seconds.items():
-        # Refit on the training rows, maybe on all rows (1.25x the rows), then export.
-        total += seconds * (1.0 + all_rows + EXPORT_FACTOR.get(name, 3.0))
-    if flaml_refit and fit_seconds:
-        total += max(fit_seconds.values())
-    return total
+    estimator: str
+    fit_seconds: float  # one fit on the training rows
+    nodes: int
+
+
+def member_seconds(member: Member, *, refit_all: bool) -> float:
+    """Seconds to fit a model on the training rows, maybe again on all rows, and export it."""
+    fits = member.fit_seconds * (1.0 + (ALL_ROWS_FACTOR if refit_all else 0.0))
+    nodes = member.nodes * (ALL_ROWS_FACTOR if member.estimator in NODES_GROW_WITH_ROWS else 1.0)
+    export = EXPORT_SECONDS_PER_KNODE.get(member.estimator, 0.12) * nodes / 1000
+    return fits + export
+
+
+def final_model_seconds(members: Sequence[Member], *, refit_all: bool) -> float:
+    """Model-dependent seconds after the search for a model made of `members`."""
+    if not members:
+        return 0.0
+    return EXPORT_BASE_SECONDS + sum(member_seconds(m, refit_all=refit_all) for m in members)
 
 
 # Below this many cells (rows x columns) one thread per model is faster: starting threads

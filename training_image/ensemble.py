@@ -1,16 +1,18 @@
-"""A weighted ensemble of the search's best configurations, kept only when it wins.
+"""A weighted ensemble of the search's best trials, kept only when it wins out-of-fold.
 
-The candidates are each learner's best configurations from the search (up to
-search.TOP_CONFIGS each). Every candidate predicts the training rows out-of-fold (5 folds on
-small data, one holdout split on larger data); a greedy forward selection with replacement
-(Caruana et al., 2004) picks integer weights on those predictions. The result replaces the
-search's pick only if its out-of-fold score beats that model's, re-measured the same way.
+The candidates are the search's finished trials with the out-of-fold predictions the search
+metric recorded (`oof.OutOfFoldMetric`): each learner's few best configurations. A greedy
+forward selection with replacement (Caruana et al., 2004) picks integer weights on those
+predictions, adding a new member only while its refit and export still fit in the time left.
+Nothing is fitted to choose: the predictions exist already. The result replaces the search's
+best model only if its out-of-fold score beats that model's by MIN_GAIN.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +20,10 @@ import numpy as np
 
 from training_image.contract import LOWER_IS_BETTER
 from training_image.metrics import is_better, score, selection_score
-from training_image.search import (
-    N_SPLITS,
-    Candidate,
-    SearchResult,
-    holdout_ratio,
-    make_estimator,
-)
+from training_image.search import Candidate, FoldPlan, SearchResult
 
 GREEDY_ROUNDS = 25
+PLAN_ROWS = 5_000  # validated rows the search's reserve looks at to plan the ensemble
 MIN_GAIN = 1e-4  # relative: smaller gains are noise, not worth a bigger model
 
 
@@ -41,160 +38,123 @@ class EnsembleChoice:
     seconds: float = 0.0
 
 
-def estimated_seconds(candidates: list[Candidate], *, cv: bool) -> float:
-    """Seconds to compute every candidate's out-of-fold predictions."""
-    # 5 folds fit 4/5 of the rows each; one holdout split fits 4/5 or 9/10 of them.
-    return float(sum(c.fit_seconds for c in candidates)) * ((N_SPLITS - 1) if cv else 0.9)
-
-
 def choose_ensemble(
     result: SearchResult,
-    X: np.ndarray,
-    y: np.ndarray,
     *,
-    seed: int,
-    n_jobs: int,
     time_left: float,
-    sample_weight: np.ndarray | None = None,
+    cost: Callable[[Sequence[Candidate]], float],
 ) -> EnsembleChoice:
-    """Decide whether a weighted ensemble of the search's best configurations wins."""
-    cv = bool(result.folds)
-    candidates = list(result.candidates)
-    if estimated_seconds(candidates, cv=cv) > time_left:
-        # The learners' best configurations only, when the runners-up do not fit in time.
-        candidates = [c for c in candidates if c.id == c.estimator]
-    if len(candidates) < 2:
-        return EnsembleChoice(False, "the search tried a single configuration")
-    if estimated_seconds(candidates, cv=cv) > time_left:
-        return EnsembleChoice(False, "not enough time left in the budget to try an ensemble")
+    """Decide whether a weighted ensemble of the search's candidates beats its best model.
+
+    Args:
+        result: the search, with its candidates' out-of-fold predictions.
+        time_left: seconds available for fitting and exporting the chosen members.
+        cost: seconds to refit and export a set of members.
+    """
     started = time.monotonic()
-    task, metric = result.task, result.metric
-    classification = task != "regression"
-    n_classes = int(y.max()) + 1 if classification else 0
-    splits = _splits(y, classification=classification, cv=cv, seed=seed)
-    predictions = {
-        c.id: _out_of_fold(
-            c,
-            X,
-            y,
-            splits,
-            task=task,
-            n_classes=n_classes,
-            n_jobs=n_jobs,
-            sample_weight=sample_weight,
+    best = result.candidates[0]
+    candidates = [c for c in result.candidates if c.predictions is not None]
+    if len(candidates) < 2:
+        return EnsembleChoice(
+            False, "the search finished a single configuration", weights={best.id: 1}
         )
-        for c in candidates
-    }
-    evaluated = np.concatenate([valid for _, valid in splits])
-    truth = y[evaluated]
-    n_rows = len(y)
-    weights = _greedy_weights(predictions, truth, evaluated, metric, n_rows)
-    blend = _blend(predictions, weights)[evaluated]
-    single = selection_score(metric, truth, predictions[result.best_estimator][evaluated], n_rows)
+    if cost([best]) > time_left:
+        return EnsembleChoice(
+            False, "not enough time left in the budget to try an ensemble", weights={best.id: 1}
+        )
+    metric = result.metric
+    truth = result.y[result.plan.evaluated]
+    n_rows = result.plan.n_rows
+    chosen = select_members(candidates, truth, metric, n_rows, fits=lambda m: cost(m) <= time_left)
+    weights = {candidates[i].id: w for i, w in chosen.items()}
+    predictions = {c.id: c.predictions for c in candidates}
+    blend = _blend(predictions, weights)
+    single = selection_score(metric, truth, predictions[best.id], n_rows)
     blended = selection_score(metric, truth, blend, n_rows)
     gain_needed = MIN_GAIN * max(abs(single), 1e-3)
     margin = -gain_needed if metric in LOWER_IS_BETTER else gain_needed
-    # One member alone can win too: another configuration, re-measured out-of-fold without
-    # the search's selection bias, beating the search's pick.
-    wins = is_better(metric, blended, single + margin) and (
-        len(weights) > 1 or next(iter(weights)) != result.best_estimator
-    )
-    member_scores = {
-        name: score(metric, truth, pred[evaluated]) for name, pred in predictions.items()
-    }
-    if not wins:
-        reason = "the search's best model scored as well as any weighted ensemble out-of-fold"
-    elif len(weights) > 1:
+    wins = len(weights) > 1 and is_better(metric, blended, single + margin)
+    member_scores = {c.id: score(metric, truth, predictions[c.id]) for c in candidates}
+    if wins:
         reason = "the weighted ensemble scored better out-of-fold than the search's best model"
+    elif len(weights) > 1:
+        reason = "the search's best model scored as well as any weighted ensemble out-of-fold"
     else:
-        reason = (
-            f"re-measured out-of-fold, {next(iter(weights))} beat the search's best model "
-            f"({result.best_estimator}) and was chosen instead"
-        )
+        reason = "no other model that fits in the time left improved the best one out-of-fold"
     return EnsembleChoice(
         wins,
         reason,
-        weights=weights,
+        weights=weights if wins else {best.id: 1},
         score=score(metric, truth, blend),
-        single_score=member_scores[result.best_estimator],
+        single_score=member_scores[best.id],
         member_scores=member_scores,
         seconds=time.monotonic() - started,
     )
 
 
-def _splits(
-    y: np.ndarray, *, classification: bool, cv: bool, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
-    rows = np.arange(len(y))
-    if cv:
-        splitter = (
-            StratifiedKFold(N_SPLITS, shuffle=True, random_state=seed)
-            if classification
-            else KFold(N_SPLITS, shuffle=True, random_state=seed)
-        )
-        return list(splitter.split(rows, y))
-    stratify = y if classification and np.bincount(y).min() >= 2 else None
-    fit, valid = train_test_split(
-        rows, test_size=holdout_ratio(len(rows)), random_state=seed, stratify=stratify
-    )
-    return [(np.sort(fit), np.sort(valid))]
-
-
-def _out_of_fold(
-    candidate: Candidate,
-    X: np.ndarray,
+def planned_members(
+    candidates: Sequence[Candidate],
     y: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
+    plan: FoldPlan,
+    metric: str,
     *,
-    task: str,
-    n_classes: int,
-    n_jobs: int,
-    sample_weight: np.ndarray | None,
-) -> np.ndarray:
-    out = np.zeros((len(y), n_classes)) if n_classes else np.zeros(len(y))
-    for fit_rows, valid_rows in splits:
-        model = make_estimator(candidate.estimator, candidate.config, task=task, n_jobs=n_jobs)
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[fit_rows]}
-        model.fit(X[fit_rows], y[fit_rows], **kwargs)
-        if n_classes:
-            proba = model.predict_proba(X[valid_rows])
-            # A class absent from these training rows gets probability 0.
-            out[np.ix_(valid_rows, np.asarray(model.classes_, dtype=int))] = proba
-        else:
-            out[valid_rows] = model.predict(X[valid_rows])
-    return out
+    fits: Callable[[Sequence[Candidate]], bool],
+) -> list[Candidate]:
+    """The members the ensemble would take now (for the search's time reserve).
+
+    It runs after every trial, beside the search: on large data it looks at PLAN_ROWS of the
+    validated rows, enough to tell which models blend well.
+    """
+    usable = [c for c in candidates if c.predictions is not None]
+    if len(usable) < 2:
+        return list(candidates[:1])
+    truth = y[plan.evaluated]
+    sample = None
+    if len(truth) > PLAN_ROWS:
+        sample = np.linspace(0, len(truth) - 1, PLAN_ROWS).astype(int)
+        truth = truth[sample]
+    chosen = select_members(usable, truth, metric, plan.n_rows, fits=fits, rows=sample)
+    return [usable[i] for i in chosen]
+
+
+def select_members(
+    candidates: Sequence[Candidate],
+    truth: np.ndarray,
+    metric: str,
+    n_rows: int,
+    *,
+    fits: Callable[[Sequence[Candidate]], bool],
+    rows: np.ndarray | None = None,
+) -> dict[int, int]:
+    """Caruana's forward selection with replacement, from the best candidate (index 0).
+
+    A candidate not yet in the ensemble is only tried while `fits` accepts the members with it.
+    `rows` picks some of the candidates' predictions (all when None). Returns candidate
+    index -> weight.
+    """
+    predictions = [c.predictions if rows is None else c.predictions[rows] for c in candidates]
+    chosen: Counter[int] = Counter({0: 1})
+    best_score = selection_score(metric, truth, predictions[0], n_rows)
+    total = predictions[0].copy()
+    for rounds in range(1, GREEDY_ROUNDS):
+        round_best: tuple[float, int] | None = None
+        for i, prediction in enumerate(predictions):
+            if i not in chosen and not fits([candidates[j] for j in (*chosen, i)]):
+                continue  # one more member would not be refitted and exported in time
+            value = selection_score(metric, truth, (total + prediction) / (rounds + 1), n_rows)
+            if round_best is None or is_better(metric, value, round_best[0]):
+                round_best = (value, i)
+        if round_best is None or not is_better(metric, round_best[0], best_score):
+            break
+        best_score, pick = round_best
+        chosen[pick] += 1
+        total += predictions[pick]
+    return dict(chosen)
 
 
 def _blend(predictions: dict[str, np.ndarray], weights: dict[str, int]) -> np.ndarray:
     total = sum(weights.values())
     return sum(predictions[name] * (w / total) for name, w in weights.items())
-
-
-def _greedy_weights(
-    predictions: dict[str, np.ndarray],
-    truth: np.ndarray,
-    rows: np.ndarray,
-    metric: str,
-    n_rows: int,
-) -> dict[str, int]:
-    chosen: Counter[str] = Counter()
-    best_score: float | None = None
-    for _ in range(GREEDY_ROUNDS):
-        round_best: tuple[float, str] | None = None
-        for name in predictions:
-            trial = chosen.copy()
-            trial[name] += 1
-            value = selection_score(metric, truth, _blend(predictions, dict(trial))[rows], n_rows)
-            if round_best is None or is_better(metric, value, round_best[0]):
-                round_best = (value, name)
-        assert round_best is not None
-        if best_score is not None and not is_better(metric, round_best[0], best_score):
-            break
-        best_score = round_best[0]
-        chosen[round_best[1]] += 1
-    return dict(chosen)
 
 
 def build_ensemble(
@@ -204,8 +164,7 @@ def build_ensemble(
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
     def model(candidate_id: str) -> Any:
-        c = candidates[candidate_id]
-        return make_estimator(c.estimator, c.config, task=task, n_jobs=n_jobs)
+        return member_model(candidates[candidate_id], task=task, n_jobs=n_jobs)
 
     if len(weights) == 1:
         return model(next(iter(weights)))
@@ -216,3 +175,17 @@ def build_ensemble(
         return VotingRegressor(members, weights=weight_array)
     # flatten_transform=False: the only form skl2onnx converts.
     return VotingClassifier(members, voting="soft", weights=weight_array, flatten_transform=False)
+
+
+def member_model(candidate: Candidate, *, task: str, n_jobs: int) -> Any:
+    """A fresh, unfitted copy of the estimator a candidate was scored with."""
+    from sklearn.base import clone
+
+    from training_image.search import make_estimator
+
+    if candidate.model is None:
+        return make_estimator(candidate.estimator, candidate.config, task=task, n_jobs=n_jobs)
+    model = clone(candidate.model)
+    if "n_jobs" in model.get_params():
+        model.set_params(n_jobs=n_jobs)
+    return model

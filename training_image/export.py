@@ -170,14 +170,19 @@ def _nan_convert(scope: Any, operator: Any, container: Any) -> None:
     )
 
 
-def _tree_nodes(model: Any) -> int:
-    """Total tree nodes of a model (for the ONNX size guard)."""
+_LEAF_COUNTS = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
+
+
+def tree_nodes(model: Any) -> int:
+    """Total tree nodes of a fitted model (the ONNX size guard, export time estimates)."""
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
+    model = _inner_model(model)
     if isinstance(model, (VotingClassifier, VotingRegressor)):
-        return sum(_tree_nodes(m) for m in model.estimators_)
-    if hasattr(model, "booster_"):  # LightGBM
-        return int(model.booster_.trees_to_dataframe().shape[0])
+        return sum(tree_nodes(m) for m in model.estimators_)
+    if hasattr(model, "booster_"):  # LightGBM: a tree of n leaves has 2n - 1 nodes
+        text = model.booster_.model_to_string()
+        return int(sum(2 * int(n) - 1 for n in _LEAF_COUNTS.findall(text)))
     if hasattr(model, "get_booster"):  # XGBoost
         return int(sum(len(t.splitlines()) for t in model.get_booster().get_dump()))
     if hasattr(model, "estimators_"):  # sklearn forests
@@ -229,7 +234,7 @@ def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -
     """
     model = pipeline.named_steps["model"]
     inner = _inner_model(model)
-    nodes = _tree_nodes(inner)
+    nodes = tree_nodes(inner)
     if nodes > ONNX_MAX_TREE_NODES:
         return OnnxResult(
             None,
@@ -270,13 +275,13 @@ def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -
 
 def _convert(pipeline: Any, X_sample: pd.DataFrame, inner: Any, *, classification: bool) -> bytes:
     from skl2onnx import convert_sklearn
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import Pipeline
 
     register_converters()
     prepared = pipeline.named_steps["prepare"].transform(X_sample)
     graph = Pipeline([("encode", pipeline.named_steps["encode"]), ("model", inner)])
-    options: dict[Any, Any] = {CountVectorizer: {"tokenexp": _token_regex()}}
+    options: dict[Any, Any] = {TfidfVectorizer: {"tokenexp": _token_regex()}}
     if classification:
         options[id(inner)] = {"zipmap": False}
     onnx_model = convert_sklearn(

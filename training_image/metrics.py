@@ -34,6 +34,11 @@ def score_from_flaml_loss(metric: str, loss: float) -> float:
     return float(loss) if metric in LOWER_IS_BETTER else 1.0 - float(loss)
 
 
+def best_possible(metric: str) -> float:
+    """The best score a metric can take (a perfect model)."""
+    return 0.0 if metric in LOWER_IS_BETTER else 1.0
+
+
 def is_better(metric: str, a: float, b: float) -> bool:
     """Is score `a` strictly better than score `b`?"""
     return a < b if metric in LOWER_IS_BETTER else a > b
@@ -112,11 +117,14 @@ class TieBreakMetric:
         weight_train: Any = None,
         *args: Any,
     ) -> tuple[float, dict[str, float]]:
-        from sklearn.metrics import log_loss
-
         proba = np.asarray(estimator.predict_proba(X_val), dtype=np.float64)
         y = np.asarray(y_val)
-        value = score(self.metric, y, proba)
+        return self.loss(y, proba, score(self.metric, y, proba))
+
+    def loss(self, y: Any, proba: np.ndarray, value: float) -> tuple[float, dict[str, float]]:
+        """FLAML's loss for a fold whose `metric` score is `value`, and what to log."""
+        from sklearn.metrics import log_loss
+
         ll = float(log_loss(y, normalised(proba), labels=np.arange(proba.shape[1])))
         return 1.0 - value + self.weight * min(ll, 10.0), {"score": value, "log_loss": ll}
 

@@ -21,11 +21,12 @@ import pandas as pd
 
 from training_image import contract
 from training_image.budget import (
-    EXPORT_FACTOR,
+    ALL_ROWS_FACTOR,
+    ENSEMBLE_BUDGET_SHARE,
     RESERVE_BUDGET_SHARE,
     RESERVE_SECONDS,
     default_n_jobs,
-    post_search_seconds,
+    final_model_seconds,
 )
 from training_image.contract import JobPhase
 from training_image.data import normalise_frame, profile_frame
@@ -272,14 +273,19 @@ def train_frame(
 
     # ---------------------------------------------------------------- search
     overhead = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(time_budget)
-    _, folds = search.choose_eval_method(len(y_train))
 
-    def reserve(state: search.SearchState) -> float:
-        best = state.best
-        if best is None:
-            return overhead
-        fit = search.full_fit_seconds(best, n_rows=len(y_train), folds=folds)
-        return overhead + post_search_seconds({best.estimator: fit}, flaml_refit=bool(folds))
+    def cost(members: Sequence[search.Candidate]) -> float:
+        return final_model_seconds(members, refit_all=refit_all)
+
+    def reserve(candidates: list[search.Candidate], plan: search.FoldPlan) -> float:
+        # Room for the model the ensemble would choose now, within its share of the budget.
+        members = candidates[:1]
+        if ensemble:
+            limit = ENSEMBLE_BUDGET_SHARE * float(time_budget)
+            members = ensemble_lib.planned_members(
+                candidates, y_train, plan, metric, fits=lambda m: cost(m) <= limit
+            )
+        return overhead + cost(members)
 
     def on_trial(state: search.SearchState) -> None:
         best = state.best
@@ -310,50 +316,32 @@ def train_frame(
     on_trial(_final_state(result))
 
     candidates = {c.id: c for c in result.candidates}
-    choice = ensemble_lib.EnsembleChoice(False, "not tried")
+    best_candidate = result.candidates[0]
+    choice = ensemble_lib.EnsembleChoice(False, "not tried", weights={best_candidate.id: 1})
     if ensemble and len(candidates) > 1:
-        # Time for the out-of-fold predictions, once the refit and export of the learners'
-        # best models (the likely members) is paid for.
-        time_left = (
-            clock.left() - overhead - post_search_seconds(result.fit_times, flaml_refit=bool(folds))
-        )
         clock.report("Trying a weighted ensemble of the best models")
         choice = ensemble_lib.choose_ensemble(
             result,
-            X_train_enc,
-            y_train,
-            seed=seed,
-            n_jobs=n_jobs,
-            time_left=time_left,
-            sample_weight=weights,
+            time_left=clock.left() - overhead,
+            cost=cost,
         )
     elif not ensemble:
-        choice = ensemble_lib.EnsembleChoice(False, "ensembles were turned off")
-    best_name = result.best_estimator
-    best_config: dict[str, Any] = result.best_config
-    if choice.use and len(choice.weights) > 1:
+        choice.reason = "ensembles were turned off"
+    members = [candidates[i] for i in choice.weights]
+    if len(members) > 1:
         best_name = "ensemble"
-        best_config = {
+        best_config: dict[str, Any] = {
             "members": choice.weights,
-            "configs": {
-                i: {"estimator": candidates[i].estimator, "config": candidates[i].config}
-                for i in choice.weights
-            },
+            "configs": {c.id: {"estimator": c.estimator, "config": c.config} for c in members},
         }
-    elif choice.use:
-        chosen = candidates[next(iter(choice.weights))]
-        best_name, best_config = chosen.estimator, chosen.config
-    validation_score = choice.score if choice.use else result.validation_score
+    else:
+        best_name, best_config = members[0].estimator, members[0].config
+    validation_score = choice.score if choice.use else best_candidate.score
 
     def new_model() -> Any:
-        if choice.use:
-            model = ensemble_lib.build_ensemble(
-                choice.weights, candidates, task=problem_type, n_jobs=n_jobs
-            )
-        else:
-            model = search.make_estimator(
-                result.best_estimator, result.best_config, task=problem_type, n_jobs=n_jobs
-            )
+        model = ensemble_lib.build_ensemble(
+            choice.weights, candidates, task=problem_type, n_jobs=n_jobs
+        )
         return preprocess.DecodedClassifier(model) if classification else model
 
     # ---------------------------------------------------------------- refit
@@ -369,11 +357,11 @@ def train_frame(
     trained_on = "training rows (80 %)"
     if refit_all and len(test_idx):
         # The test rows were only needed to measure the model; the shipped one learns from all.
-        export_estimate = sum(
-            seconds * EXPORT_FACTOR.get(name, 3.0)
-            for name, seconds in _chosen_fit_seconds(result, choice, candidates)
-        )
-        if fit_seconds * 1.25 + export_estimate < clock.left() - overhead:
+        # The fit on all rows takes about ALL_ROWS_FACTOR times the one just measured; the
+        # export estimate stands (it depends on the trees, not on how busy the machine is).
+        planned = sum(m.fit_seconds for m in members)
+        export_seconds = cost(members) - planned * (1.0 + ALL_ROWS_FACTOR)
+        if fit_seconds * ALL_ROWS_FACTOR + export_seconds < clock.left() - overhead:
             clock.report("Refitting the chosen model on all rows")
             all_weights = balanced_weights(y) if weights is not None else None
             final = preprocess.fit_pipeline(
@@ -531,13 +519,6 @@ def train_frame(
         warnings=warnings,
         timeline=dict(clock.timeline),
     )
-
-
-def _chosen_fit_seconds(result: Any, choice: Any, candidates: dict[str, Any]) -> list:
-    """(learner, seconds to fit once) for each model the shipped pipeline contains."""
-    if not choice.use:
-        return [(result.best_estimator, result.fit_times.get(result.best_estimator, 0.0))]
-    return [(candidates[i].estimator, candidates[i].fit_seconds) for i in choice.weights]
 
 
 class _NoModel:

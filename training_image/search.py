@@ -1,10 +1,15 @@
 """The model search: FLAML's AutoML over LightGBM, XGBoost, random forest and extra trees.
 
-Each learner starts from FLAML's zero-shot, data-dependent defaults (`flaml.default`), kept
-within SIZE_CAPS, and the learner flaml.default expects to win goes first, so a strong model
-is on the board within seconds. A monitor thread tails FLAML's trial log (its public
-`log_file_name` output) to report progress and to stop the search once it has converged or
-must leave time for refitting and export.
+Each learner starts from FLAML's zero-shot, data-dependent defaults (`flaml.default`) and a
+small PORTFOLIO of regularised configurations, all made affordable: a probe fit measures what
+a tree costs on these rows, and a starting point whose trial would take more than
+START_TRIAL_SHARE of the search gets fewer trees (boosting keeps the same learning budget by
+raising its learning rate). FLAML tries them all, then searches locally from the best one. The
+learner flaml.default expects to win goes first, so a strong model is on the board within
+seconds. The folds are ours (`oof.plan_folds`) and FLAML's metric is `oof.OutOfFoldMetric`,
+which keeps each trial's out-of-fold predictions for the ensemble. A monitor thread tails
+FLAML's trial log (its public `log_file_name` output) to report progress and to stop the
+search once it has converged or must leave time for refitting and export.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from typing import Any
 import numpy as np
 
 from training_image.contract import LOWER_IS_BETTER
-from training_image.metrics import score_from_flaml_loss, search_metric
+from training_image.metrics import best_possible, score_from_flaml_loss
+from training_image.oof import LARGE_ROWS, Candidate, FoldPlan, OutOfFoldMetric, plan_folds
+
+__all__ = ["Candidate", "FoldPlan", "SearchResult", "run_search"]
 
 ESTIMATORS = ("lgbm", "xgboost", "rf", "extra_tree")
 ESTIMATOR_LABELS = {
@@ -34,15 +42,8 @@ ESTIMATOR_LABELS = {
     "extra_tree": "Extra trees",
     "ensemble": "Ensemble",
 }
-# Up to this many training rows, 5-fold cross-validation; above, one holdout split (a fifth
-# of the rows, a tenth above 10k). Measured on telco churn (4.5k rows, 60 s): the same test
-# ROC AUC with holdout in 19 s as with 5-fold CV in 44 s.
-CV_MAX_ROWS = 2_000
-N_SPLITS = 5
-HOLDOUT_RATIO = 0.2
-HOLDOUT_RATIO_LARGE = 0.1
-LARGE_ROWS = 10_000
-# Converged: the last quarter of the search (at least 2 s and 5 trials) brought no real gain.
+# Converged: every starting point was tried, then the last quarter of the search (at least
+# 2 s and 5 trials) brought no real gain.
 # A real gain is 0.001 on scores between 0 and 1 (AUC, accuracy, F1, R²), 0.2 % otherwise;
 # smaller ones are within the noise of a validation estimate.
 PATIENCE_TRIALS = 5
@@ -56,10 +57,82 @@ MIN_GAIN_RELATIVE = 2e-3
 MONITOR_INTERVAL = 0.2
 TRIAL_BUDGET_SHARE = 0.25
 HISTORY_LIMIT = 500
-# Configurations per learner offered to the ensemble. 3 was measured worse at 60 s on the
-# small shared datasets (the greedy weights overfit the out-of-fold predictions: auto_mpg
-# test R² 0.894 -> 0.859), so each learner offers its best one.
-TOP_CONFIGS = 1
+# A starting point's trial may take this share of the search; bigger configurations are
+# shrunk to fit (see affordable_configs).
+START_TRIAL_SHARE = 0.08
+PROBE_TREES = (2, 8)  # trees of the two probe fits that measure a tree's cost
+N_FOLDS_FOR_LIMITS = 5  # zero-shot limits assume a fold fits 4/5 of the rows
+MIN_START_TREES = {"lgbm": 20, "xgboost": 20, "rf": 32, "extra_tree": 32}
+MAX_SCALED_LEARNING_RATE = 0.3
+# Explicit values for what flaml.default leaves to the library (an empty configuration), so
+# the local search starts from the library's defaults rather than from its low-cost corner.
+LIBRARY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lgbm": {
+        "n_estimators": 100,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "learning_rate": 0.1,
+        "log_max_bin": 8,
+        "colsample_bytree": 1.0,
+        "reg_alpha": 1 / 1024,
+        "reg_lambda": 1.0,
+    },
+    "xgboost": {
+        "n_estimators": 100,
+        "max_leaves": 64,
+        "min_child_weight": 1.0,
+        "learning_rate": 0.3,
+        "subsample": 1.0,
+        "colsample_bylevel": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_alpha": 1 / 1024,
+        "reg_lambda": 1.0,
+    },
+}
+# Starting points beside flaml.default's: shallow, slow boosting and leaf-size-limited forests,
+# which its portfolio lacks and small noisy data needs. On the shared datasets' training rows
+# (5-fold CV R²): insurance 0.840 for LightGBM with 4 leaves at rate 0.03 against 0.818 at its
+# defaults; diabetes 0.517 for extra trees with 5-row leaves against 0.484 for a default forest.
+PORTFOLIO: dict[str, list[dict[str, Any]]] = {
+    "lgbm": [
+        {
+            "n_estimators": 400,
+            "num_leaves": 4,
+            "min_child_samples": 20,
+            "learning_rate": 0.03,
+            "colsample_bytree": 0.8,
+        },
+        {
+            "n_estimators": 300,
+            "num_leaves": 16,
+            "min_child_samples": 10,
+            "learning_rate": 0.05,
+            "colsample_bytree": 0.7,
+        },
+    ],
+    "xgboost": [
+        {
+            "n_estimators": 400,
+            "max_leaves": 4,
+            "learning_rate": 0.03,
+            "subsample": 0.8,
+            "colsample_bytree": 0.8,
+        }
+    ],
+    "rf": [{"n_estimators": 128, "max_features": 0.8, "min_samples_leaf": 5}],
+    "extra_tree": [{"n_estimators": 128, "max_features": 0.7, "min_samples_leaf": 5}],
+}
+# Hyperparameters we add to FLAML's spaces (see size_capped_space).
+EXTRA_SPACE: dict[str, dict[str, Any]] = {
+    "rf": {"min_samples_leaf": 1},
+    "extra_tree": {"min_samples_leaf": 1},
+}
+LEARNER_OF = {
+    "LGBMEstimator": "lgbm",
+    "XGBoostSklearnEstimator": "xgboost",
+    "RandomForestEstimator": "rf",
+    "ExtraTreesEstimator": "extra_tree",
+}
 
 
 def estimator_class(name: str) -> Any:
@@ -99,17 +172,6 @@ class Trial:
 
 
 @dataclass
-class Candidate:
-    """One configuration the ensemble may use: a learner's best, or one of its runners-up."""
-
-    id: str  # the learner's name for its best config, "<learner>_2", "<learner>_3" after it
-    estimator: str
-    config: dict[str, Any]
-    score: float
-    fit_seconds: float
-
-
-@dataclass
 class SearchResult:
     task: str
     metric: str
@@ -118,13 +180,22 @@ class SearchResult:
     validation_score: float
     configs: dict[str, dict[str, Any]]  # best config per learner that finished a trial
     scores: dict[str, float]  # best validation score per learner
-    fit_times: dict[str, float]  # seconds to fit each learner's best config once on all rows
     trials: list[Trial]
-    eval_method: str  # "cv" or "holdout"
-    folds: int | None
+    plan: FoldPlan  # how each trial was validated
+    y: np.ndarray  # the search rows' label codes or values (candidates' predictions are on them)
     stopped: str  # "converged", "time", "budget", "requested"
     seconds: float
-    candidates: list[Candidate] = field(default_factory=list)  # bests first, then runners-up
+    # Finished trials with their out-of-fold predictions: every learner's best first (best
+    # first among them), then the runners-up. Empty only if no trial could be recorded.
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def eval_method(self) -> str:
+        return self.plan.eval_method
+
+    @property
+    def folds(self) -> int | None:
+        return self.plan.n_splits
 
     @property
     def n_trials(self) -> int:
@@ -179,8 +250,8 @@ class SearchState:
 SIZE_CAPS: dict[str, dict[str, int]] = {
     "lgbm": {"n_estimators": 4096, "num_leaves": 1024},
     "xgboost": {"n_estimators": 4096, "max_leaves": 1024},
-    "rf": {"n_estimators": 128, "max_leaves": 2048},
-    "extra_tree": {"n_estimators": 128, "max_leaves": 2048},
+    "rf": {"n_estimators": 256, "max_leaves": 2048},
+    "extra_tree": {"n_estimators": 256, "max_leaves": 2048},
 }
 
 
@@ -192,8 +263,21 @@ def _space_upper(name: str, hp: str, n_rows: int) -> int:
     return min(32768, n_rows >> 1 if forest else n_rows)
 
 
-def size_capped_space(n_rows: int, estimators: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """FLAML `custom_hp`: the size hyperparameters with SIZE_CAPS as upper bounds."""
+def min_child_samples_upper(fit_rows: int) -> int:
+    """LightGBM's leaf-size floor may reach a quarter of a fold's rows, not FLAML's 129: on
+    iris (72 rows per fold) flaml.default's 53 leaves no split at all."""
+    return max(4, min(129, fit_rows // 4))
+
+
+def min_samples_leaf_upper(fit_rows: int) -> int:
+    return max(2, min(64, fit_rows // 8))
+
+
+def size_capped_space(
+    n_rows: int, estimators: Sequence[str], fit_rows: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """FLAML `custom_hp`: the size hyperparameters with SIZE_CAPS as upper bounds, and
+    LightGBM's leaf-size floor within what the rows of one fold allow."""
     from flaml import tune
 
     space: dict[str, dict[str, Any]] = {}
@@ -205,6 +289,22 @@ def size_capped_space(n_rows: int, estimators: Sequence[str]) -> dict[str, dict[
                 "init_value": 4,
                 "low_cost_init_value": 4,
             }
+    for name in ("rf", "extra_tree"):
+        if name in estimators:
+            # Not in FLAML's forest space; sklearn's leaf-size floor is what smooths a forest
+            # on small noisy data (diabetes, 5-fold CV R²: extra trees 0.516 with 5-row leaves).
+            space.setdefault(name, {})["min_samples_leaf"] = {
+                "domain": tune.lograndint(
+                    lower=1, upper=min_samples_leaf_upper(fit_rows or n_rows) + 1
+                ),
+                "init_value": 1,
+            }
+    if "lgbm" in estimators:
+        upper = min_child_samples_upper(fit_rows or n_rows)
+        space.setdefault("lgbm", {})["min_child_samples"] = {
+            "domain": tune.lograndint(lower=2, upper=upper),
+            "init_value": min(20, upper),
+        }
     return space
 
 
@@ -217,30 +317,121 @@ def _search_space(name: str, task: str, shape: tuple[int, ...]) -> dict[str, Any
 def zero_shot_configs(
     task: str, X: np.ndarray, y: np.ndarray, estimators: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """FLAML's zero-shot, data-dependent defaults (flaml.default), within SIZE_CAPS."""
+    """Starting points per learner: FLAML's zero-shot, data-dependent defaults
+    (flaml.default) first, then the PORTFOLIO's, all within SIZE_CAPS and the rows."""
     from flaml.default import suggest_config
 
     n_rows = len(y)
+    fit_rows = int(n_rows * (1 - 1 / N_FOLDS_FOR_LIMITS))
     points: dict[str, list[dict[str, Any]]] = {}
     for name in estimators:
+        # Only hyperparameters of this task's space (plus ours): flaml.default's regression
+        # extra trees carry a `criterion` the regression space lacks, which breaks FLAML.
+        space = set(_search_space(name, task, X.shape)) | set(EXTRA_SPACE.get(name, {}))
         try:
-            suggested = suggest_config(task, X, y, name, k=1)
+            suggested = [suggest_config(task, X, y, name, k=1)[0]["hyperparameters"]]
         except (FileNotFoundError, KeyError, ValueError):
-            continue  # no portfolio for this learner and task: FLAML's static start
-        # Keep only hyperparameters of this task's space: flaml.default's regression extra
-        # trees carry a `criterion` the regression space lacks, which breaks FLAML's check.
-        space = _search_space(name, task, X.shape)
-        config = {k: v for k, v in suggested[0]["hyperparameters"].items() if k in space}
-        for hp, cap in SIZE_CAPS.get(name, {}).items():
-            upper = max(5, min(cap, _space_upper(name, hp, n_rows)))
-            if hp in config:
-                config[hp] = int(min(max(int(config[hp]), 4), upper))
-            elif hp == "max_leaves":
-                config[hp] = upper  # an empty forest config means unbounded trees
-            elif hp == "n_estimators" and name in ("rf", "extra_tree"):
-                config[hp] = min(100, upper)  # sklearn's default, made explicit
-        points[name] = [config]
+            suggested = []  # no portfolio for this learner and task
+        configs = []
+        for hyper in [*suggested, *PORTFOLIO.get(name, [])]:
+            config = {**LIBRARY_DEFAULTS.get(name, {}), **hyper}
+            config = {k: v for k, v in config.items() if k in space}
+            config = _within_limits(name, config, n_rows=n_rows, fit_rows=fit_rows)
+            if config not in configs:
+                configs.append(config)
+        if configs:
+            points[name] = configs
     return points
+
+
+def _within_limits(
+    name: str, config: dict[str, Any], *, n_rows: int, fit_rows: int
+) -> dict[str, Any]:
+    config = dict(config)
+    for hp, cap in SIZE_CAPS.get(name, {}).items():
+        upper = max(5, min(cap, _space_upper(name, hp, n_rows)))
+        if hp in config:
+            wanted = int(max(int(config[hp]), 4))
+            config[hp] = int(min(wanted, upper))
+            if hp == "n_estimators" and wanted > upper:
+                _keep_learning_budget(config, wanted)
+        elif hp == "max_leaves":
+            config[hp] = upper  # an empty forest config means unbounded trees
+        elif hp == "n_estimators" and name in ("rf", "extra_tree"):
+            config[hp] = min(100, upper)  # sklearn's default, made explicit
+    if "min_child_samples" in config:
+        limit = min_child_samples_upper(fit_rows)
+        config["min_child_samples"] = int(min(int(config["min_child_samples"]), limit))
+    if name in ("rf", "extra_tree"):
+        limit = min_samples_leaf_upper(fit_rows)
+        config["min_samples_leaf"] = int(min(int(config.get("min_samples_leaf", 1)), limit))
+    return config
+
+
+def _keep_learning_budget(config: dict[str, Any], trees_before: int) -> None:
+    """Fewer boosting rounds: raise the learning rate so rounds x rate stays about the same
+    (4096 rounds at rate 0.003 cut to 800 would stop far short of a good fit)."""
+    rate = config.get("learning_rate")
+    if rate is None:
+        return  # a forest: fewer trees only add variance
+    scaled = float(rate) * trees_before / max(1, int(config["n_estimators"]))
+    config["learning_rate"] = float(min(MAX_SCALED_LEARNING_RATE, max(float(rate), scaled)))
+
+
+def affordable_configs(
+    configs: dict[str, list[dict[str, Any]]],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    task: str,
+    plan: FoldPlan,
+    seconds: float,
+    n_jobs: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Shrink each starting configuration whose first trial would take more than `seconds`.
+
+    Two probe fits (PROBE_TREES trees) on one fold's rows measure a tree's cost and the fixed
+    cost of a fit; a trial fits `plan.fits_per_trial` such models.
+    """
+    fit_rows = plan.folds[0][0]
+    X_fit, y_fit = X[fit_rows], y[fit_rows]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, points in configs.items():
+        shrunk = []
+        for config in points:
+            trees = int(config.get("n_estimators") or 0)
+            if trees <= MIN_START_TREES.get(name, 8):
+                shrunk.append(config)
+                continue
+            per_tree, fixed = _tree_cost(name, config, X_fit, y_fit, task=task, n_jobs=n_jobs)
+            per_fit = seconds / plan.fits_per_trial
+            affordable = int((per_fit - fixed) / per_tree) if per_tree > 0 else trees
+            if affordable >= trees:
+                shrunk.append(config)
+                continue
+            config = {**config, "n_estimators": max(MIN_START_TREES.get(name, 8), affordable)}
+            _keep_learning_budget(config, trees)
+            shrunk.append(config)
+        out[name] = shrunk
+    return out
+
+
+def _tree_cost(
+    name: str, config: dict[str, Any], X: np.ndarray, y: np.ndarray, *, task: str, n_jobs: int
+) -> tuple[float, float]:
+    """(seconds per tree, fixed seconds per fit) of `config` on these rows."""
+    times = []
+    for trees in (1, *PROBE_TREES):  # the first fit warms up imports and caches
+        model = make_estimator(name, {**config, "n_estimators": trees}, task=task, n_jobs=n_jobs)
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        times.append(time.perf_counter() - started)
+    small, large = PROBE_TREES
+    per_tree = max((times[2] - times[1]) / (large - small), times[2] / large / 4, 1e-6)
+    fixed = max(0.0, times[1] - small * per_tree)
+    return per_tree, fixed
 
 
 def zero_shot_order(
@@ -260,14 +451,6 @@ def zero_shot_order(
     return order
 
 
-def choose_eval_method(n_rows: int) -> tuple[str, int | None]:
-    return ("cv", N_SPLITS) if n_rows <= CV_MAX_ROWS else ("holdout", None)
-
-
-def holdout_ratio(n_rows: int) -> float:
-    return HOLDOUT_RATIO if n_rows <= LARGE_ROWS else HOLDOUT_RATIO_LARGE
-
-
 def run_search(
     X: np.ndarray,
     y: np.ndarray,
@@ -280,7 +463,7 @@ def run_search(
     estimators: Sequence[str] = ESTIMATORS,
     sample_weight: np.ndarray | None = None,
     deadline: float | None = None,
-    reserve: Callable[[SearchState], float] | None = None,
+    reserve: Callable[[list[Candidate], FoldPlan], float] | None = None,
     on_trial: Callable[[SearchState], None] | None = None,
     converge: bool = True,
 ) -> SearchResult:
@@ -297,21 +480,42 @@ def run_search(
         estimators: FLAML learner names to try.
         sample_weight: per-row weights (class balancing), or None.
         deadline: `time.monotonic()` value the search must leave room before.
-        reserve: seconds to keep free before `deadline`, given the search so far.
+        reserve: seconds to keep free before `deadline`, given the candidates so far (best
+            first) and the folds their predictions are on.
         on_trial: called (from a monitor thread) after each finished trial; an exception it
             raises stops the search and is raised again from here.
         converge: stop early once the search has converged.
 
     Returns:
-        The best configuration per learner, scores, trial history and why the search stopped.
+        The best configuration per learner, the candidates with their out-of-fold
+        predictions, scores, trial history and why the search stopped.
     """
     from flaml import AutoML
 
     logging.getLogger("flaml").setLevel(logging.ERROR)
-    eval_method, folds = choose_eval_method(len(y))
     started = time.monotonic()
     if deadline is not None:
         time_budget = max(1.0, min(time_budget, deadline - started))
+    classification = task != "regression"
+    plan = plan_folds(y, classification=classification, seed=seed)
+    recorder = OutOfFoldMetric(
+        metric,
+        plan,
+        y,
+        n_classes=int(y.max()) + 1 if classification else 0,
+        learner_of=LEARNER_OF,
+        X=X,
+    )
+    starts = affordable_configs(
+        zero_shot_configs(task, X, y, estimators),
+        X,
+        y,
+        task=task,
+        plan=plan,
+        seconds=START_TRIAL_SHARE * time_budget,
+        n_jobs=n_jobs,
+    )
+    time_budget = max(1.0, time_budget - (time.monotonic() - started))
     automl = AutoML()
     with tempfile.TemporaryDirectory(prefix="flaml-") as tmp:
         log_path = Path(tmp) / "trials.jsonl"
@@ -319,26 +523,27 @@ def run_search(
             automl,
             log_path,
             metric=metric,
-            eval_method=eval_method,
+            eval_method=plan.eval_method,
             n_rows=len(y),
-            started=started,
+            started=time.monotonic(),
             budget=time_budget,
             deadline=deadline,
-            reserve=reserve,
+            reserve=_cached_reserve(reserve, recorder, plan) if reserve else None,
             on_trial=on_trial,
             converge=converge,
+            min_trials=sum(len(points) for points in starts.values()) + PATIENCE_TRIALS,
         )
         settings: dict[str, Any] = {
             "task": task,
-            "metric": search_metric(metric, len(y)),
+            "metric": recorder,
             "time_budget": time_budget,
             # No single trial may take more than a share of the search: boosting trials stop
             # adding trees at this limit (FLAML passes it as their fit budget).
             "train_time_limit": max(1.0, TRIAL_BUDGET_SHARE * time_budget),
             "estimator_list": zero_shot_order(task, X, y, estimators),
-            "starting_points": zero_shot_configs(task, X, y, estimators),
-            "custom_hp": size_capped_space(len(y), estimators),
-            "eval_method": eval_method,
+            "starting_points": starts,
+            "custom_hp": size_capped_space(len(y), estimators, len(plan.folds[0][0])),
+            "eval_method": plan.eval_method,
             "seed": seed,
             "n_jobs": n_jobs,
             "early_stop": True,
@@ -348,17 +553,23 @@ def run_search(
             "verbose": 0,
             "keep_search_state": False,
         }
-        if folds:
-            settings["n_splits"] = folds
+        X_fit, y_fit, weights = X, y, sample_weight
+        if plan.eval_method == "cv":
+            settings["split_type"] = plan.splitter
         else:
-            settings["split_ratio"] = holdout_ratio(len(y))
-        if sample_weight is not None:
-            settings["sample_weight"] = sample_weight
+            fit_rows, valid_rows = plan.folds[0]
+            X_fit, y_fit = X[fit_rows], y[fit_rows]
+            settings["X_val"], settings["y_val"] = X[valid_rows], y[valid_rows]
+            if sample_weight is not None:
+                weights = sample_weight[fit_rows]
+                settings["sample_weight_val"] = sample_weight[valid_rows]
+        if weights is not None:
+            settings["sample_weight"] = weights
         monitor.start()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                automl.fit(X, y, **settings)
+                automl.fit(X_fit, y_fit, **settings)
         finally:
             monitor.finish()
         if monitor.error is not None:
@@ -372,64 +583,44 @@ def run_search(
     for t in state.trials:
         if t.estimator not in best_by_learner or t.loss < best_by_learner[t.estimator].loss:
             best_by_learner[t.estimator] = t
-    configs = {name: t.config for name, t in best_by_learner.items()}
-    n_rows = len(y)
-    fit_times = {
-        name: full_fit_seconds(t, n_rows=n_rows, folds=folds) for name, t in best_by_learner.items()
-    }
-    best = state.best.estimator
-    candidates = _candidates(state.trials, n_rows=n_rows, folds=folds)
+    candidates = recorder.candidates()
+    if not candidates:
+        # Nothing recorded (FLAML changed how it calls the metric): its best config alone.
+        t = state.best
+        model = make_estimator(t.estimator, t.config, task=task, n_jobs=n_jobs)
+        per_fit = t.trial_time / plan.fits_per_trial / plan.fit_share
+        candidates = [Candidate(t.estimator, t.estimator, t.config, t.score, per_fit, model)]
+    best = candidates[0]
     return SearchResult(
         task=task,
         metric=metric,
-        best_estimator=best,
-        best_config=configs[best],
-        validation_score=state.best.score,
-        configs=configs,
+        best_estimator=best.estimator,
+        best_config=best.config,
+        validation_score=best.score,
+        configs={name: t.config for name, t in best_by_learner.items()},
         scores={name: t.score for name, t in best_by_learner.items()},
-        fit_times=fit_times,
         trials=state.trials,
-        eval_method=eval_method,
-        folds=folds,
+        plan=plan,
+        y=y,
         stopped=state.stop_reason or ("time" if monitor.moved_end else "budget"),
         seconds=seconds,
         candidates=candidates,
     )
 
 
-def _candidates(trials: Sequence[Trial], *, n_rows: int, folds: int | None) -> list[Candidate]:
-    """Each learner's TOP_CONFIGS best distinct configurations; every learner's best first."""
-    ranked: dict[str, list[Trial]] = {}
-    for t in sorted(trials, key=lambda t: t.loss):
-        seen = ranked.setdefault(t.estimator, [])
-        key = json.dumps(t.config, sort_keys=True, default=str)
-        if len(seen) < TOP_CONFIGS and all(
-            json.dumps(o.config, sort_keys=True, default=str) != key for o in seen
-        ):
-            seen.append(t)
-    out = []
-    for rank in range(TOP_CONFIGS):
-        for name, best in ranked.items():
-            if rank < len(best):
-                t = best[rank]
-                out.append(
-                    Candidate(
-                        id=name if rank == 0 else f"{name}_{rank + 1}",
-                        estimator=name,
-                        config=t.config,
-                        score=t.score,
-                        fit_seconds=full_fit_seconds(t, n_rows=n_rows, folds=folds),
-                    )
-                )
-    return out
+def _cached_reserve(
+    reserve: Callable[[list[Candidate], FoldPlan], float], recorder: OutOfFoldMetric, plan: FoldPlan
+) -> Callable[[], float]:
+    """`reserve` for the monitor's polls, computed again only when a trial has finished."""
+    cache: dict[str, float] = {}
 
+    def current() -> float:
+        if cache.get("version") != recorder.finished:
+            cache["value"] = reserve(recorder.snapshot(), plan)
+            cache["version"] = recorder.finished
+        return cache["value"]
 
-def full_fit_seconds(trial: Trial, *, n_rows: int, folds: int | None) -> float:
-    """Rough seconds to fit a trial's config once on all `n_rows` training rows."""
-    if folds:
-        # A CV trial fits `folds` models on (folds-1)/folds of the rows.
-        return trial.trial_time / folds * folds / (folds - 1)
-    return trial.trial_time * n_rows / max(1, trial.sample_size)
+    return current
 
 
 class _Monitor(threading.Thread):
@@ -446,9 +637,10 @@ class _Monitor(threading.Thread):
         started: float,
         budget: float,
         deadline: float | None,
-        reserve: Callable[[SearchState], float] | None,
+        reserve: Callable[[], float] | None,
         on_trial: Callable[[SearchState], None] | None,
         converge: bool,
+        min_trials: int = 0,
     ) -> None:
         super().__init__(name="search-monitor", daemon=True)
         self.automl = automl
@@ -462,6 +654,7 @@ class _Monitor(threading.Thread):
         self.reserve = reserve
         self.on_trial = on_trial
         self.converge = converge
+        self.min_trials = min_trials
         self.state = SearchState()
         self.error: BaseException | None = None
         self.moved_end = False  # the search end was brought forward to keep the reserve
@@ -547,7 +740,7 @@ class _Monitor(threading.Thread):
         now = time.monotonic()
         state = self.state
         if self.deadline is not None:
-            reserve = self.reserve(state) if self.reserve is not None else 0.0
+            reserve = self.reserve() if self.reserve is not None else 0.0
             end = min(self.started + self.budget, self.deadline - reserve)
             if state.best is not None and now >= end:
                 return "time"
@@ -556,9 +749,13 @@ class _Monitor(threading.Thread):
                 self.moved_end = True
         if not self.converge or state.best is None:
             return None
+        if state.best.score == best_possible(self.metric):
+            return "converged"  # nothing left to gain (mushrooms: ROC AUC 1.0 in every fold)
+        if len(state.trials) < self.min_trials:
+            return None  # the starting points first, then a few steps of local search
         learners = getattr(self.automl, "estimator_list", None) or ()
-        if len({t.estimator for t in state.trials}) < min(2, len(learners)):
-            return None  # a second learner first: the ensemble needs one to blend with
+        if len({t.estimator for t in state.trials}) < len(learners):
+            return None  # every learner once first: the ensemble needs them to blend with
         elapsed = now - self.started
         stale_trials = state.trials[-1].trial - state.last_improvement_trial
         stale_seconds = elapsed - state.last_improvement_time

@@ -131,3 +131,23 @@ def test_it_returns_the_original_labels():
     assert model.classes_.tolist() == ["no", "yes"]
     assert model.predict(np.array([[0.05], [0.95]])).tolist() == ["no", "yes"]
     assert model.estimator_.classes_.tolist() == [0, 1]
+
+
+def test_it_weights_the_words_of_free_text_by_their_rarity():
+    df = frames.mixed()
+    plan = _plan(df, "churn")
+    prepared = RawFramePreparer(plan.features).fit(df).transform(df)
+    encoder = build_encoder(plan.features, prepared).fit(prepared)
+    (text,) = [t for name, t, _ in encoder.transformers_ if name.startswith("text_")]
+    words = text.get_feature_names_out()
+    comments = prepared[[f.inputs[0] for f in plan.features if f.column == "comment"][0]]
+
+    weights = text.transform(comments).toarray()
+
+    tokens = [set(text.build_analyzer()(c)) for c in comments]
+    present = np.array([[w in found for w in words] for found in tokens])
+    assert np.array_equal(weights > 0, present)  # a word absent from a row weighs 0
+    share = present.mean(axis=0)
+    rare, common = np.argmin(share), np.argmax(share)
+    row_rare, row_common = np.argmax(present[:, rare]), np.argmax(present[:, common])
+    assert weights[row_rare, rare] > weights[row_common, common] > 0

@@ -1,12 +1,13 @@
-"""The FLAML search: zero-shot start, size caps, stopping, and the ensemble choice."""
+"""The FLAML search: starting points, folds, recorded predictions, stopping, the ensemble."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from tests.training_image import frames
-from training_image import ensemble, search
+from training_image import budget, ensemble, metrics, oof, search
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,13 @@ def cancer():
     return X, df["target"].to_numpy()
 
 
-def test_it_starts_from_flamls_zero_shot_defaults_within_the_size_caps(cancer):
+@pytest.fixture(scope="module")
+def cancer_search(cancer):
+    X, y = cancer
+    return search.run_search(X, y, task="binary", metric="roc_auc", time_budget=4, seed=2, n_jobs=1)
+
+
+def test_it_starts_from_flamls_zero_shot_defaults_and_the_portfolio_within_the_caps(cancer):
     X, y = cancer
 
     order = search.zero_shot_order("binary", X, y, search.ESTIMATORS)
@@ -24,9 +31,70 @@ def test_it_starts_from_flamls_zero_shot_defaults_within_the_size_caps(cancer):
 
     assert sorted(order) == sorted(search.ESTIMATORS)
     assert set(configs) == set(search.ESTIMATORS)
-    for name, (config,) in configs.items():
-        for hp, cap in search.SIZE_CAPS[name].items():
-            assert 4 <= config[hp] <= cap, (name, hp)
+    for name, points in configs.items():
+        assert len(points) == 1 + len(search.PORTFOLIO[name]), name
+        for config in points:
+            for hp, cap in search.SIZE_CAPS[name].items():
+                assert 4 <= config[hp] <= cap, (name, hp)
+    lgbm = configs["lgbm"][0]
+    assert lgbm["min_child_samples"] <= search.min_child_samples_upper(len(y) * 4 // 5)
+
+
+def test_it_keeps_lightgbm_able_to_split_a_tiny_dataset():
+    df = frames.iris()
+    X = df.drop(columns=["species"]).to_numpy(dtype=np.float32)[:90]
+    y = df["species"].astype("category").cat.codes.to_numpy()[:90]
+
+    configs = search.zero_shot_configs("multiclass", X, y, ["lgbm"])
+
+    # A fold fits 72 rows: a leaf-size floor above 18 would leave hardly any split.
+    assert all(c["min_child_samples"] <= 18 for c in configs["lgbm"])
+
+
+def test_it_shrinks_a_starting_point_that_would_not_fit_in_its_time(cancer):
+    X, y = cancer
+    plan = oof.plan_folds(y, classification=True, seed=0)
+    big = {
+        "lgbm": [
+            {
+                "n_estimators": 4000,
+                "num_leaves": 31,
+                "learning_rate": 0.01,
+                "min_child_samples": 20,
+            }
+        ]
+    }
+
+    (shrunk,) = search.affordable_configs(
+        big, X, y, task="binary", plan=plan, seconds=0.2, n_jobs=1
+    )["lgbm"]
+    (kept,) = search.affordable_configs(
+        big, X, y, task="binary", plan=plan, seconds=10_000, n_jobs=1
+    )["lgbm"]
+
+    assert search.MIN_START_TREES["lgbm"] <= shrunk["n_estimators"] < 4000
+    # Fewer rounds, proportionally larger steps (up to the cap): the same learning budget.
+    expected_rate = min(search.MAX_SCALED_LEARNING_RATE, 0.01 * 4000 / shrunk["n_estimators"])
+    assert shrunk["learning_rate"] == pytest.approx(expected_rate)
+    assert kept == big["lgbm"][0]
+
+
+def test_it_plans_cross_validation_on_small_data_and_a_holdout_on_large_data():
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 2, 300)
+    large = rng.integers(0, 3, oof.CV_MAX_ROWS + 1)
+
+    cv = oof.plan_folds(small, classification=True, seed=0)
+    holdout = oof.plan_folds(large, classification=True, seed=0)
+
+    assert cv.eval_method == "cv"
+    assert len(cv.folds) == oof.N_SPLITS
+    assert np.array_equal(cv.evaluated, np.arange(300))
+    assert holdout.eval_method == "holdout" and len(holdout.folds) == 1
+    fit, valid = holdout.folds[0]
+    assert len(valid) == pytest.approx(oof.holdout_ratio(len(large)) * len(large), abs=1)
+    assert not set(fit) & set(valid)
+    assert np.array_equal(holdout.evaluated, valid)
 
 
 def test_it_reports_trials_and_stops_when_asked(cancer):
@@ -53,45 +121,128 @@ def test_it_reports_trials_and_stops_when_asked(cancer):
     assert seen and seen[-1] >= 3
 
 
-def test_it_searches_with_cross_validation_and_records_history(cancer):
+def test_it_searches_with_cross_validation_and_records_history(cancer, cancer_search):
     X, y = cancer
+    result = cancer_search
 
-    result = search.run_search(
-        X, y, task="binary", metric="roc_auc", time_budget=3, seed=1, n_jobs=1
-    )
-
-    assert (result.eval_method, result.folds) == ("cv", 5)
+    assert (result.eval_method, result.folds) == ("cv", oof.N_SPLITS)
     assert (
         result.trials[0].estimator == search.zero_shot_order("binary", X, y, search.ESTIMATORS)[0]
     )
     assert 0.9 < result.validation_score <= 1.0
     assert result.best_estimator in result.configs
-    assert result.scores[result.best_estimator] == pytest.approx(result.validation_score)
+    assert result.validation_score == result.candidates[0].score
     board = result.leaderboard()
     assert [r["best_score"] for r in board] == sorted(
         (r["best_score"] for r in board), reverse=True
     )
     assert [h["trial"] for h in result.history()] == list(range(1, result.n_trials + 1))
-    model = search.make_estimator(
-        result.best_estimator, result.best_config, task="binary", n_jobs=1
-    )
+    model = ensemble.member_model(result.candidates[0], task="binary", n_jobs=1)
     assert model.fit(X, y).predict_proba(X).shape == (len(y), 2)
 
 
-def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer):
+def test_it_records_each_trials_out_of_fold_predictions_and_the_model_that_made_them(
+    cancer, monkeypatch
+):
     X, y = cancer
+    # No per-trial time limit, which would cut folds short by how busy the machine is.
+    monkeypatch.setattr(search, "TRIAL_BUDGET_SHARE", 1000)
     result = search.run_search(
-        X, y, task="binary", metric="roc_auc", time_budget=4, seed=2, n_jobs=1
+        X,
+        y,
+        task="binary",
+        metric="roc_auc",
+        time_budget=3,
+        seed=2,
+        n_jobs=1,
+        estimators=["rf", "extra_tree"],
     )
+    best = result.candidates[0]
 
-    choice = ensemble.choose_ensemble(result, X, y, seed=2, n_jobs=1, time_left=120)
+    # Refitting the recorded model on each fold predicts exactly what the search recorded.
+    again = np.zeros((len(y), 2))
+    counts = np.zeros(len(y))
+    for fit_rows, valid_rows in result.plan.folds:
+        model = clone(best.model).fit(X[fit_rows], y[fit_rows])
+        again[valid_rows] += model.predict_proba(X[valid_rows])
+        counts[valid_rows] += 1
+    again /= counts[:, None]
 
-    ids = {c.id for c in result.candidates}
-    assert set(result.configs) <= ids == set(choice.member_scores)
-    assert all(c.estimator in result.configs for c in result.candidates)
+    assert np.allclose(again, best.predictions, atol=1e-6)
+    assert best.score == pytest.approx(metrics.score("roc_auc", y, best.predictions))
+    assert best.fit_seconds > 0 and best.nodes > 0
+    scores = [c.score for c in result.candidates if c.id == c.estimator]
+    assert scores == sorted(scores, reverse=True)
+    assert len({c.id for c in result.candidates}) == len(result.candidates)
+
+
+def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer_search):
+    result = cancer_search
+
+    def cost(members):
+        return budget.final_model_seconds(members, refit_all=True)
+
+    choice = ensemble.choose_ensemble(result, time_left=120, cost=cost)
+
+    assert set(choice.member_scores) == {c.id for c in result.candidates}
     assert choice.score is not None and choice.single_score is not None
     if choice.use:
+        assert len(choice.weights) > 1
         assert choice.score > choice.single_score
     else:
-        assert choice.score <= choice.single_score + 1e-3
-    assert ensemble.choose_ensemble(result, X, y, seed=2, n_jobs=1, time_left=0).use is False
+        assert choice.weights == {result.candidates[0].id: 1}
+    no_time = ensemble.choose_ensemble(result, time_left=0, cost=cost)
+    assert no_time.use is False and no_time.weights == {result.candidates[0].id: 1}
+
+
+def test_it_adds_no_member_whose_refit_would_not_fit_in_time(cancer_search):
+    result = cancer_search
+    rows = result.plan.evaluated
+    candidates = result.candidates
+
+    only_one = ensemble.select_members(
+        candidates, result.y[rows], "roc_auc", len(result.y), fits=lambda m: len(m) < 2
+    )
+
+    assert list(only_one) == [0]
+
+
+def test_it_validates_large_data_on_one_holdout_and_records_those_rows():
+    rng = np.random.default_rng(3)
+    n = oof.CV_MAX_ROWS + 500
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    y = X[:, 0] * 3 + X[:, 1] ** 2 + rng.normal(scale=0.3, size=n)
+
+    result = search.run_search(
+        X,
+        y,
+        task="regression",
+        metric="r2",
+        time_budget=3,
+        seed=0,
+        n_jobs=1,
+        estimators=["lgbm", "xgboost"],
+    )
+
+    fit_rows, valid_rows = result.plan.folds[0]
+    best = result.candidates[0]
+    assert result.eval_method == "holdout"
+    assert np.array_equal(result.plan.evaluated, valid_rows)
+    refit = clone(best.model).fit(X[fit_rows], y[fit_rows])
+    assert np.allclose(refit.predict(X[valid_rows]), best.predictions, atol=1e-5)
+    assert best.score == pytest.approx(
+        metrics.score("r2", y[valid_rows], refit.predict(X[valid_rows])), abs=1e-6
+    )
+
+
+def test_it_stops_at_once_when_a_model_is_perfect(cancer):
+    X, y = cancer
+    leaky = np.column_stack([X, y]).astype(np.float32)  # the target itself is a feature
+
+    result = search.run_search(
+        leaky, y, task="binary", metric="roc_auc", time_budget=60, seed=0, n_jobs=1
+    )
+
+    assert result.stopped == "converged"
+    assert result.validation_score == 1.0
+    assert result.n_trials < len(search.ESTIMATORS) + 3
