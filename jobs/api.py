@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -464,16 +464,7 @@ class JobPredictFileApi(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput("Send the CSV file as the multipart form field 'file'.")
-        scored = services.job_predict_file(job=job, uploaded_file=upload)
-        response = FileResponse(
-            scored.file,
-            as_attachment=True,
-            filename=scored.filename,
-            content_type="text/csv; charset=utf-8",
-        )
-        response["X-Rows-Scored"] = str(scored.rows)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return services.job_predict_file(job=job, uploaded_file=upload).download()
 
 
 class JobPredictInfoApi(APIView):

@@ -330,14 +330,7 @@ def job_predict_file(request: HttpRequest, job_id: str) -> HttpResponse:
         if not (context.get("predict_fields") and MODEL_ONNX in (job.artifacts or {})):
             messages.error(request, exc.message)  # the page shows no form to put it beside
         return render(request, "jobs/detail.html", context, status=exc.status_code)
-    response = FileResponse(
-        scored.file,
-        as_attachment=True,
-        filename=scored.filename,
-        content_type="text/csv; charset=utf-8",
-    )
-    response["X-Rows-Scored"] = str(scored.rows)
-    return _private(response)
+    return scored.download()
 
 
 # --------------------------------------------------------------------------- files
