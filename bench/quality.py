@@ -433,15 +433,20 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- command line
 
 
-def results_name(budget: int, only: str = "", suffix: str = ".json") -> str:
+def results_name(
+    budget: int, only: str = "", suffix: str = ".json", sides: Sequence[str] = SIDES
+) -> str:
     """`quality-<budget>.json` for the full table; a partial run never overwrites it.
 
     The printed table goes next to it as `quality-<budget>s.txt` (suffix `s.txt`).
     """
     names = [n.strip() for n in only.split(",") if n.strip()]
-    if not names:
-        return f"quality-{budget}{suffix}"
-    return f"quality-{budget}-only-{'+'.join(sorted(names))}{suffix}"
+    stem = f"quality-{budget}"
+    if names:
+        stem += f"-only-{'+'.join(sorted(names))}"
+    if set(sides) not in (set(SIDES), {*SIDES, AUTOGLUON}):
+        stem += f"-sides-{'+'.join(sides)}"
+    return f"{stem}{suffix}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -460,6 +465,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="add AutoGluon (medium_quality) from bench/.venv-autogluon",
     )
+    parser.add_argument(
+        "--sides",
+        default=",".join(SIDES),
+        help=f"comma-separated sides to run, of {', '.join(RUNNERS)} (default: ours,reference)",
+    )
     parser.add_argument("--worker", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--work-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -467,6 +477,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--budget must be at least 1 second")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    args.sides = [side.strip() for side in args.sides.split(",") if side.strip()]
+    unknown = sorted(set(args.sides) - set(RUNNERS))
+    if unknown or not args.sides:
+        parser.error(f"--sides takes names of {', '.join(RUNNERS)}; got {', '.join(unknown)}")
+    if args.autogluon and AUTOGLUON not in args.sides:
+        args.sides.append(AUTOGLUON)
     return args
 
 
@@ -478,8 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (DATASETS_DIR / "manifest.json").exists():
         print(f"No shared datasets at {DATASETS_DIR}: nothing to benchmark.")
         return 0
-    sides = [*SIDES, AUTOGLUON] if args.autogluon else list(SIDES)
-    if args.autogluon and not AUTOGLUON_PYTHON.exists():
+    sides = args.sides
+    if AUTOGLUON in sides and not AUTOGLUON_PYTHON.exists():
         print(f"No AutoGluon environment at {AUTOGLUON_PYTHON}; see bench/README.md.")
         return 2
     entries = load_manifest()
@@ -519,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         show(line)
 
     RESULTS_DIR.mkdir(exist_ok=True)
-    out = RESULTS_DIR / results_name(args.budget, args.only)
+    out = RESULTS_DIR / results_name(args.budget, args.only, sides=sides)
     payload = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "budget": args.budget,
@@ -531,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": rows,
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
-    table = RESULTS_DIR / results_name(args.budget, args.only, suffix="s.txt")
+    table = RESULTS_DIR / results_name(args.budget, args.only, suffix="s.txt", sides=sides)
     table.write_text("\n".join(printed) + "\n", encoding="utf-8")
     print(f"results: {out} and {table}")
     return 0

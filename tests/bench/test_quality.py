@@ -115,3 +115,17 @@ def test_it_runs_ours_and_the_reference_on_iris():
 def test_it_keeps_partial_runs_from_overwriting_the_full_table():
     assert quality.results_name(60) == "quality-60.json"
     assert quality.results_name(10, "penguins, iris") == "quality-10-only-iris+penguins.json"
+    assert (
+        quality.results_name(60, sides=["ours", "autogluon"])
+        == "quality-60-sides-ours+autogluon.json"
+    )
+    assert quality.results_name(60, sides=["ours", "reference", "autogluon"]) == "quality-60.json"
+
+
+def test_it_rejects_unknown_sides_and_adds_autogluon_on_request(capsys):
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--sides", "ours,gluon"])
+    assert "gluon" in capsys.readouterr().err
+
+    assert quality.parse_args(["--sides", "ours", "--autogluon"]).sides == ["ours", "autogluon"]
+    assert quality.parse_args([]).sides == ["ours", "reference"]
