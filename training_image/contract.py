@@ -151,6 +151,26 @@ METRIC_LABELS = {
     "mape": "MAPE",
 }
 
+# Display names of the learners a job may report (FLAML's names; earlier jobs and the earlier
+# edition's records name some we no longer search) and of our weighted ensemble.
+ESTIMATOR_LABELS = {
+    "lgbm": "LightGBM",
+    "xgboost": "XGBoost",
+    "xgb_limitdepth": "XGBoost (depth-limited)",
+    "rf": "Random forest",
+    "extra_tree": "Extra trees",
+    "lassolars": "Lasso LARS",
+    "lrl1": "Logistic regression (L1)",
+    "lrl2": "Logistic regression (L2)",
+    "kneighbor": "k-nearest neighbours",
+    "catboost": "CatBoost",
+    "sgd": "SGD",
+    "histgb": "Histogram gradient boosting",
+    "enet": "Elastic net",
+    "svc": "Linear SVM",
+    "ensemble": "Ensemble",
+}
+
 # Metrics where lower is better; everything else is higher-is-better.
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
 

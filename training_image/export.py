@@ -170,21 +170,26 @@ def _nan_convert(scope: Any, operator: Any, container: Any) -> None:
     )
 
 
-_LEAF_COUNTS = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
+_XGB_NODE_COUNTS = re.compile(rb'"num_nodes":"(\d+)"')
 
 
 def tree_nodes(model: Any) -> int:
-    """Total tree nodes of a fitted model (the ONNX size guard, export time estimates)."""
+    """Total tree nodes of a fitted model (the ONNX size guard, export time estimates).
+
+    Fast enough to call after every search trial: counts come from the libraries' own
+    summaries, not from a dump of every tree.
+    """
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
     model = _inner_model(model)
     if isinstance(model, (VotingClassifier, VotingRegressor)):
         return sum(tree_nodes(m) for m in model.estimators_)
-    if hasattr(model, "booster_"):  # LightGBM: a tree of n leaves has 2n - 1 nodes
-        text = model.booster_.model_to_string()
-        return int(sum(2 * int(n) - 1 for n in _LEAF_COUNTS.findall(text)))
-    if hasattr(model, "get_booster"):  # XGBoost
-        return int(sum(len(t.splitlines()) for t in model.get_booster().get_dump()))
+    if hasattr(model, "booster_"):  # LightGBM: splits + leaves, and a tree has splits + 1 leaves
+        booster = model.booster_
+        return int(2 * booster.feature_importance("split").sum() + booster.num_trees())
+    if hasattr(model, "get_booster"):  # XGBoost: each tree's size in its JSON model
+        raw = bytes(model.get_booster().save_raw("json"))
+        return int(sum(int(n) for n in _XGB_NODE_COUNTS.findall(raw)))
     if hasattr(model, "estimators_"):  # sklearn forests
         return int(sum(t.tree_.node_count for t in model.estimators_))
     return 0

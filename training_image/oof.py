@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from training_image.budget import NODES_GROW_WITH_ROWS
 from training_image.contract import LOWER_IS_BETTER
 from training_image.metrics import TIE_BROKEN, TieBreakMetric, score
 
@@ -116,7 +117,8 @@ class Candidate:
     score: float  # out-of-fold score on the evaluated rows (metric units)
     fit_seconds: float  # seconds to fit it once on all search rows (estimated)
     model: Any = None  # unfitted estimator with the scored parameters
-    nodes: int = 0  # tree nodes of one fitted fold model
+    nodes: int = 0  # tree nodes it would have fitted on all search rows (estimated)
+    fit_rows: int = 0  # rows each of its fold models was fitted on
     # Out-of-fold predictions on the plan's evaluated rows (in `FoldPlan.evaluated` order).
     predictions: np.ndarray | None = field(default=None, repr=False)
     trial: int = 0  # order in which the recorder finished it
@@ -290,6 +292,9 @@ class OutOfFoldMetric:
             # search): no single model made these predictions, so none can be refitted.
             return
         per_fit = pending.seconds / len(self.plan.folds)
+        nodes = pending.nodes
+        if pending.estimator in NODES_GROW_WITH_ROWS:
+            nodes = int(nodes / self.plan.fit_share)
         self.finished += 1
         candidate = Candidate(
             id=pending.estimator,
@@ -299,7 +304,8 @@ class OutOfFoldMetric:
             # A fold model sees `fit_share` of the rows; fitting time grows about linearly.
             fit_seconds=per_fit / self.plan.fit_share,
             model=pending.model,
-            nodes=pending.nodes,
+            nodes=nodes,
+            fit_rows=self.fit_rows[0],
             predictions=predictions,
             trial=self.finished,
         )

@@ -23,6 +23,7 @@ from training_image import contract
 from training_image.budget import (
     ALL_ROWS_FACTOR,
     ENSEMBLE_BUDGET_SHARE,
+    PLAN_GRACE_SHARE,
     RESERVE_BUDGET_SHARE,
     RESERVE_SECONDS,
     default_n_jobs,
@@ -167,7 +168,8 @@ def train_frame(
         job_id: recorded in the model card.
         started: `time.monotonic()` when the job started (defaults to now); the budget counts
             from there.
-        estimators: FLAML learners to search (default: lgbm, xgboost, rf, extra_tree).
+        estimators: FLAML learners to search (default: lgbm, xgboost, rf, extra_tree, and
+            lassolars for regression).
         n_jobs: threads per model (default: one for small data, else the CPUs this process
             may use).
         ensemble: try a weighted ensemble of the learners' best models after the search.
@@ -186,7 +188,6 @@ def train_frame(
 
     started = time.monotonic() if started is None else started
     deadline = started + float(time_budget)
-    estimators = tuple(estimators or search.ESTIMATORS)
     clock = _Clock(started, deadline, metric, progress)
     out_path = Path(out_dir) if out_dir is not None else None
     if out_path is not None:
@@ -243,6 +244,7 @@ def train_frame(
         )
     clock.metric = metric
     classification = problem_type != "regression"
+    estimators = tuple(estimators or search.default_estimators(problem_type))
 
     # ---------------------------------------------------------------- preprocessing
     clock.enter(JobPhase.PREPROCESSING, "Encoding the features")
@@ -273,6 +275,9 @@ def train_frame(
 
     # ---------------------------------------------------------------- search
     overhead = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(time_budget)
+    # The model-dependent work is planned to end by `planned_end` (see PLAN_GRACE_SHARE).
+    grace = PLAN_GRACE_SHARE * float(time_budget)
+    planned_end = deadline + grace
 
     def cost(members: Sequence[search.Candidate]) -> float:
         return final_model_seconds(members, refit_all=refit_all)
@@ -294,7 +299,7 @@ def train_frame(
             "best_estimator": best.estimator if best else None,
             "best_score": round(best.score, 6) if best else None,
         }
-        label = search.ESTIMATOR_LABELS.get(best.estimator, best.estimator) if best else ""
+        label = contract.ESTIMATOR_LABELS.get(best.estimator, best.estimator) if best else ""
         clock.report(f"Trial {len(state.trials)}: best so far {label}")
 
     clock.enter(JobPhase.SEARCHING, "Searching models (zero-shot defaults first)")
@@ -303,12 +308,12 @@ def train_frame(
         y_train,
         task=problem_type,
         metric=metric,
-        time_budget=max(1.0, clock.left() - overhead),
+        time_budget=max(1.0, clock.left() + grace - overhead),
         seed=seed,
         n_jobs=n_jobs,
         estimators=estimators,
         sample_weight=weights,
-        deadline=deadline,
+        deadline=planned_end,
         reserve=reserve,
         on_trial=on_trial,
         converge=converge,
@@ -322,7 +327,7 @@ def train_frame(
         clock.report("Trying a weighted ensemble of the best models")
         choice = ensemble_lib.choose_ensemble(
             result,
-            time_left=clock.left() - overhead,
+            time_left=clock.left() + grace - overhead,
             cost=cost,
         )
     elif not ensemble:
@@ -338,9 +343,9 @@ def train_frame(
         best_name, best_config = members[0].estimator, members[0].config
     validation_score = choice.score if choice.use else best_candidate.score
 
-    def new_model() -> Any:
+    def new_model(n_rows: int) -> Any:
         model = ensemble_lib.build_ensemble(
-            choice.weights, candidates, task=problem_type, n_jobs=n_jobs
+            choice.weights, candidates, task=problem_type, n_jobs=n_jobs, rows=n_rows
         )
         return preprocess.DecodedClassifier(model) if classification else model
 
@@ -349,23 +354,28 @@ def train_frame(
     y_train_labels = _labels(y_train, tgt.classes)
     t0 = time.monotonic()
     evaluated = preprocess.fit_pipeline(
-        plan.features, X_train, y_train_labels, new_model(), sample_weight=weights
+        plan.features, X_train, y_train_labels, new_model(len(X_train)), sample_weight=weights
     )
-    export.align_lightgbm_thresholds(evaluated.pipeline.named_steps["model"])
     fit_seconds = time.monotonic() - t0
+    export.align_lightgbm_thresholds(evaluated.pipeline.named_steps["model"])
     final = evaluated
     trained_on = "training rows (80 %)"
     if refit_all and len(test_idx):
         # The test rows were only needed to measure the model; the shipped one learns from all.
         # The fit on all rows takes about ALL_ROWS_FACTOR times the one just measured; the
-        # export estimate stands (it depends on the trees, not on how busy the machine is).
+        # export estimate stands (it counts tree nodes, not how busy the machine is).
         planned = sum(m.fit_seconds for m in members)
         export_seconds = cost(members) - planned * (1.0 + ALL_ROWS_FACTOR)
-        if fit_seconds * ALL_ROWS_FACTOR + export_seconds < clock.left() - overhead:
+        needed = fit_seconds * ALL_ROWS_FACTOR + export_seconds
+        if needed < clock.left() + grace - overhead:
             clock.report("Refitting the chosen model on all rows")
             all_weights = balanced_weights(y) if weights is not None else None
             final = preprocess.fit_pipeline(
-                plan.features, rows, _labels(y, tgt.classes), new_model(), sample_weight=all_weights
+                plan.features,
+                rows,
+                _labels(y, tgt.classes),
+                new_model(len(rows)),
+                sample_weight=all_weights,
             )
             export.align_lightgbm_thresholds(final.pipeline.named_steps["model"])
             trained_on = "all rows (training + test) after evaluation"

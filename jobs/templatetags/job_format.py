@@ -8,26 +8,10 @@ from typing import Any
 
 from django import template
 
-from training_image.contract import METRIC_LABELS, parse_time
+from training_image.contract import ESTIMATOR_LABELS, METRIC_LABELS, parse_time
 
 register = template.Library()
 
-ESTIMATOR_LABELS = {
-    "lgbm": "LightGBM",
-    "xgboost": "XGBoost",
-    "xgb_limitdepth": "XGBoost (depth-limited)",
-    "rf": "Random forest",
-    "extra_tree": "Extra trees",
-    "lrl1": "Logistic regression (L1)",
-    "lrl2": "Logistic regression (L2)",
-    "kneighbor": "k-nearest neighbours",
-    "catboost": "CatBoost",
-    "sgd": "SGD",
-    "histgb": "Histogram gradient boosting",
-    "enet": "Elastic net",
-    "lassolars": "Lasso LARS",
-    "svc": "Linear SVM",
-}
 EXTRA_METRIC_LABELS = {
     "precision": "Precision",
     "recall": "Recall",

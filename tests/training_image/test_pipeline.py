@@ -142,6 +142,9 @@ def test_it_trains_regression_on_diabetes():
     assert ev["test_metrics"]["rmse"] < ev["baseline"]["metrics"]["rmse"]
     assert 0 < len(ev["residuals"]["predicted"]) == len(ev["residuals"]["actual"]) <= 500
     assert "confusion_matrix" not in ev
+    # Regression also searches a linear model, which the ensemble may take where it helps.
+    assert ev["search"]["estimators"][-1] == "lassolars"
+    assert "lassolars" in {row["estimator"] for row in ev["leaderboard"]}
 
 
 def test_it_trains_on_the_penguins_csv_with_missing_values():
@@ -378,7 +381,7 @@ def test_it_exports_onnx_matching_the_pickle_for_each_classifier(estimator):
     assert result.onnx_model is not None
 
 
-@pytest.mark.parametrize("estimator", ["lgbm", "xgboost"])
+@pytest.mark.parametrize("estimator", ["lgbm", "xgboost", "lassolars"])
 def test_it_exports_onnx_matching_the_pickle_for_regression(estimator):
     result = train(frames.diabetes(), "target", estimators=[estimator], ensemble=False)
 

@@ -246,3 +246,23 @@ def test_it_stops_at_once_when_a_model_is_perfect(cancer):
     assert result.stopped == "converged"
     assert result.validation_score == 1.0
     assert result.n_trials < len(search.ESTIMATORS) + 3
+
+
+def test_it_gives_a_forest_refitted_on_more_rows_proportionally_more_leaves():
+    from lightgbm import LGBMRegressor
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    def candidate(name, model):
+        return search.Candidate(name, name, {}, 0.5, 1.0, model=model, fit_rows=1000)
+
+    forest = candidate("extra_tree", ExtraTreesRegressor(max_leaf_nodes=100, n_jobs=2))
+    boosting = candidate("lgbm", LGBMRegressor(num_leaves=31))
+
+    bigger = ensemble.member_model(forest, task="regression", n_jobs=1, rows=2500)
+    same = ensemble.member_model(forest, task="regression", n_jobs=1)
+    lgbm = ensemble.member_model(boosting, task="regression", n_jobs=1, rows=2500)
+
+    assert (bigger.max_leaf_nodes, bigger.n_jobs) == (250, 1)
+    assert same.max_leaf_nodes == 100
+    assert lgbm.num_leaves == 31  # boosted trees keep their size: more rows, same model
+    assert forest.model.max_leaf_nodes == 100  # the candidate itself is left as it was
