@@ -200,7 +200,7 @@ def member_model(candidate: Candidate, *, task: str, n_jobs: int, rows: int | No
         return make_estimator(candidate.estimator, candidate.config, task=task, n_jobs=n_jobs)
     model = clone(candidate.model)
     params = model.get_params()
-    if "n_jobs" in params:
+    if params.get("n_jobs") is not None:  # None: no threads (a deprecated no-op, as in LR)
         model.set_params(n_jobs=n_jobs)
     leaves = params.get("max_leaf_nodes")
     if rows and candidate.fit_rows and leaves:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from training_image.contract import utcnow
+from training_image.linear import StandardizedLogisticRegression
 from training_image.preprocess import MISSING_TOKEN, DecodedClassifier, FeatureSpec, NaNIndicator
 from training_image.serialize import jsonable
 
@@ -103,7 +104,8 @@ def pickle_model(model: Any) -> bytes:
 
 @functools.cache
 def register_converters() -> None:
-    """Teach skl2onnx about LightGBM, XGBoost and our NaNIndicator (once per process)."""
+    """Teach skl2onnx about LightGBM, XGBoost, our NaNIndicator and our standardized logistic
+    regression (once per process)."""
     from lightgbm import LGBMClassifier, LGBMRegressor
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
     from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
@@ -112,6 +114,7 @@ def register_converters() -> None:
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
     )
+    from skl2onnx.operator_converters.linear_classifier import convert_sklearn_linear_classifier
     from xgboost import XGBClassifier, XGBRegressor
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
@@ -142,6 +145,14 @@ def register_converters() -> None:
         convert_xgboost,
     )
     update_registered_converter(NaNIndicator, "AutoMLNaNIndicator", _nan_shape, _nan_convert)
+    # Fitted, it is a LogisticRegression on raw features (see linear.py): sklearn's converter.
+    update_registered_converter(
+        StandardizedLogisticRegression,
+        "SklearnLinearClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_sklearn_linear_classifier,
+        options={**classifier_options, "raw_scores": [True, False]},
+    )
 
 
 def _nan_shape(operator: Any) -> None:

@@ -168,8 +168,8 @@ def train_frame(
         job_id: recorded in the model card.
         started: `time.monotonic()` when the job started (defaults to now); the budget counts
             from there.
-        estimators: FLAML learners to search (default: lgbm, xgboost, rf, extra_tree, and
-            lassolars for regression).
+        estimators: FLAML learners to search (default: lgbm, xgboost, rf, extra_tree, plus
+            lassolars for regression and lrl2 for classification up to 10k rows).
         n_jobs: threads per model (default: one for small data, else the CPUs this process
             may use).
         ensemble: try a weighted ensemble of the learners' best models after the search.
@@ -244,7 +244,7 @@ def train_frame(
         )
     clock.metric = metric
     classification = problem_type != "regression"
-    estimators = tuple(estimators or search.default_estimators(problem_type))
+    estimators = tuple(estimators or search.default_estimators(problem_type, int(tgt.keep.sum())))
 
     # ---------------------------------------------------------------- preprocessing
     clock.enter(JobPhase.PREPROCESSING, "Encoding the features")

@@ -369,7 +369,7 @@ def test_it_warns_when_one_column_leaks_the_target():
 # --------------------------------------------------------------------------- ONNX per estimator
 
 
-@pytest.mark.parametrize("estimator", ["lgbm", "xgboost", "rf", "extra_tree"])
+@pytest.mark.parametrize("estimator", ["lgbm", "xgboost", "rf", "extra_tree", "lrl2"])
 def test_it_exports_onnx_matching_the_pickle_for_each_classifier(estimator):
     result = train(frames.mixed(n=300), "churn", estimators=[estimator], ensemble=False)
 
