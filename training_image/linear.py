@@ -32,9 +32,18 @@ class StandardizedLogisticRegression(LogisticRegression):
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0  # a constant column: left as it is (its coefficient is 0)
         super().fit((X - mean) / scale, y, sample_weight=sample_weight)
+        self.scale_ = scale
         self.coef_ = self.coef_ / scale
         self.intercept_ = self.intercept_ - self.coef_ @ mean
         return self
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Each feature's standardized coefficient size (summed over classes), normalised:
+        how far the log-odds move for one standard deviation of the feature."""
+        weights = np.abs(self.coef_ * self.scale_).sum(axis=0)
+        total = weights.sum()
+        return weights / total if total > 0 else weights
 
 
 def flaml_learner() -> type:

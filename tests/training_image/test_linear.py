@@ -46,6 +46,9 @@ def test_its_penalty_is_fair_to_features_in_small_units(wine_xy):
     # An unscaled penalty all but zeroes the small-unit feature; ours keeps its weight.
     assert np.abs(plain.coef_[:, 9] * X[:, 9].std()).max() < 0.05
     assert np.abs(ours.coef_[:, 9] * X[:, 9].std()).max() > 0.3
+    # Its importance is that standardized weight: colour intensity ranks in the top half.
+    assert ours.feature_importances_.sum() == pytest.approx(1)
+    assert ours.feature_importances_[9] > np.median(ours.feature_importances_)
 
 
 def test_it_leaves_a_constant_column_at_zero_weight_and_survives_pickle(wine_xy):
@@ -77,6 +80,9 @@ def test_it_wins_on_breast_cancer_and_exports_to_onnx():
     assert result.evaluation["test_metrics"]["roc_auc"] > 0.99
     assert onnx["available"] is True, onnx["reason"]
     assert onnx["max_abs_diff"] < 1e-4
+    importance = result.evaluation["feature_importance"]
+    assert len(importance) == 30 and sum(f["importance"] for f in importance) == pytest.approx(1)
+    assert importance[0]["importance"] > importance[-1]["importance"]
 
 
 def test_it_classifies_string_labels_of_three_classes_with_onnx():
