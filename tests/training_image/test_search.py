@@ -157,7 +157,10 @@ def test_it_records_each_trials_out_of_fold_predictions_and_the_model_that_made_
         n_jobs=1,
         estimators=["rf", "extra_tree"],
     )
-    best = result.candidates[0]
+    # A forest the time limit cut short (a busy machine, the search's last seconds) is grown
+    # differently by FLAML than by one fit of as many trees; the claim is about the others.
+    whole = [c for c in result.candidates if c.model.n_estimators == c.config["n_estimators"]]
+    best = whole[0]
 
     # Refitting the recorded model on each fold predicts exactly what the search recorded.
     again = np.zeros((len(y), 2))
