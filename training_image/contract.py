@@ -171,6 +171,12 @@ ESTIMATOR_LABELS = {
     "ensemble": "Ensemble",
 }
 
+
+def estimator_label(name: object) -> str:
+    """A learner's display name ("" for none; an unknown name as it is)."""
+    return ESTIMATOR_LABELS.get(str(name), str(name)) if name else ""
+
+
 # Metrics where lower is better; everything else is higher-is-better.
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
 

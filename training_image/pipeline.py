@@ -299,7 +299,7 @@ def train_frame(
             "best_estimator": best.estimator if best else None,
             "best_score": round(best.score, 6) if best else None,
         }
-        label = contract.ESTIMATOR_LABELS.get(best.estimator, best.estimator) if best else ""
+        label = contract.estimator_label(best.estimator if best else None)
         clock.report(f"Trial {len(state.trials)}: best so far {label}")
 
     clock.enter(JobPhase.SEARCHING, "Searching models (zero-shot defaults first)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from training_image.contract import ESTIMATOR_LABELS, METRIC_LABELS, parse_time
+from training_image.contract import METRIC_LABELS, estimator_label, parse_time
 
 register = template.Library()
 
@@ -71,11 +71,7 @@ def metric_label(name: Any) -> str:
     return METRIC_LABELS.get(name) or EXTRA_METRIC_LABELS.get(name) or name.replace("_", " ")
 
 
-@register.filter
-def estimator_label(name: Any) -> str:
-    if not name:
-        return ""
-    return ESTIMATOR_LABELS.get(str(name), str(name))
+register.filter("estimator_label", estimator_label)
 
 
 @register.filter

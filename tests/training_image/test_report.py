@@ -392,6 +392,30 @@ def test_it_renders_a_binary_training_report():
     assert_self_contained(page)
 
 
+def test_it_names_the_learners_and_the_ensembles_members_in_the_leaderboard():
+    ev = binary_evaluation()
+    ev["best_estimator"] = "ensemble"
+    ev["leaderboard"].insert(
+        0,
+        {
+            "estimator": "ensemble",
+            "best_score": 0.96,
+            "trials": 1,
+            "time": 0.2,
+            "members": {"lgbm": 2, "lrl2": 1},
+        },
+    )
+    ev["leaderboard"].append({"estimator": "some_new_learner", "best_score": 0.5, "trials": 1})
+
+    page = training_report(card_for("binary", [], ["no", "yes"]), ev)
+
+    board = page.split('id="leaderboard"')[1].split("</section>")[0]
+    assert "Ensemble (LightGBM ×2, Logistic regression (L2) ×1)" in board
+    assert ">Random forest<" in board and ">XGBoost<" in board
+    assert "some_new_learner" in board  # an unknown learner keeps its own name
+    assert ">lgbm<" not in board
+
+
 def test_it_renders_a_multiclass_training_report():
     ev = multiclass_evaluation()
     classes = ev["confusion_matrix"]["labels"]

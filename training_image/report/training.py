@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
 
-from training_image.contract import LOWER_IS_BETTER, METRIC_LABELS, utcnow
+from training_image.contract import LOWER_IS_BETTER, METRIC_LABELS, estimator_label, utcnow
 from training_image.detection import problem_type_label
 from training_image.report import page as h
 from training_image.report import svg
@@ -59,7 +59,7 @@ def training_report(card: dict, evaluation: dict) -> str:
     ]
     badges = [h.badge(problem_type_label(task), "accent")]
     if ev.get("best_estimator"):
-        badges.append(h.badge(ev["best_estimator"]))
+        badges.append(h.badge(estimator_label(ev["best_estimator"])))
     if ev.get("leakage_warnings"):
         badges.append(h.badge("leakage warning", "bad"))
     bits = (("Target", card.get("target")), ("Metric", ev.get("metric") and _label(ev)))
@@ -90,7 +90,9 @@ def _summary(card: dict, ev: dict) -> Safe:
     task = ev.get("problem_type") or card.get("problem_type")
     tiles = [("Problem type", problem_type_label(task), "")]
     if ev.get("best_estimator"):
-        tiles.append(("Best estimator", ev["best_estimator"], "chosen by the search"))
+        tiles.append(
+            ("Best estimator", estimator_label(ev["best_estimator"]), "chosen by the search")
+        )
     if is_number(ev.get("validation_score")):
         how = (ev.get("split") or {}).get("validation") or "validation"
         tiles.append((f"Validation {label}", num(ev["validation_score"]), how))
@@ -117,11 +119,27 @@ def _leaderboard(card: dict, ev: dict) -> Safe:
     board = _rows(ev, "leaderboard")
     sign = 1 if ev.get("metric") in LOWER_IS_BETTER else -1
     board.sort(key=lambda r: sign * r["best_score"] if is_number(r.get("best_score")) else 1e308)
-    rows = [[r.get(k) for k in ("estimator", "best_score", "trials", "time")] for r in board]
-    rows = [(e or "—", num(s), num(n), _seconds(t)) for e, s, n, t in rows]
+    rows = [
+        (
+            _estimator_cell(r),
+            num(r.get("best_score")),
+            num(r.get("trials")),
+            _seconds(r.get("time")),
+        )
+        for r in board
+    ]
     headers = ["Estimator", f"Best {_label(ev)} (validation)", "Trials", "Time"]
     best = ev.get("best_estimator")
     return h.table(headers, rows, (1, 2, 3), lambda r: board[r].get("estimator") == best)
+
+
+def _estimator_cell(row: Mapping[str, Any]) -> str:
+    """The learner's name; for the ensemble, its members and their weights."""
+    label = estimator_label(row.get("estimator")) or "—"
+    members = row.get("members")
+    if isinstance(members, Mapping) and members:
+        label += f" ({', '.join(f'{estimator_label(k)} ×{v}' for k, v in members.items())})"
+    return label
 
 
 def _importance(card: dict, ev: dict) -> Safe:
