@@ -140,7 +140,7 @@ def test_it_hands_a_job_to_batch_only_once_when_the_hand_off_repeats(
     job = _create(records, runner, dataset)
 
     with pytest.raises(InvalidTransition):  # pending -> queued was claimed by the first
-        services._hand_off(
+        services.hand_off(
             records.jobs.get(job.job_id),
             dataset_key=dataset.storage_key,
             expected=(JobStatus.PENDING,),

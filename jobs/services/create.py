@@ -1,0 +1,269 @@
+"""Job creation: validate a training request against its dataset, store the job, hand it off."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from automl_lite import wiring
+from core.exceptions import AlreadyExists, InvalidInput, InvalidTransition, NotFound
+from jobs.services.handoff import hand_off
+from jobs.services.lifecycle import is_resubmittable, job_resubmit
+from training_image.contract import (
+    MAX_TIME_BUDGET,
+    METRICS,
+    PROBLEM_TYPES,
+    Dataset,
+    DatasetStatus,
+    ErrorType,
+    Job,
+    JobStatus,
+    auto_time_budget,
+)
+from training_image.detection import unusable_target_reason
+
+if TYPE_CHECKING:
+    from datasets.repository import DatasetRepository
+    from jobs.repository import JobRepository
+    from jobs.runners.base import Runner
+
+# Idempotency keys map to job ids inside this namespace: same owner + key -> same job.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("8b6f2f1e-5d1c-4f57-9a43-2f0c1f1e7a10")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def min_time_budget() -> int:
+    """The smallest search budget a user may ask for (tests lower it to train in seconds)."""
+    return settings.AUTOML_MIN_TIME_BUDGET
+
+
+def idempotent_job_id(owner_id: str, key: str) -> str:
+    """The job id an idempotency key stands for: one job per owner and key."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{owner_id}\n{key}"))
+
+
+def _analysis_column(dataset: Dataset, column: str) -> Mapping[str, Any] | None:
+    """The analysis entry of `column` (`analysis["columns"]`: a list of dicts or a dict by name)."""
+    columns = (dataset.analysis or {}).get("columns")
+    entry: Any = None
+    if isinstance(columns, Mapping):
+        entry = columns.get(column)
+    elif isinstance(columns, list):
+        entry = next(
+            (c for c in columns if isinstance(c, Mapping) and c.get("name") == column), None
+        )
+    return entry if isinstance(entry, Mapping) else None
+
+
+def detected_problem_type(dataset: Dataset, column: str) -> str | None:
+    """The problem type the dataset analysis detected for `column` as a target (or None)."""
+    entry = _analysis_column(dataset, column)
+    value = entry.get("problem_type") if entry else None
+    return value if value in PROBLEM_TYPES else None
+
+
+def not_a_target_message(dataset: Dataset, column: str) -> str:
+    """What to tell a user who picked a column that cannot be predicted."""
+    entry = _analysis_column(dataset, column) or {}
+    unique = entry.get("unique")
+    reason = unusable_target_reason(entry.get("kind"), unique if isinstance(unique, int) else None)
+    return (
+        f"Column '{column}' cannot be a training target: {reason}. Pick another target, "
+        "or choose the problem type yourself."
+    )
+
+
+def _validate_training(
+    *,
+    dataset: Dataset,
+    target_column: str,
+    problem_type: str | None,
+    metric: str | None,
+    time_budget: int | None,
+    excluded_columns: Iterable[str],
+) -> tuple[str, str, int, list[str]]:
+    """Check a training request against its dataset; returns (problem type, metric, budget, excluded)."""
+    if dataset.status == DatasetStatus.FAILED:
+        raise InvalidInput(
+            f"This dataset was rejected and cannot be trained on: {dataset.error_message or 'see the dataset page'}"
+        )
+    if dataset.status != DatasetStatus.READY:
+        raise InvalidInput(
+            f"Dataset is not ready for training (it is {dataset.status}). "
+            "Wait for the analysis to finish, then try again."
+        )
+    columns = list(dataset.columns)
+    if target_column not in columns:
+        raise InvalidInput(f"Target column '{target_column}' not found in dataset")
+    excluded: list[str] = []
+    for column in excluded_columns:
+        if column not in excluded:
+            excluded.append(column)
+    unknown = [c for c in excluded if c not in columns]
+    if unknown:
+        raise InvalidInput(f"Excluded columns not found in dataset: {unknown}")
+    if target_column in excluded:
+        raise InvalidInput(f"The target column '{target_column}' cannot also be excluded")
+    if not [c for c in columns if c != target_column and c not in excluded]:
+        raise InvalidInput("No feature columns are left: exclude fewer columns")
+
+    if problem_type in (None, "", "auto"):
+        problem_type = detected_problem_type(dataset, target_column)
+        if problem_type is None:
+            raise InvalidInput(not_a_target_message(dataset, target_column))
+    elif problem_type not in PROBLEM_TYPES:
+        raise InvalidInput(
+            f"Unknown problem type '{problem_type}': use one of {', '.join(PROBLEM_TYPES)}"
+        )
+
+    if metric in (None, "", "auto"):
+        metric = METRICS[problem_type][0]
+    elif metric not in METRICS[problem_type]:
+        choices = ", ".join(METRICS[problem_type])
+        raise InvalidInput(
+            f"Metric '{metric}' does not apply to {problem_type} problems; use one of {choices}"
+        )
+
+    if time_budget is None:
+        time_budget = auto_time_budget(dataset.row_count or 0)
+    elif not min_time_budget() <= int(time_budget) <= MAX_TIME_BUDGET:
+        raise InvalidInput(
+            f"Time budget must be between {min_time_budget()} and {MAX_TIME_BUDGET} seconds"
+        )
+    return problem_type, metric, int(time_budget), excluded
+
+
+def job_create(
+    *,
+    owner_id: str,
+    dataset_id: str,
+    target_column: str,
+    problem_type: str | None = None,
+    metric: str | None = None,
+    time_budget: int | None = None,
+    excluded_columns: Iterable[str] = (),
+    idempotency_key: str | None = None,
+    repository: JobRepository | None = None,
+    datasets: DatasetRepository | None = None,
+    runner: Runner | None = None,
+) -> Job:
+    """Validate a training request, store the job and hand it to the runner.
+
+    The record is written (`pending`) before the runner is asked, so a runner failure
+    leaves a `failed` job with error type `submit` that can be resubmitted, never a
+    job stuck in `pending`. With an idempotency key, a repeated request returns the
+    job the first one created.
+
+    Args:
+        owner_id: The requesting user's id; the dataset must be theirs.
+        dataset_id: The analysed dataset to train on.
+        target_column: The column to predict.
+        problem_type: binary, multiclass or regression; None/"auto" uses the detected type.
+        metric: Optimisation metric; None/"auto" uses the problem type's default.
+        time_budget: Search seconds; None picks one from the row count.
+        excluded_columns: Columns to leave out of the features.
+        idempotency_key: Client key that makes repeats return the same job.
+
+    Returns:
+        The job as stored after the hand-off (normally `queued`).
+
+    Raises:
+        NotFound: the dataset does not exist or belongs to someone else.
+        InvalidInput: the request does not fit the dataset.
+        AlreadyExists: the idempotency key was used for a different request.
+    """
+    repository = repository or wiring.job_repository()
+    datasets = datasets or wiring.dataset_repository()
+    runner = runner or wiring.runner()
+    owner_id = str(owner_id)
+
+    job_id = None
+    if idempotency_key is not None:
+        idempotency_key = str(idempotency_key).strip()
+        if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidInput(
+                f"Idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+            )
+        job_id = idempotent_job_id(owner_id, idempotency_key)
+        existing = repository.get(job_id)
+        if existing is not None:
+            return _repeat(existing, dataset_id, target_column, repository, datasets, runner)
+
+    dataset = datasets.get(dataset_id)
+    if dataset is None or dataset.owner_id != owner_id:
+        raise NotFound("Dataset not found")
+    problem_type, metric, time_budget, excluded = _validate_training(
+        dataset=dataset,
+        target_column=target_column,
+        problem_type=problem_type,
+        metric=metric,
+        time_budget=time_budget,
+        excluded_columns=excluded_columns,
+    )
+    job = Job(
+        job_id=job_id or str(uuid.uuid4()),
+        owner_id=owner_id,
+        dataset_id=dataset.dataset_id,
+        dataset_name=dataset.filename,
+        target_column=target_column,
+        status=JobStatus.PENDING,
+        problem_type=problem_type,
+        metric=metric,
+        time_budget=time_budget,
+        excluded_columns=excluded,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        repository.add(job)
+    except AlreadyExists:
+        # A concurrent request with the same key won the race: answer with its job.
+        existing = repository.get(job.job_id)
+        if existing is None:
+            raise
+        if (
+            existing.status == JobStatus.PENDING
+            and existing.dataset_id == dataset_id
+            and existing.target_column == target_column
+        ):
+            # Our own write landed but its answer was lost (botocore's retry then found the
+            # item), or a concurrent request is about to hand it off: the conditional
+            # pending -> queued claim lets exactly one of us submit it; never leave it pending.
+            try:
+                return hand_off(
+                    existing,
+                    dataset_key=dataset.storage_key,
+                    expected=(JobStatus.PENDING,),
+                    repository=repository,
+                    runner=runner,
+                )
+            except InvalidTransition:
+                return repository.get(job.job_id) or existing
+        return _repeat(existing, dataset_id, target_column, repository, datasets, runner)
+    return hand_off(
+        job,
+        dataset_key=dataset.storage_key,
+        expected=(JobStatus.PENDING,),
+        repository=repository,
+        runner=runner,
+    )
+
+
+def _repeat(
+    existing: Job,
+    dataset_id: str,
+    target_column: str,
+    repository: JobRepository,
+    datasets: DatasetRepository,
+    runner: Runner,
+) -> Job:
+    """A repeated idempotent request: the same job; a failed submission is retried."""
+    if existing.dataset_id != dataset_id or existing.target_column != target_column:
+        raise AlreadyExists(
+            "This idempotency key was already used for a different training request"
+        )
+    if existing.error_type == ErrorType.SUBMIT and is_resubmittable(existing):
+        return job_resubmit(job=existing, repository=repository, datasets=datasets, runner=runner)
+    return existing
