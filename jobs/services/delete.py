@@ -80,7 +80,7 @@ def job_delete(
         ServiceUnavailable: a storage delete failed (nothing is lost; retry).
     """
     from core.exceptions import ServiceUnavailable
-    from jobs.inference import model_cache
+    from jobs.model_cache import model_cache
 
     repository = repository or wiring.job_repository()
     datasets = datasets or wiring.dataset_repository()

@@ -66,7 +66,7 @@ def job_deploy(*, job: Job, deploy: bool, repository: JobRepository | None = Non
     Raises:
         InvalidInput: the job is not completed, or has no ONNX model to deploy.
     """
-    from jobs.inference import model_cache
+    from jobs.model_cache import model_cache
 
     repository = repository or wiring.job_repository()
     if job.status != JobStatus.COMPLETED:

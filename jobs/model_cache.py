@@ -1,0 +1,113 @@
+"""Loading deployed ONNX sessions and keeping them in a bounded LRU cache."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from automl_lite import wiring
+from jobs.model_spec import ModelError, ModelSpec, model_spec
+from training_image.contract import ARTIFACT_STORAGE, MODEL_CARD, MODEL_ONNX, Job
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """A ready ONNX session with what is needed to feed it and read its outputs."""
+
+    session: Any
+    spec: ModelSpec
+    card: dict[str, Any]
+
+
+class ModelCache:
+    """A bounded, thread-safe LRU of loaded ONNX sessions, keyed by job id."""
+
+    def __init__(self, maxsize: int | None = None) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize or settings.AUTOML_MODEL_CACHE_SIZE
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._items
+
+    def get(self, job: Job) -> LoadedModel:
+        """The job's loaded model, from the cache or loaded now (evicting the oldest)."""
+        with self._lock:
+            if job.job_id in self._items:
+                self._items.move_to_end(job.job_id)
+                return self._items[job.job_id]
+        loaded = _load(job)  # outside the lock: loading can take a while
+        with self._lock:
+            self._items[job.job_id] = loaded
+            self._items.move_to_end(job.job_id)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return loaded
+
+    def evict(self, job_id: str) -> None:
+        """Forget the job's model (deleted or undeployed)."""
+        with self._lock:
+            self._items.pop(job_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+model_cache = ModelCache()
+
+
+def _read_artifact(job: Job, name: str) -> bytes:
+    key = (job.artifacts or {}).get(name)
+    if not key:
+        raise ModelError(f"The model's {name} is missing")
+    try:
+        with wiring.storage(ARTIFACT_STORAGE[name]).open(key, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ModelError(f"The model's {name} is missing from storage") from None
+
+
+def load_card(job: Job) -> dict[str, Any]:
+    """The job's model_card.json (ModelError when it is missing or unreadable)."""
+    try:
+        card = json.loads(_read_artifact(job, MODEL_CARD).decode("utf-8"))
+    except ValueError:
+        raise ModelError("Model metadata missing feature columns information") from None
+    if not isinstance(card, dict):
+        raise ModelError("Model metadata missing feature columns information")
+    return card
+
+
+def _load(job: Job) -> LoadedModel:
+    import onnxruntime as ort
+
+    card = load_card(job)
+    spec = model_spec(card, job)
+    options = ort.SessionOptions()
+    # One request scores one row: threads cost more than they give, and the web shares cores.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(
+            _read_artifact(job, MODEL_ONNX), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # noqa: BLE001 - a corrupt model is a server fault, not user input
+        logger.exception("Could not load the ONNX model of job %s", job.job_id)
+        raise ModelError("Prediction error: the model could not be loaded") from exc
+    return LoadedModel(session=session, spec=spec, card=card)

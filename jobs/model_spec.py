@@ -1,0 +1,174 @@
+"""The model card (`model_card.json`) read into what serving needs: a ModelSpec."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.exceptions import ApplicationError
+from training_image.contract import Job
+
+MISSING_TOKEN = "__missing__"  # default when the card does not name one
+
+
+class ModelError(ApplicationError):
+    """The deployed model or its metadata cannot serve (a server-side fault)."""
+
+    status_code = 500
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    """One input of the ONNX graph and the raw column it is built from."""
+
+    name: str
+    column: str
+    dtype: str  # "float" | "string"
+    derived: str | None = None  # a date part ("year", "dayofweek", ...) or None
+    encoding: str | None = None  # numeric | boolean | onehot | ordinal | text | datetime
+    format: str | None = None  # strptime format of a datetime column
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One original column the model takes, as a form field or an API feature."""
+
+    column: str
+    kind: str  # numeric | integer | boolean | categorical | text | datetime
+    encoding: str  # numeric | boolean | onehot | ordinal | text | datetime
+    datetime_format: str | None = None
+    categories: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    is_integer: bool = False
+    example: Any = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.encoding in ("numeric", "boolean")
+
+    @property
+    def legacy_type(self) -> str:
+        return "numeric" if self.encoding in ("numeric", "boolean") else "categorical"
+
+    @property
+    def input_type(self) -> str:
+        if self.encoding == "numeric":
+            return "number"
+        if self.encoding == "boolean" or self.categories:
+            return "select"
+        if self.encoding == "datetime":
+            return "date"
+        return "text"
+
+    @property
+    def choices(self) -> list[str]:
+        if self.encoding == "boolean" and not self.categories:
+            return ["true", "false"]
+        return [c for c in self.categories if c != MISSING_TOKEN]
+
+
+@dataclass
+class ModelSpec:
+    """What serving needs from a model card."""
+
+    problem_type: str
+    features: list[Feature]
+    inputs: list[GraphInput]
+    outputs: list[str] = field(default_factory=list)
+    classes: list[Any] = field(default_factory=list)
+    missing_token: str = MISSING_TOKEN
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return [f.column for f in self.features]
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
+    """Read a model card (plus the job's preprocessing summary for ranges and categories).
+
+    Raises:
+        ModelError: the card lists no features or no ONNX inputs.
+    """
+    pre = (job.preprocessing if job else None) or {}
+    onnx = card.get("onnx") if isinstance(card.get("onnx"), Mapping) else {}
+    inputs = [
+        GraphInput(
+            name=str(i["name"]),
+            column=str(i.get("column", i["name"])),
+            dtype="string" if str(i.get("dtype", "float")) == "string" else "float",
+            derived=i.get("derived") or None,
+            encoding=i.get("encoding") or None,
+            format=i.get("format") or None,
+        )
+        for i in onnx.get("inputs") or []
+        if isinstance(i, Mapping) and i.get("name")
+    ]
+    numeric_stats = pre.get("numeric_stats") or {}
+    categorical_values = pre.get("categorical_values") or {}
+    feature_types = pre.get("feature_types") or {}
+    features: list[Feature] = []
+    for entry in card.get("features") or []:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, Mapping):
+            continue
+        column = str(entry.get("name") or entry.get("column"))
+        kind = str(entry.get("kind") or feature_types.get(column) or "numeric")
+        graph = [i for i in inputs if i.column == column]
+        encoding = (
+            entry.get("encoding")
+            or next((i.encoding for i in graph if i.encoding), None)
+            or _guess_encoding(kind, graph)
+        )
+        stats = numeric_stats.get(column) or {}
+        categories = (
+            entry.get("allowed_values")
+            or entry.get("categories")
+            or categorical_values.get(column)
+            or []
+        )
+        fmt = entry.get("format") or entry.get("datetime_format")
+        fmt = fmt or next((i.format for i in graph if i.format), None)
+        features.append(
+            Feature(
+                column=column,
+                kind=kind,
+                encoding=str(encoding),
+                datetime_format=fmt,
+                categories=tuple(str(c) for c in categories),
+                minimum=_float(entry.get("min", stats.get("min"))),
+                maximum=_float(entry.get("max", stats.get("max"))),
+                is_integer=bool(entry.get("is_integer", stats.get("is_integer", False))),
+                example=entry.get("example"),
+            )
+        )
+    if not features or not inputs:
+        raise ModelError("Model metadata missing feature columns information")
+    outputs = [
+        str(o["name"] if isinstance(o, Mapping) else o) for o in onnx.get("outputs") or [] if o
+    ]
+    return ModelSpec(
+        problem_type=str(card.get("problem_type") or (job.problem_type if job else "") or ""),
+        features=features,
+        inputs=inputs,
+        outputs=outputs,
+        classes=list(card.get("classes") or []),
+        missing_token=str(onnx.get("missing_token") or card.get("missing_token") or MISSING_TOKEN),
+    )
+
+
+def _guess_encoding(kind: str, graph: list[GraphInput]) -> str:
+    if any(i.derived for i in graph):
+        return "datetime"
+    if graph and graph[0].dtype == "string":
+        return "text" if kind == "text" else "onehot"
+    return "boolean" if kind == "boolean" else "numeric"
