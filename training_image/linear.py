@@ -14,6 +14,7 @@ into `coef_` and `intercept_`: the fitted estimator *is* a LogisticRegression on
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,12 @@ class StandardizedLogisticRegression(LogisticRegression):
         return weights / total if total > 0 else weights
 
 
+@functools.cache
 def flaml_learner() -> type:
-    """FLAML's L2 logistic regression learner, fitting StandardizedLogisticRegression."""
+    """FLAML's L2 logistic regression learner, fitting StandardizedLogisticRegression.
+
+    One class per process: `search.estimator_class` asks for it on every estimator it makes.
+    """
     from flaml.automl.model import LRL2Classifier
 
     class StandardizedLRL2Classifier(LRL2Classifier):
