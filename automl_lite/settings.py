@@ -18,15 +18,40 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def _env_file_secret(name: str, default: str | None = None) -> str | None:
-    """`NAME` or the contents of the file named by `NAME_FILE` (container secrets)."""
+def _secret(name: str, default: str | None = None) -> str | None:
+    """A secret setting: `NAME_FILE` (a file's contents: container secrets), `NAME`, or
+    `NAME_SECRET_ARN` (a Secrets Manager secret, read once at start-up: the template's
+    Lambda functions get only the ARN, so the value is never in their plain environment).
+    """
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc}") from exc
-    return os.environ.get(name, default)
+    if os.environ.get(name):
+        return os.environ[name]
+    arn = os.environ.get(f"{name}_SECRET_ARN", "").strip()
+    if arn:
+        return _secrets_manager_value(f"{name}_SECRET_ARN", arn)
+    return default
+
+
+def _secrets_manager_value(variable: str, arn: str) -> str:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    client = boto3.client(
+        "secretsmanager", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
+    )
+    try:
+        value = client.get_secret_value(SecretId=arn).get("SecretString")
+    except (BotoCoreError, ClientError) as exc:
+        raise ImproperlyConfigured(f"{variable}: cannot read the secret {arn}: {exc}") from exc
+    if not value:
+        raise ImproperlyConfigured(f"{variable}: the secret {arn} has no string value")
+    return value.strip()
 
 
 def _int(name: str, default: int, *, low: int, high: int) -> int:
@@ -66,10 +91,13 @@ if not IS_AWS:
 
 # Off by default in both modes: users see the product's own error pages, not tracebacks.
 DEBUG = _bool("DJANGO_DEBUG", False)
-SECRET_KEY = _env_file_secret("DJANGO_SECRET_KEY")
+SECRET_KEY = _secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if IS_AWS:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE or DJANGO_SECRET_KEY_SECRET_ARN) is "
+            "required"
+        )
     SECRET_KEY = "local-mode-only-not-secret"  # noqa: S105 - local single-user mode
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -129,7 +157,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}")
+    "default": env.db_url_config(
+        _secret("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}")
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,6 +213,10 @@ if IS_AWS:
     if not AWS_REGION:
         raise ImproperlyConfigured("AWS_REGION is required in AWS mode")
     AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL") or None
+    # Presigned URLs name the bucket's regional host (`<bucket>.s3.<region>.amazonaws.com`):
+    # a new bucket answers the global host with a 307 outside us-east-1, and a browser's CORS
+    # preflight cannot follow a redirect. A local endpoint (moto) takes paths instead.
+    AWS_S3_ADDRESSING_STYLE = "path" if AWS_ENDPOINT_URL else "virtual"
 
     def _required(name: str) -> str:
         value = os.environ.get(name, "").strip()
@@ -205,6 +239,7 @@ if IS_AWS:
                 "bucket_name": bucket,
                 "region_name": AWS_REGION,
                 "endpoint_url": AWS_ENDPOINT_URL,
+                "addressing_style": AWS_S3_ADDRESSING_STYLE,
                 "querystring_expire": AUTOML_PRESIGNED_TTL,
                 "file_overwrite": True,
                 "default_acl": None,

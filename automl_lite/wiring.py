@@ -32,8 +32,20 @@ def _boto3_resource(service: str):  # noqa: ANN202 - boto3 types are dynamic
 def boto3_client(service: str):  # noqa: ANN201
     import boto3
 
+    config = None
+    if service == "s3":
+        from botocore.config import Config
+
+        # Signed URLs on the regional host, as the S3 storages sign them (settings.py).
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": getattr(settings, "AWS_S3_ADDRESSING_STYLE", "path")},
+        )
     return boto3.client(
-        service, region_name=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL
+        service,
+        region_name=settings.AWS_REGION,
+        endpoint_url=settings.AWS_ENDPOINT_URL,
+        config=config,
     )
 
 

@@ -246,6 +246,14 @@ class JobRun:
     def job_id(self) -> str:
         return self.config.job_id
 
+    def excluded_columns(self) -> tuple[str, ...]:
+        """The columns the user left out, from the job record (a list too long for the
+        environment: AWS caps a Batch job's container overrides at 8,192 characters)."""
+        job = with_retries(lambda: self.store.get(self.job_id))
+        if job is None:
+            raise JobCancelled(f"job {self.job_id} disappeared from the job table")
+        return tuple(job.excluded_columns)
+
     def train(self, workdir: Path) -> None:
         from training_image.data import load_csv
         from training_image.pipeline import train_frame
@@ -260,13 +268,14 @@ class JobRun:
             ) from error
         df = load_csv(path)
         log.info("loaded %s rows x %s columns", len(df), len(df.columns))
+        excluded = self.excluded_columns()
         result = train_frame(
             df,
             self.config.target_column,
             time_budget=self.config.time_budget,
             problem_type=self.config.problem_type,
             metric=self.config.metric,
-            excluded=self.config.excluded_columns,
+            excluded=excluded,
             seed=self.config.seed,
             progress=self.reporter.update,
             out_dir=workdir / "artifacts",

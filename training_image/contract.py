@@ -401,7 +401,6 @@ ENV_TARGET_COLUMN = "AUTOML_TARGET_COLUMN"
 ENV_PROBLEM_TYPE = "AUTOML_PROBLEM_TYPE"
 ENV_METRIC = "AUTOML_METRIC"
 ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
-ENV_EXCLUDED_COLUMNS = "AUTOML_EXCLUDED_COLUMNS"
 ENV_SEED = "AUTOML_SEED"
 ENV_STORAGE = "AUTOML_STORAGE"
 ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
@@ -422,7 +421,6 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_PROBLEM_TYPE, True, "binary, multiclass, regression or auto"),
     EnvVar(ENV_METRIC, True, "metric name or auto"),
     EnvVar(ENV_TIME_BUDGET, True, f"search seconds, {MIN_TIME_BUDGET}-{MAX_TIME_BUDGET}"),
-    EnvVar(ENV_EXCLUDED_COLUMNS, True, "JSON list of column names to leave out"),
     EnvVar(ENV_SEED, True, "random seed (integer)"),
     EnvVar(ENV_STORAGE, True, "local or s3"),
     EnvVar(ENV_DATASETS_LOCATION, True, "folder or bucket holding datasets"),
@@ -432,6 +430,20 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
+
+# The deployment's facts: the same for every run, so AWS Batch's job definition carries them
+# (deploy/automl-lite.yaml) and a submit's `containerOverrides` only the per-job values (ECS
+# caps overrides at 8,192 characters). Long per-job lists, such as the excluded columns,
+# are read from the job record by the container, never passed in the environment.
+DEPLOYMENT_ENV = (
+    ENV_STORAGE,
+    ENV_DATASETS_LOCATION,
+    ENV_MODELS_LOCATION,
+    ENV_REPORTS_LOCATION,
+    ENV_JOB_STORE,
+    ENV_JOB_STORE_LOCATION,
+    ENV_AWS_REGION,
+)
 
 # Tests may shorten the search below the product's floor; the container accepts >= 1 s.
 CONTAINER_MIN_TIME_BUDGET = 1
@@ -460,7 +472,6 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
         ENV_PROBLEM_TYPE: job.problem_type or "auto",
         ENV_METRIC: job.metric or "auto",
         ENV_TIME_BUDGET: str(int(job.time_budget)),
-        ENV_EXCLUDED_COLUMNS: json.dumps(list(job.excluded_columns)),
         ENV_SEED: str(backend.seed),
         ENV_STORAGE: backend.storage,
         ENV_DATASETS_LOCATION: backend.datasets_location,
@@ -481,7 +492,6 @@ class ContainerConfig:
     problem_type: str | None  # None: detect
     metric: str | None  # None: default for the problem type
     time_budget: int
-    excluded_columns: tuple[str, ...]
     seed: int
     storage: str
     datasets_location: str
@@ -531,14 +541,6 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
     if metric != "auto" and problem_type != "auto" and metric not in METRICS[problem_type]:
         raise ContainerEnvError(ENV_METRIC, f"{metric!r} does not apply to {problem_type}")
 
-    raw_excluded = need(ENV_EXCLUDED_COLUMNS)
-    try:
-        excluded = json.loads(raw_excluded)
-    except json.JSONDecodeError:
-        raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings") from None
-    if not isinstance(excluded, list) or not all(isinstance(c, str) for c in excluded):
-        raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings")
-
     return ContainerConfig(
         job_id=need(ENV_JOB_ID),
         dataset_key=need(ENV_DATASET_KEY),
@@ -546,7 +548,6 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         problem_type=None if problem_type == "auto" else problem_type,
         metric=None if metric == "auto" else metric,
         time_budget=integer(ENV_TIME_BUDGET, CONTAINER_MIN_TIME_BUDGET, MAX_TIME_BUDGET),
-        excluded_columns=tuple(excluded),
         seed=integer(ENV_SEED, 0, 2**31 - 1),
         storage=choice(ENV_STORAGE, ("local", "s3")),
         datasets_location=need(ENV_DATASETS_LOCATION),

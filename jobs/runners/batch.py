@@ -1,7 +1,10 @@
 """BatchRunner: training runs as AWS Batch jobs (Fargate Spot first, on-demand Fargate next).
 
-`submit` sends one `submit_job` whose `containerOverrides.environment` is exactly
-`contract.container_env(...)`, so the container gets the same variables as a local run.
+`submit` sends one `submit_job` whose `containerOverrides.environment` is the per-job part
+of `contract.container_env(...)`; the job definition carries the deployment's part
+(`contract.DEPLOYMENT_ENV`), and Batch merges the two, so the container gets the same
+variables as a local run. ECS refuses overrides over 8,192 characters, so nothing that grows
+with the data (the excluded columns) travels there: the container reads it from the record.
 The Batch job carries a retry strategy that retries only infrastructure failures (a
 reclaimed Spot task, a failed host) and a timeout derived from the job's time budget.
 Batch's retry is the same Batch job: its container re-claims the record the interrupted
@@ -17,6 +20,7 @@ Spot or the host ended it (so it may be re-queued rather than failed).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import re
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from jobs.runners.base import RunnerState, SubmitError
-from training_image.contract import Backend, Job, container_env, parse_time
+from training_image.contract import DEPLOYMENT_ENV, Backend, Job, container_env, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +108,20 @@ def attempt_timeout(time_budget: int, *, overhead: int = TIMEOUT_OVERHEAD_SECOND
     return max(MIN_BATCH_TIMEOUT, math.ceil(time_budget * BUDGET_FACTOR) + overhead)
 
 
+def job_overrides(env: Mapping[str, str]) -> dict[str, str]:
+    """The per-job part of a run's environment: what a submit's `containerOverrides` carry.
+
+    The deployment's facts (`contract.DEPLOYMENT_ENV`: buckets, job table, region) are in
+    the job definition already, and ECS refuses overrides over 8,192 characters.
+    """
+    return {name: value for name, value in env.items() if name not in DEPLOYMENT_ENV}
+
+
+def overrides_size(request: Mapping[str, Any]) -> int:
+    """Characters of a submit's container overrides as ECS counts them (their JSON)."""
+    return len(json.dumps(request["containerOverrides"], separators=(",", ":")))
+
+
 def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": name, "value": str(value)} for name, value in env.items()]
 
@@ -176,7 +194,7 @@ class BatchRunner:
             "jobName": batch_job_name(job),
             "jobQueue": self.job_queue,
             "jobDefinition": self.job_definition,
-            "containerOverrides": {"environment": _env_list(env)},
+            "containerOverrides": {"environment": _env_list(job_overrides(env))},
             "retryStrategy": retry_strategy(batch_attempts(job, self.max_attempts())),
             "timeout": {
                 "attemptDurationSeconds": attempt_timeout(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import botocore.config
 import pytest
 from botocore.stub import Stubber
@@ -13,8 +15,10 @@ from jobs.runners.batch import (
     BatchRunner,
     attempt_timeout,
     batch_job_name,
+    overrides_size,
 )
-from tests.aws.aws_resources import create_batch, s3_backend
+from tests.aws.aws_resources import s3_backend
+from tests.aws.stack import deploy_stack, stack_runner
 from tests.conftest import make_job
 from training_image import contract
 
@@ -23,13 +27,7 @@ DATASET_KEY = "datasets/d1/penguins.csv"
 
 @pytest.fixture
 def runner(batch):
-    setup = create_batch(s3_backend())
-    return BatchRunner(
-        batch,
-        job_queue=setup.job_queue,
-        job_definition=setup.job_definition,
-        backend=s3_backend(),
-    )
+    return stack_runner(deploy_stack(), client=batch)
 
 
 def _described(batch, batch_id: str) -> dict:
@@ -43,7 +41,7 @@ def test_it_submits_exactly_the_contract_environment(batch, runner):
 
     detail = _described(batch, batch_id)
     environment = {e["name"]: e["value"] for e in detail["container"]["environment"]}
-    expected = contract.container_env(job, dataset_key=DATASET_KEY, backend=s3_backend())
+    expected = contract.container_env(job, dataset_key=DATASET_KEY, backend=runner.backend())
     assert {k: environment[k] for k in expected} == expected
     assert environment["AWS_BATCH_JOB_ID"] == batch_id
     assert detail["status"] == "SUCCEEDED"  # moto's no-Docker Batch finishes at once
@@ -195,3 +193,30 @@ def test_it_swallows_a_terminate_error_on_cancel(batch, runner):
     with Stubber(batch) as stub:
         stub.add_client_error("terminate_job", service_error_code="ClientException")
         runner.cancel(make_job(runner_job_id="gone"))  # best effort: no exception
+
+
+# ECS refuses a task whose container overrides exceed 8,192 characters (moto does not check).
+ECS_OVERRIDES_LIMIT = 8192
+
+
+def test_it_keeps_the_overrides_under_ecs_limit_with_500_long_excluded_columns(batch, runner):
+    columns = [f"column_{i:03d}_{'x' * 19}" for i in range(500)]  # 30 characters each
+    assert {len(c) for c in columns} == {30}
+    job = make_job(
+        excluded_columns=columns, target_column="t" * 200, dataset_name=f"{'d' * 120}.csv"
+    )
+
+    request = runner.submit_request(job, dataset_key=f"datasets/{job.dataset_id}/{'d' * 120}.csv")
+
+    size = overrides_size(request)
+    assert size <= ECS_OVERRIDES_LIMIT, size
+    assert "column_000" not in json.dumps(request)  # the record carries them
+    # The same list in the environment, as before, would have been refused by ECS.
+    assert len(json.dumps(columns)) > ECS_OVERRIDES_LIMIT
+    # And Batch still hands the container every variable it requires.
+    batch_id = batch.submit_job(**request)["jobId"]
+    environment = {
+        e["name"]
+        for e in batch.describe_jobs(jobs=[batch_id])["jobs"][0]["container"]["environment"]
+    }
+    assert set(contract.REQUIRED_ENV) <= environment

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.runners.batch import BatchRunner
-from tests.aws.aws_resources import client, create_batch, s3_backend
 from tests.aws.batch_emulator import BatchEmulator, submitted_environment
-from tests.aws.records import create_records
+from tests.aws.stack import deploy_stack, stack_records, stack_runner
 from tests.conftest import make_dataset, make_job
 from training_image import contract
 from training_image.contract import ErrorType, JobStatus
@@ -24,13 +22,11 @@ RECORD_LOCATORS = {contract.ENV_JOB_ID, contract.ENV_JOB_STORE, contract.ENV_JOB
 
 @pytest.fixture
 def submitted(moto_server):
-    """A queued job in DynamoDB, submitted to Batch through BatchRunner."""
-    records = create_records(endpoint_url=moto_server)
-    batch = client("batch", moto_server)
-    setup = create_batch(s3_backend(), endpoint_url=moto_server)
-    runner = BatchRunner(
-        batch, job_queue=setup.job_queue, job_definition=setup.job_definition, backend=s3_backend()
-    )
+    """A queued job in the stack's jobs table, submitted to its Batch queue."""
+    stack = deploy_stack(endpoint_url=moto_server)
+    records = stack_records(stack)
+    batch = stack.client("batch")
+    runner = stack_runner(stack)
     dataset = records.datasets.add(make_dataset(filename="penguins.csv"))
     job = records.jobs.add(
         make_job(
@@ -43,17 +39,18 @@ def submitted(moto_server):
         )
     )
     batch_id = runner.submit(job, dataset_key=dataset.storage_key)
-    return records, batch, job, dataset, batch_id, BatchEmulator(batch, endpoint_url=moto_server)
+    emulator = BatchEmulator(batch, endpoint_url=moto_server)
+    return records, batch, job, dataset, batch_id, emulator, runner.backend()
 
 
 def test_it_submits_every_variable_the_container_requires(submitted):
-    _records, batch, job, dataset, batch_id, _emulator = submitted
+    _records, batch, job, dataset, batch_id, _emulator, backend = submitted
 
     environment = submitted_environment(batch, batch_id)
 
     missing = [name for name in contract.REQUIRED_ENV if not environment.get(name)]
     assert missing == []
-    expected = contract.container_env(job, dataset_key=dataset.storage_key, backend=s3_backend())
+    expected = contract.container_env(job, dataset_key=dataset.storage_key, backend=backend)
     assert {name: environment[name] for name in expected} == expected
     # And the container reads it back without complaint.
     config = contract.read_container_env(environment)
@@ -62,7 +59,7 @@ def test_it_submits_every_variable_the_container_requires(submitted):
 
 @pytest.mark.parametrize("variable", contract.REQUIRED_ENV)
 def test_it_stops_the_container_at_once_naming_a_missing_variable(submitted, variable):
-    records, _batch, job, _dataset, batch_id, emulator = submitted
+    records, _batch, job, _dataset, batch_id, emulator, _backend = submitted
 
     run = emulator.run(batch_id, drop=[variable])
 

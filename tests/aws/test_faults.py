@@ -15,10 +15,11 @@ from botocore.config import Config
 from core.exceptions import InvalidTransition, ServiceUnavailable
 from jobs import services
 from jobs.runners.batch import BatchRunner
-from tests.aws.aws_resources import create_batch, s3_backend
+from tests.aws.aws_resources import s3_backend
 from tests.aws.conftest import REGION
 from tests.aws.http_answers import server_error
 from tests.aws.records import Records, create_records
+from tests.aws.stack import deploy_stack, stack_runner
 from tests.conftest import make_dataset
 from training_image.contract import DatasetStatus, JobStatus
 
@@ -71,10 +72,7 @@ def lose_answer(table_client, operation: str, times: int) -> list[int]:
 
 @pytest.fixture
 def runner(batch):
-    setup = create_batch(s3_backend())
-    return BatchRunner(
-        batch, job_queue=setup.job_queue, job_definition=setup.job_definition, backend=s3_backend()
-    )
+    return stack_runner(deploy_stack(), client=batch)
 
 
 @pytest.fixture

@@ -22,10 +22,8 @@ import pytest
 
 from datasets.analysis import analyze_csv
 from jobs import services
-from jobs.runners.batch import BatchRunner
-from tests.aws.aws_resources import client, create_batch, s3_backend
 from tests.aws.batch_emulator import REPO_ROOT, BatchEmulator
-from tests.aws.records import create_records
+from tests.aws.stack import deploy_stack, stack_records, stack_runner
 from tests.aws.stubbed_batch import QUEUE_ARN, add_penguins_job, reconcile, stubbed_runner
 from tests.conftest import make_dataset
 from tests.jobs.models import PENGUINS_CSV
@@ -236,19 +234,15 @@ def test_it_leaves_a_job_its_retry_already_reclaimed_to_the_live_checks(records,
 
 @pytest.fixture
 def deployed(moto_server, settings):
-    """Tables, buckets and a Batch queue on the moto server; penguins uploaded and analyzed."""
+    """The stack on the moto server; penguins uploaded and analyzed."""
     settings.AUTOML_MIN_TIME_BUDGET = 1
     settings.AUTOML_MAX_ATTEMPTS = 3
-    backend = s3_backend("automl-spot")
-    records = create_records(prefix="automl-spot", endpoint_url=moto_server)
-    s3 = client("s3", moto_server)
-    for bucket in (backend.datasets_location, backend.models_location, backend.reports_location):
-        s3.create_bucket(Bucket=bucket)
-    batch = client("batch", moto_server)
-    setup = create_batch(backend, endpoint_url=moto_server, name="automl-spot")
-    runner = BatchRunner(
-        batch, job_queue=setup.job_queue, job_definition=setup.job_definition, backend=backend
-    )
+    stack = deploy_stack(endpoint_url=moto_server)
+    records = stack_records(stack)
+    runner = stack_runner(stack)
+    backend = runner.backend()
+    s3 = stack.client("s3")
+    batch = stack.client("batch")
     analysis = analyze_csv(PENGUINS_CSV)
     dataset = records.datasets.add(
         make_dataset(

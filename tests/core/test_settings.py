@@ -83,7 +83,9 @@ def test_it_refuses_auto_login_in_aws_mode(tmp_path):
 def test_it_requires_a_secret_key_in_aws_mode(tmp_path):
     env = {k: v for k, v in AWS_ENV.items() if k != "DJANGO_SECRET_KEY"}
     result = _check(env, tmp_path)
-    assert "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required" in result.stderr
+    assert "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE or DJANGO_SECRET_KEY_SECRET_ARN) is" in (
+        result.stderr
+    )
 
 
 def test_it_reads_the_secret_key_from_a_file(tmp_path):

@@ -64,6 +64,26 @@ def test_it_trains_a_queued_job_to_completion(deployment, penguins):
     assert "Traceback" not in done.stderr
 
 
+def test_it_reads_the_excluded_columns_from_the_job_record(deployment, penguins):
+    # Hundreds of long names would not fit Batch's 8,192-character overrides: the record
+    # carries them and the environment does not.
+    excluded = ["island", "sex", *(f"not-in-this-file-{i:03d}-{'x' * 14}" for i in range(500))]
+    job = deployment.add_job(target_column="species", time_budget=3, excluded_columns=excluded)
+    env = deployment.env(job, penguins)
+    assert not any("island" in value for value in env.values())
+
+    done = run_container(env)
+
+    assert done.returncode == 0, done.stderr
+    record = deployment.job(job.job_id)
+    assert record["status"] == JobStatus.COMPLETED
+    dropped = {d["column"]: d["reason"] for d in record["preprocessing"]["dropped_columns"]}
+    assert "excluded" in dropped["island"] and "excluded" in dropped["sex"]
+    features = record["preprocessing"]["feature_types"]
+    assert "island" not in features and "sex" not in features
+    assert "bill_length_mm" in features
+
+
 def test_it_leaves_a_cancelled_job_alone(deployment, penguins):
     job = deployment.add_job(target_column="species", status=JobStatus.CANCELLED)
 
@@ -81,9 +101,13 @@ def test_it_leaves_a_cancelled_job_alone(deployment, penguins):
         ({"AUTOML_TIME_BUDGET": None}, "AUTOML_TIME_BUDGET", "is missing or empty"),
         ({"AUTOML_SEED": "forty-two"}, "AUTOML_SEED", "must be an integer"),
         ({"AUTOML_PROBLEM_TYPE": "clustering"}, "AUTOML_PROBLEM_TYPE", "must be one of"),
-        ({"AUTOML_EXCLUDED_COLUMNS": "island"}, "AUTOML_EXCLUDED_COLUMNS", "JSON list"),
+        (
+            {"AUTOML_PROBLEM_TYPE": "regression", "AUTOML_METRIC": "accuracy"},
+            "AUTOML_METRIC",
+            "does not apply",
+        ),
     ],
-    ids=["missing", "not-an-integer", "unknown-choice", "not-json"],
+    ids=["missing", "not-an-integer", "unknown-choice", "metric-of-another-task"],
 )
 def test_it_fails_a_job_whose_environment_is_wrong(deployment, penguins, change, variable, problem):
     job = deployment.add_job(target_column="species")
