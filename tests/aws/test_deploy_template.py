@@ -378,3 +378,112 @@ def test_it_registers_the_web_task_definition_in_ecs(moto_batch):
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= {s["name"] for s in container["secrets"]}
     assert container["readonlyRootFilesystem"] is True
     assert registered["requiresCompatibilities"] == ["FARGATE"]
+
+
+# --------------------------------------------------------------------------- first deployment
+
+
+def test_it_keeps_both_images_in_scanned_immutable_repositories(stack):
+    repositories = resources_of("AWS::ECR::Repository")
+    assert set(repositories) == {"TrainingRepository", "WebRepository"}
+    for name, repository in repositories.items():
+        properties = repository["Properties"]
+        assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}, name
+        assert properties["ImageTagMutability"] == "IMMUTABLE", name
+        rules = json.loads(properties["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "any"}, name
+        assert repository["DeletionPolicy"] == "Retain", name
+    ecr = boto3.client("ecr", region_name=REGION)
+    created = {r["repositoryUri"]: r for r in ecr.describe_repositories()["repositories"]}
+    for output in ("TrainingRepositoryUri", "WebRepositoryUri"):
+        # moto's CloudFormation ignores the scan setting: the template check above holds it.
+        assert created[stack["outputs"][output]]["imageTagMutability"] == "IMMUTABLE"
+
+
+def test_it_runs_the_images_the_stack_tag_names(stack):
+    outputs = stack["outputs"]
+    lam = boto3.client("lambda", region_name=REGION)
+    for function in ("WebFunctionName", "WorkerFunctionName"):
+        image = lam.get_function(FunctionName=outputs[function])["Code"]["ImageUri"]
+        assert image == f"{outputs['WebRepositoryUri']}:{stack['stack'].parameters['ImageTag']}"
+    definition = boto3.client("batch", region_name=REGION).describe_job_definitions(
+        jobDefinitionName=outputs["TrainingJobDefinitionName"], status="ACTIVE"
+    )["jobDefinitions"][0]
+    assert definition["containerProperties"]["image"].startswith(
+        outputs["TrainingRepositoryUri"] + ":"
+    )
+
+
+def test_it_creates_nothing_that_runs_before_the_images_are_pushed(stack):
+    first = deploy_stack(image_tag="", name="first", EnvironmentName="first")
+
+    assert "WebFunctionName" not in first.outputs
+    functions = boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
+    assert [f for f in functions if f["FunctionName"].startswith("first-")] == []
+    batch = boto3.client("batch", region_name=REGION)
+    definitions = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
+    assert [d for d in definitions if d["jobDefinitionName"].startswith("first-")] == []
+    assert {"TrainingRepositoryUri", "WebRepositoryUri", "JobsTableName"} <= set(first.outputs)
+
+
+# Lambda keeps at least 100 executions unreserved in an account: on a new account, whose
+# concurrency quota is often 10, any reservation is refused and the stack rolls back.
+LAMBDA_MIN_UNRESERVED = 100
+
+
+def lambda_accepts_reservations(account_quota: int, reserved: list[int]) -> bool:
+    return not any(reserved) or account_quota - sum(reserved) >= LAMBDA_MIN_UNRESERVED
+
+
+def test_it_reserves_no_concurrency_unless_asked(stack):
+    parameters = template()["Parameters"]
+    defaults = [
+        int(parameters[name]["Default"])
+        for name in ("WebReservedConcurrency", "WorkerReservedConcurrency")
+    ]
+    assert lambda_accepts_reservations(10, defaults)
+    assert not lambda_accepts_reservations(10, [5, 0])  # what the old default did (20 and 4)
+    lam = boto3.client("lambda", region_name=REGION)
+    for function in ("WebFunctionName", "WorkerFunctionName"):
+        concurrency = lam.get_function_concurrency(FunctionName=stack["outputs"][function])
+        assert "ReservedConcurrentExecutions" not in concurrency
+
+
+def test_it_reserves_concurrency_when_the_parameter_asks(stack):
+    asked = deploy_stack(name="asked", EnvironmentName="asked", WebReservedConcurrency="7")
+
+    lam = boto3.client("lambda", region_name=REGION)
+    web = lam.get_function_concurrency(FunctionName=asked.outputs["WebFunctionName"])
+    worker = lam.get_function_concurrency(FunctionName=asked.outputs["WorkerFunctionName"])
+    assert web["ReservedConcurrentExecutions"] == 7
+    assert "ReservedConcurrentExecutions" not in worker
+
+
+def test_it_lets_the_worker_maintain_the_tables_create_tables_checks():
+    role = resources_of("AWS::IAM::Role")["WorkerRole"]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (maintain,) = [s for s in statements if s.get("Sid") == "MaintainTables"]
+    assert {
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:UpdateContinuousBackups",
+        "dynamodb:DescribeTable",
+        "dynamodb:UpdateTable",
+    } <= set(maintain["Action"])
+
+
+def test_it_builds_images_for_fargate_and_lambda_without_a_provenance_manifest():
+    # Lambda and Fargate run linux/amd64 here, and Lambda refuses the image index that
+    # BuildKit's provenance attestation adds.
+    readme = (REPO / "deploy" / "README.md").read_text()
+    builds = [line for line in readme.splitlines() if "docker build" in line]
+    assert len(builds) >= 2
+    for line in builds:
+        assert "--platform linux/amd64" in line and "--provenance=false" in line, line
+
+
+def test_it_ships_compiled_bytecode_in_the_web_image():
+    dockerfile = (REPO / "deploy" / "web.Dockerfile").read_text()
+    compile_step = re.search(r"python -m compileall[^\n]*", dockerfile)
+    assert compile_step is not None
+    assert "/app" in compile_step.group(0) and "/opt/venv/lib" in compile_step.group(0)
+    assert "unchecked-hash" in compile_step.group(0)
