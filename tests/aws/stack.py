@@ -162,6 +162,7 @@ def deploy_stack(
     if status not in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}:
         raise AssertionError(f"stack {name} ended {status}: {description.get('StackStatusReason')}")
     resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    _attach_managed_policies(resources, region=region, endpoint_url=endpoint_url)
     return Stack(
         name=name,
         region=region,
@@ -170,6 +171,34 @@ def deploy_stack(
         parameters={**values, "ImageTag": image_tag},
         resources=resources,
     )
+
+
+def _attach_managed_policies(
+    resources: list[dict[str, Any]], *, region: str, endpoint_url: str | None
+) -> None:
+    """Attach each role's `ManagedPolicyArns`, as CloudFormation does and moto does not.
+
+    Our own managed policies (a `Ref` in the template) are attached by their created ARN;
+    AWS-managed ones that moto does not know (X-Ray, ECS task execution) are skipped: none
+    of them grants anything on the stack's data.
+    """
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(TEMPLATE))
+    assert not problems
+    created = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    iam = boto3.client("iam", region_name=region, endpoint_url=endpoint_url)
+    arns = {p["PolicyName"]: p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role" or logical_id not in created:
+            continue
+        role = created[logical_id].rsplit("/", 1)[-1]
+        for entry in resource["Properties"].get("ManagedPolicyArns", []):
+            if not (isinstance(entry, dict) and "Ref" in entry):
+                continue
+            physical = created[entry["Ref"]]
+            arn = physical if physical.startswith("arn:") else arns[physical.rsplit("/", 1)[-1]]
+            iam.attach_role_policy(RoleName=role, PolicyArn=arn)
 
 
 def definition_backend(stack: Stack) -> Backend:
