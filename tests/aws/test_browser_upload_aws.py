@@ -21,17 +21,16 @@ from tests.jobs.models import PENGUINS_CSV
 from training_image.contract import DatasetStatus
 
 pytestmark = pytest.mark.django_db
-PREFIX = "automl-browser"
-BUCKET = f"{PREFIX}-datasets"
 START = reverse("datasets:upload-start")
 LIMIT = 1024**2
 
 
 @pytest.fixture
 def aws(settings, moto_server):
-    settings.AUTOML_MAX_UPLOAD_BYTES = LIMIT
-    with aws_mode(settings, prefix=PREFIX, endpoint_url=moto_server) as s3:
-        yield s3
+    with aws_mode(
+        settings, endpoint_url=moto_server, parameters={"MaxUploadBytes": str(LIMIT)}
+    ) as mode:
+        yield mode
 
 
 def _policy(fields: dict) -> dict:
@@ -74,7 +73,7 @@ def test_it_uploads_through_the_presigned_post_and_confirms(aws, alice_client, a
     assert dataset.owner_id == str(alice.pk)
     assert dataset.status == DatasetStatus.READY, dataset.error_message
     assert (dataset.row_count, dataset.file_size) == (344, len(content))
-    stored = aws.get_object(Bucket=BUCKET, Key=key)
+    stored = aws.s3.get_object(Bucket=aws.bucket("datasets"), Key=key)
     assert stored["ContentType"] == "text/csv"
     assert stored["Body"].read() == content
 

@@ -16,17 +16,14 @@ from tests.aws.aws_mode import aws_mode
 from training_image.contract import DatasetStatus
 
 pytestmark = pytest.mark.django_db
-PREFIX = "automl-confirm"
-BUCKET = f"{PREFIX}-datasets"
 CSV = b"species,island,bill_length_mm\nAdelie,Torgersen,39.1\nGentoo,Biscoe,46.1\n"
 
 
 @pytest.fixture
 def aws(settings, moto_batch, alice):
-    settings.AUTOML_MAX_UPLOAD_BYTES = 1024
-    with aws_mode(settings, prefix=PREFIX) as s3:
+    with aws_mode(settings, parameters={"MaxUploadBytes": "1024"}) as mode:
         dataset = services.dataset_create_upload(owner_id=str(alice.pk), filename="penguins.csv")
-        yield s3, dataset
+        yield mode, dataset
 
 
 def test_it_gives_the_browser_a_presigned_post_bounded_by_the_upload_limit(aws):
@@ -53,9 +50,10 @@ def test_it_keeps_the_earlier_editions_presigned_put(aws):
 
 
 def test_it_refuses_to_confirm_a_file_that_is_not_labelled_csv(aws):
-    s3, dataset = aws
+    mode, dataset = aws
+    s3, bucket = mode.s3, mode.bucket("datasets")
     s3.put_object(
-        Bucket=BUCKET, Key=dataset.storage_key, Body=b"%PDF-1.7", ContentType="application/pdf"
+        Bucket=bucket, Key=dataset.storage_key, Body=b"%PDF-1.7", ContentType="application/pdf"
     )
 
     with pytest.raises(InvalidInput, match="has type 'application/pdf', not CSV"):
@@ -64,18 +62,19 @@ def test_it_refuses_to_confirm_a_file_that_is_not_labelled_csv(aws):
     stored = wiring.dataset_repository().get(dataset.dataset_id)
     assert stored.status == DatasetStatus.FAILED
     assert "not CSV" in stored.error_message
-    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_it_bounds_a_put_upload_at_confirm(aws):
-    s3, dataset = aws
-    s3.put_object(Bucket=BUCKET, Key=dataset.storage_key, Body=CSV * 50, ContentType="text/csv")
+    mode, dataset = aws
+    s3, bucket = mode.s3, mode.bucket("datasets")
+    s3.put_object(Bucket=bucket, Key=dataset.storage_key, Body=CSV * 50, ContentType="text/csv")
 
     with pytest.raises(PayloadTooLarge):
         services.dataset_confirm(dataset=dataset)
 
     assert wiring.dataset_repository().get(dataset.dataset_id).status == DatasetStatus.FAILED
-    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_it_says_no_file_was_uploaded(aws):

@@ -24,7 +24,6 @@ from training_image.contract import (
 )
 
 pytestmark = pytest.mark.django_db
-PREFIX = "automl-links"
 TTL = 3600
 WINDOW = TTL // 2
 # Ten seconds into the current window (the clock is pinned there, so no read straddles two).
@@ -32,11 +31,11 @@ IN_A_WINDOW = time.time() // WINDOW * WINDOW + 10.0
 MODEL_BYTES = b"not really a pickle, but the bytes the link must return"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def aws(settings, moto_batch):
-    settings.AUTOML_PRESIGNED_TTL = TTL
-    with aws_mode(settings, prefix=PREFIX, bucket_per_alias=True, querystring_expire=TTL) as s3:
-        yield s3
+    # Autouse, so AWS mode (and the stack's SECRET_KEY) is in place before any client logs in.
+    with aws_mode(settings, AUTOML_PRESIGNED_TTL=str(TTL)) as mode:
+        yield mode
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def completed_job(aws, alice):
     job = make_job(owner_id=str(alice.pk), status=JobStatus.COMPLETED, dataset_name="penguins.csv")
     job.artifacts = {n: artifact_key(job.job_id, n) for n in (MODEL_PKL, MODEL_ONNX, EDA_REPORT)}
     job.metrics = {"accuracy": 0.97}
-    aws.put_object(Bucket=f"{PREFIX}-models", Key=job.artifacts[MODEL_PKL], Body=MODEL_BYTES)
+    aws.s3.put_object(Bucket=aws.bucket("models"), Key=job.artifacts[MODEL_PKL], Body=MODEL_BYTES)
     return wiring.job_repository().add(job)
 
 

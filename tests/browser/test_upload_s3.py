@@ -1,7 +1,7 @@
 """The upload page in AWS mode, in Debian's Chromium: the file goes straight to S3.
 
-A live Django server in AWS mode (records in DynamoDB, datasets in S3, both served by a
-moto server process on 127.0.0.1). The page asks for a presigned POST, posts the file to
+A live Django server in AWS mode on the shipped stack (records in its DynamoDB tables,
+datasets in its bucket, all served by a moto server on 127.0.0.1). The page asks for a presigned POST, posts the file to
 the bucket with a progress bar, confirms, and lands on the configure page.
 
 The bucket gets the CORS rule the deployment gives it (the site's origin may POST).
@@ -11,52 +11,32 @@ cross-origin answer the browser reads here comes from moto server's own allow-al
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 from automl_lite import wiring
 from tests.aws.aws_mode import aws_mode
-from tests.aws.conftest import use_fake_aws_credentials
-from tests.browser.live import free_port, launch_chromium, require_chromium, serving
+from tests.aws.conftest import _moto_server_url, moto_server, use_fake_aws_credentials
+from tests.browser.live import launch_chromium, require_chromium
 from tests.jobs.models import PENGUINS_CSV
 from training_image.contract import DatasetStatus
-
-PREFIX = "automl-browser"
-BUCKET = f"{PREFIX}-datasets"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def moto_s3(tmp_path, monkeypatch):
-    """A moto server process of its own (its state is not shared with other tests)."""
+def aws_site(settings, monkeypatch, moto_server, live_server):
+    """The live server switched to AWS mode against the stack on the moto server."""
     require_chromium()
     use_fake_aws_credentials(monkeypatch)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with serving(  # moto's own server module
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        ready_url=f"{url}/moto-api/",
-        log=tmp_path / "moto.log",
-        interval=0.25,
-        env=dict(os.environ),
-    ):
-        yield url
+    with aws_mode(settings, endpoint_url=moto_server) as mode:
+        yield mode, live_server.url
 
 
-@pytest.fixture
-def aws_site(settings, moto_s3, live_server):
-    """The live server switched to AWS mode against the moto server."""
-    with aws_mode(settings, prefix=PREFIX, endpoint_url=moto_s3) as s3:
-        yield s3, live_server.url
-
-
-def _allow_page_origin(s3, origin: str) -> None:
-    """The datasets bucket's CORS rule, as deploy/ sets it for the site's origin."""
-    s3.put_bucket_cors(
-        Bucket=BUCKET,
+def _allow_page_origin(mode, origin: str) -> None:
+    """The datasets bucket's CORS rule, as deploy/ sets it for the site's origin (moto's
+    CloudFormation ignores the template's CorsConfiguration)."""
+    mode.s3.put_bucket_cors(
+        Bucket=mode.bucket("datasets"),
         CORSConfiguration={
             "CORSRules": [
                 {
@@ -80,7 +60,8 @@ def _signed_in_page(browser, base: str, session: str):
 def test_it_posts_the_file_straight_to_s3_and_opens_the_dataset(aws_site, client, alice):
     from playwright.sync_api import sync_playwright
 
-    s3, base = aws_site
+    mode, base = aws_site
+    s3, bucket = mode.s3, mode.bucket("datasets")
     client.force_login(alice)  # before Playwright's event loop: the ORM is sync-only
     session = client.cookies["sessionid"].value
     with sync_playwright() as p:
@@ -89,10 +70,10 @@ def test_it_posts_the_file_straight_to_s3_and_opens_the_dataset(aws_site, client
         s3_posts = []
         page.on(
             "request",
-            lambda r: s3_posts.append(r.url) if r.method == "POST" and BUCKET in r.url else None,
+            lambda r: s3_posts.append(r.url) if r.method == "POST" and bucket in r.url else None,
         )
 
-        _allow_page_origin(s3, base)
+        _allow_page_origin(mode, base)
         page.goto(f"{base}/datasets/upload/")
         assert page.get_attribute("#upload-form", "data-upload-method") == "presigned-post"
         page.set_input_files("input[type=file]", str(PENGUINS_CSV))
@@ -108,6 +89,9 @@ def test_it_posts_the_file_straight_to_s3_and_opens_the_dataset(aws_site, client
     dataset = wiring.dataset_repository().get(dataset_id)
     assert dataset.status == DatasetStatus.READY
     assert (dataset.row_count, dataset.owner_id) == (344, str(alice.pk))
-    stored = s3.get_object(Bucket=BUCKET, Key=dataset.storage_key)
+    stored = s3.get_object(Bucket=bucket, Key=dataset.storage_key)
     assert stored["ContentType"] == "text/csv"
     assert stored["Body"].read() == PENGUINS_CSV.read_bytes()
+
+
+__all__ = ["_moto_server_url", "moto_server"]  # the moto server fixtures, shared with tests/aws
