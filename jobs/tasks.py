@@ -36,9 +36,15 @@ def run_training(job_id: str) -> str:
     AUTOML_LOCAL_CONCURRENCY of these at a time. Safe to deliver twice: the second
     delivery finds the job claimed or no longer queued and returns.
     """
+    from automl_lite import wiring
     from jobs.runners.local import run_job
 
-    return run_job(job_id)
+    return run_job(
+        job_id,
+        jobs=wiring.job_repository(),
+        datasets=wiring.dataset_repository(),
+        backend=wiring.container_backend(),
+    )
 
 
 @shared_task
