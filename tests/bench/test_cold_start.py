@@ -11,6 +11,7 @@ def test_it_measures_import_with_and_without_bytecode_and_the_first_request():
     assert result["import_with_bytecode_ms"] > 0
     assert result["import_without_bytecode_ms"] > 0
     assert result["first_request_ms"] > 0
+    assert result["import_with_bytecode_cpu_ms"] > 0
     assert result["modules"] > 100  # Django, DRF and the apps were really loaded
 
 
