@@ -8,6 +8,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "automl_lite.settings")
 
-app = Celery("automl_lite")
+# Every task's base: SQS-aware retries and a final-failure hook (core/task_base.py).
+app = Celery("automl_lite", task_cls="core.task_base:AutomlTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -7,8 +7,10 @@
   Zappa does: `aws lambda invoke --payload '{"manage": "migrate"}'`).
 - SQS batches from the Celery queue -> the Celery tasks they carry, run in-process:
   the worker scales to zero with the queue. Failed messages are reported one by one
-  (`batchItemFailures`), so SQS re-delivers only those and, after maxReceiveCount,
-  moves them to the dead-letter queue.
+  (`batchItemFailures`), so SQS re-delivers only those, after the visibility timeout
+  (a task's retries count SQS's receive count, never loop in-process), and after
+  maxReceiveCount moves them to the dead-letter queue, the last failure having
+  marked the dataset or job failed (core/task_base.py).
 
 Django is set up at import time, in Lambda's init phase (which runs on a full CPU).
 """
@@ -172,19 +174,36 @@ def decode_celery_message(body: str) -> tuple[str, str, list[Any], dict[str, Any
     )
 
 
+def receive_count(record: Mapping[str, Any]) -> int:
+    """How many times SQS has delivered this message (`ApproximateReceiveCount`, 1 = first)."""
+    raw = (record.get("attributes") or {}).get("ApproximateReceiveCount")
+    try:
+        return max(1, int(raw))
+    except (TypeError, ValueError):
+        return 1
+
+
 def run_sqs(event: Mapping[str, Any]) -> dict[str, Any]:
     """Run the Celery tasks in an SQS batch; report the messages that failed.
 
     Tasks claim their work with conditional writes, so a message SQS delivers twice
-    finds the work claimed or done and returns without repeating it.
+    finds the work claimed or done and returns without repeating it. Retries count
+    SQS's receive count (core/task_base.py): a task that asks for a retry, or fails,
+    fails its message, and SQS delivers it again after the visibility timeout; on the
+    last receive (AUTOML_TASK_MAX_RECEIVES, the queue's maxReceiveCount) the task's
+    final-failure hook marks its dataset or job failed, and the message still fails,
+    so SQS moves it to the dead-letter queue.
     """
     from automl_lite.celery import app
+    from core.task_base import run_final_failure, sqs_delivery, underlying_error
 
     failures = []
     for record in event["Records"]:
         message_id = record.get("messageId", "")
         try:
-            name, task_id, args, kwargs, retries = decode_celery_message(record.get("body", ""))
+            name, task_id, args, kwargs, _header_retries = decode_celery_message(
+                record.get("body", "")
+            )
         except (BadMessage, ValueError, TypeError):
             # Undecodable messages can never succeed: log and drop them, do not loop.
             logger.exception("Dropping SQS message %s: not a Celery task", message_id)
@@ -194,12 +213,31 @@ def run_sqs(event: Mapping[str, Any]) -> dict[str, Any]:
             logger.error("SQS message %s names unknown task %s", message_id, name)
             failures.append({"itemIdentifier": message_id})
             continue
-        try:
-            result = task.apply(
-                args=args, kwargs=kwargs, task_id=task_id or None, retries=retries, throw=True
-            )
-            logger.info("Task %s[%s] done: %s", name, task_id, result.result)
-        except Exception:  # noqa: BLE001 - SQS re-delivers it, then the DLQ keeps it
-            logger.exception("Task %s[%s] from SQS message %s failed", name, task_id, message_id)
-            failures.append({"itemIdentifier": message_id})
+        received = receive_count(record)
+        with sqs_delivery(received) as delivery:
+            try:
+                result = task.apply(
+                    args=args,
+                    kwargs=kwargs,
+                    task_id=task_id or None,
+                    retries=received - 1,
+                    throw=True,
+                )
+            except Exception as error:  # noqa: BLE001 - SQS re-delivers it, then the DLQ keeps it
+                cause = underlying_error(error)
+                logger.error(
+                    "Task %s[%s] from SQS message %s failed on receive %d of %d: %r",
+                    name,
+                    task_id,
+                    message_id,
+                    received,
+                    delivery.max_receives,
+                    cause,
+                    exc_info=cause,
+                )
+                failures.append({"itemIdentifier": message_id})
+                if delivery.is_last:
+                    run_final_failure(task, args, kwargs, error=cause, attempts=received)
+            else:
+                logger.info("Task %s[%s] done: %s", name, task_id, result.result)
     return {"batchItemFailures": failures}

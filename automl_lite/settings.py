@@ -197,6 +197,10 @@ AUTOML_MAX_PREDICT_ROWS = _int("AUTOML_MAX_PREDICT_ROWS", 1_000_000, low=1, high
 AUTOML_LOCAL_CONCURRENCY = _int("AUTOML_LOCAL_CONCURRENCY", 1, low=1, high=64)
 AUTOML_SEED = _int("AUTOML_SEED", 42, low=0, high=2**31 - 1)
 AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
+# SQS delivers a task message this many times before dead-lettering it: the task queue's
+# `maxReceiveCount` in deploy/automl-lite.yaml. On the last receive a failing task marks its
+# dataset or job failed (core/task_base.py).
+AUTOML_TASK_MAX_RECEIVES = _int("AUTOML_TASK_MAX_RECEIVES", 5, low=1, high=1000)
 # Smallest search budget a user may ask for (the product floor; tests lower it to train in seconds).
 AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
 # A running job whose heartbeat is older than this is failed by reconciliation.

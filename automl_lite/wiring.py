@@ -17,6 +17,7 @@ from training_image.contract import Backend
 
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
+    from jobs.model_cache import ModelCache
     from jobs.repository import JobRepository
     from jobs.runners.base import Runner
 
@@ -82,6 +83,7 @@ def runner() -> Runner:
             boto3_client("batch"),
             job_queue=settings.AUTOML_BATCH_JOB_QUEUE,
             job_definition=settings.AUTOML_BATCH_JOB_DEFINITION,
+            backend=container_backend,
         )
     from jobs.runners.local import LocalRunner
 
@@ -91,6 +93,18 @@ def runner() -> Runner:
 def storage(alias: str) -> Storage:
     """A storage alias: `datasets`, `models` or `reports` (one bucket or folder each)."""
     return storages[alias]
+
+
+@functools.cache
+def model_cache() -> ModelCache:
+    """The process's one cache of loaded ONNX sessions, reading through `storage()`.
+
+    Not forgotten by `reset()`: it looks each storage up when it loads a model, so it
+    follows changed settings; tests clear it themselves.
+    """
+    from jobs.model_cache import ModelCache
+
+    return ModelCache(storage=storage)
 
 
 def container_backend() -> Backend:

@@ -7,13 +7,16 @@ record's defaults. Every conditional write carries a ConditionExpression and its
 becomes NotFound, AlreadyExists or InvalidTransition. Throttling is retried with backoff
 a few times, then reported as ServiceUnavailable. Lists are Queries on an index with the
 cursor's position as ExclusiveStartKey, never a Scan.
+
+The value codec, the throttling errors and their backoff are `training_image.dynamo`'s,
+shared with the training container's writer of the same job records (that module says
+why the two writers are two stores held to one behaviour suite).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from core.exceptions import ServiceUnavailable
@@ -27,42 +30,27 @@ from core.records import (
     not_found,
     too_large,
 )
-
-THROTTLING_ERRORS = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+from training_image.dynamo import (
+    RETRY_DELAYS,
+    THROTTLING_ERRORS,
+    call_with_throttle_retries,
+    from_dynamo,
+    to_dynamo,
 )
-# Waits between attempts of a throttled call (seconds): five attempts in about 1.5 s.
-RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
+from training_image.dynamo import error_code as _error_code
 
-
-def to_dynamo(value: Any) -> Any:
-    """A plain JSON-shaped value as boto3's resource layer can write it (floats as Decimal)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float):
-        # repr gives the shortest text that reads back as the same float.
-        return Decimal(repr(value))
-    if isinstance(value, Mapping):
-        return {str(k): to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
-    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
-
-
-def from_dynamo(value: Any) -> Any:
-    """A value read through boto3's resource layer as plain Python (Decimal -> int or float).
-
-    DynamoDB trims trailing zeros, so a whole float (1.0) comes back as the int 1.
-    """
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [from_dynamo(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(from_dynamo(v) for v in value)
-    return value
+__all__ = [
+    "RETRY_DELAYS",
+    "THROTTLING_ERRORS",
+    "DynamoRepository",
+    "DynamoStore",
+    "decode_item",
+    "encode_item",
+    "ensure_table",
+    "from_dynamo",
+    "table_definition",
+    "to_dynamo",
+]
 
 
 def encode_item(item: Mapping[str, Any]) -> Item:
@@ -72,10 +60,6 @@ def encode_item(item: Mapping[str, Any]) -> Item:
 
 def decode_item(item: Mapping[str, Any]) -> Item:
     return {k: from_dynamo(v) for k, v in item.items()}
-
-
-def _error_code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
 class DynamoStore:
@@ -103,33 +87,30 @@ class DynamoStore:
         from botocore.exceptions import BotoCoreError, ClientError
 
         method = getattr(self.table, operation)
-        for attempt in range(len(self.retry_delays) + 1):
-            try:
-                return method(**kwargs)
-            except ClientError as exc:
-                code = _error_code(exc)
-                if code in THROTTLING_ERRORS:
-                    if attempt < len(self.retry_delays):
-                        self.sleep(self.retry_delays[attempt])
-                        continue
-                    raise ServiceUnavailable(
-                        f"The {self.spec.noun} table is over its capacity: DynamoDB throttled "
-                        f"{attempt + 1} attempts in a row. Try again in a few seconds.",
-                        {"code": code, "table": self.table.name},
-                    ) from exc
-                if code == "ResourceNotFoundException":
-                    raise ServiceUnavailable(
-                        f"The DynamoDB table {self.table.name} does not exist: "
-                        "run `python manage.py create_tables`.",
-                        {"code": code, "table": self.table.name},
-                    ) from exc
-                raise
-            except BotoCoreError as exc:
+        try:
+            return call_with_throttle_retries(
+                lambda: method(**kwargs), retry_delays=self.retry_delays, sleep=self.sleep
+            )
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code in THROTTLING_ERRORS:
                 raise ServiceUnavailable(
-                    f"DynamoDB could not be reached ({type(exc).__name__}); try again shortly.",
-                    {"table": self.table.name},
+                    f"The {self.spec.noun} table is over its capacity: DynamoDB throttled "
+                    f"{len(self.retry_delays) + 1} attempts in a row. Try again in a few seconds.",
+                    {"code": code, "table": self.table.name},
                 ) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+            if code == "ResourceNotFoundException":
+                raise ServiceUnavailable(
+                    f"The DynamoDB table {self.table.name} does not exist: "
+                    "run `python manage.py create_tables`.",
+                    {"code": code, "table": self.table.name},
+                ) from exc
+            raise
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(
+                f"DynamoDB could not be reached ({type(exc).__name__}); try again shortly.",
+                {"table": self.table.name},
+            ) from exc
 
     def _key(self, record_id: str) -> dict[str, str]:
         return {self.spec.id_field: record_id}

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.exceptions import ServiceUnavailable
+from core.exceptions import ApplicationError, ServiceUnavailable
 
 STORAGE_RETRIES = 3
+
+
+def analysis_gave_up(dataset_id: str, *, error: BaseException, attempts: int) -> None:
+    """`analyze_dataset`'s final failure: the dataset is failed with a message, never left
+    `analyzing` (core/task_base.py says when this runs)."""
+    from datasets import services
+
+    reason = (
+        error.message
+        if isinstance(error, ApplicationError)
+        else "The analysis could not read or record the dataset."
+    )
+    services.dataset_fail_analysis(
+        dataset_id=dataset_id,
+        message=f"{reason} The analysis was tried {attempts} times; "
+        "confirm the upload again later.",
+    )
 
 
 @shared_task(
@@ -15,24 +32,15 @@ STORAGE_RETRIES = 3
     autoretry_for=(ServiceUnavailable,),
     retry_backoff=5,
     max_retries=STORAGE_RETRIES,
+    final_failure=analysis_gave_up,
 )
 def analyze_dataset(self, dataset_id: str) -> str | None:  # noqa: ANN001 - Celery's task
     """Analyze an `analyzing` dataset (safe to deliver twice: the service claims it).
 
-    Storage errors are retried with backoff; after the last retry the dataset is marked
-    failed with a message, so it never stays `analyzing`.
+    Storage errors are retried: with backoff by a local worker, by redelivery from SQS.
+    After the last try `analysis_gave_up` marks the dataset failed with a message.
     """
     from datasets import services
 
-    try:
-        dataset = services.dataset_analyze(dataset_id=dataset_id)
-    except ServiceUnavailable as error:
-        if self.request.retries >= STORAGE_RETRIES:
-            dataset = services.dataset_fail_analysis(
-                dataset_id=dataset_id,
-                message=f"{error.message} The analysis was tried {STORAGE_RETRIES + 1} times; "
-                "confirm the upload again later.",
-            )
-        else:
-            raise
+    dataset = services.dataset_analyze(dataset_id=dataset_id)
     return None if dataset is None else str(dataset.status)

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from automl_lite import wiring
 from core.exceptions import InvalidInput
-from jobs.model_cache import LoadedModel, ModelCache, load_card, model_cache
+from jobs.model_cache import LoadedModel, ModelCache
 from jobs.model_inputs import build_column_inputs, build_inputs, missing_features
 from jobs.model_spec import ModelError, ModelSpec, model_spec
 from training_image.contract import Job
@@ -41,6 +42,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# The process's one cache of ONNX sessions (built by wiring, on the wired storages).
+model_cache = wiring.model_cache()
+
+
+def load_card(job: Job) -> dict[str, Any]:
+    """The job's model_card.json (ModelError when it is missing or unreadable)."""
+    return model_cache.load_card(job)
 
 
 def _label(value: Any, classes: list[Any], mapping: Mapping[str, Any]) -> Any:

@@ -1,4 +1,9 @@
-"""Loading deployed ONNX sessions and keeping them in a bounded LRU cache."""
+"""Loading deployed ONNX sessions and keeping them in a bounded LRU cache.
+
+The cache reads model files through the storage it is given (an alias -> Storage
+callable); `automl_lite.wiring.model_cache()` builds the process's one cache with the
+wired storages, so this module never imports the wiring that builds it.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,21 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from automl_lite import wiring
 from jobs.model_spec import ModelError, ModelSpec, model_spec
 from training_image.contract import ARTIFACT_STORAGE, MODEL_CARD, MODEL_ONNX, Job
 
+if TYPE_CHECKING:
+    from django.core.files.storage import Storage
+
 logger = logging.getLogger(__name__)
+
+StorageOf = Callable[[str], "Storage"]
 
 
 @dataclass
@@ -28,9 +38,15 @@ class LoadedModel:
 
 
 class ModelCache:
-    """A bounded, thread-safe LRU of loaded ONNX sessions, keyed by job id."""
+    """A bounded, thread-safe LRU of loaded ONNX sessions, keyed by job id.
 
-    def __init__(self, maxsize: int | None = None) -> None:
+    Args:
+        storage: The storage of an alias (`models`, `reports`): where artifacts are read.
+        maxsize: Sessions kept at most (AUTOML_MODEL_CACHE_SIZE when omitted).
+    """
+
+    def __init__(self, *, storage: StorageOf, maxsize: int | None = None) -> None:
+        self._storage = storage
         self._maxsize = maxsize
         self._items: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
@@ -51,13 +67,17 @@ class ModelCache:
             if job.job_id in self._items:
                 self._items.move_to_end(job.job_id)
                 return self._items[job.job_id]
-        loaded = _load(job)  # outside the lock: loading can take a while
+        loaded = _load(job, self._storage)  # outside the lock: loading can take a while
         with self._lock:
             self._items[job.job_id] = loaded
             self._items.move_to_end(job.job_id)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
         return loaded
+
+    def load_card(self, job: Job) -> dict[str, Any]:
+        """The job's model_card.json, read now (ModelError when missing or unreadable)."""
+        return load_card(job, self._storage)
 
     def evict(self, job_id: str) -> None:
         """Forget the job's model (deleted or undeployed)."""
@@ -69,24 +89,21 @@ class ModelCache:
             self._items.clear()
 
 
-model_cache = ModelCache()
-
-
-def _read_artifact(job: Job, name: str) -> bytes:
+def _read_artifact(job: Job, name: str, storage: StorageOf) -> bytes:
     key = (job.artifacts or {}).get(name)
     if not key:
         raise ModelError(f"The model's {name} is missing")
     try:
-        with wiring.storage(ARTIFACT_STORAGE[name]).open(key, "rb") as handle:
+        with storage(ARTIFACT_STORAGE[name]).open(key, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
         raise ModelError(f"The model's {name} is missing from storage") from None
 
 
-def load_card(job: Job) -> dict[str, Any]:
+def load_card(job: Job, storage: StorageOf) -> dict[str, Any]:
     """The job's model_card.json (ModelError when it is missing or unreadable)."""
     try:
-        card = json.loads(_read_artifact(job, MODEL_CARD).decode("utf-8"))
+        card = json.loads(_read_artifact(job, MODEL_CARD, storage).decode("utf-8"))
     except ValueError:
         raise ModelError("Model metadata missing feature columns information") from None
     if not isinstance(card, dict):
@@ -94,10 +111,10 @@ def load_card(job: Job) -> dict[str, Any]:
     return card
 
 
-def _load(job: Job) -> LoadedModel:
+def _load(job: Job, storage: StorageOf) -> LoadedModel:
     import onnxruntime as ort
 
-    card = load_card(job)
+    card = load_card(job, storage)
     spec = model_spec(card, job)
     options = ort.SessionOptions()
     # One request scores one row: threads cost more than they give, and the web shares cores.
@@ -105,7 +122,7 @@ def _load(job: Job) -> LoadedModel:
     options.inter_op_num_threads = 1
     try:
         session = ort.InferenceSession(
-            _read_artifact(job, MODEL_ONNX), options, providers=["CPUExecutionProvider"]
+            _read_artifact(job, MODEL_ONNX, storage), options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # noqa: BLE001 - a corrupt model is a server fault, not user input
         logger.exception("Could not load the ONNX model of job %s", job.job_id)

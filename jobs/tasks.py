@@ -8,7 +8,27 @@ from celery import shared_task
 from celery.signals import worker_shutting_down
 
 
-@shared_task(acks_late=True)
+def training_gave_up(job_id: str, *, error: BaseException, attempts: int) -> None:
+    """`run_training`'s final failure: a job still queued or running is failed (resubmittable)
+    with a message, never left waiting for a run that will not come (core/task_base.py)."""
+    from automl_lite import wiring
+    from jobs.repository import fail_live_job
+    from training_image.contract import ErrorType
+
+    repository = wiring.job_repository()
+    job = repository.get(job_id)
+    if job is None:
+        return
+    fail_live_job(
+        repository,
+        job,
+        ErrorType.SUBMIT,
+        f"The training task failed {attempts} times ({type(error).__name__}) before the "
+        "training could run. Resubmit the job.",
+    )
+
+
+@shared_task(acks_late=True, final_failure=training_gave_up)
 def run_training(job_id: str) -> str:
     """Run a queued job's training container as a subprocess and wait for it (local mode).
 
@@ -16,9 +36,15 @@ def run_training(job_id: str) -> str:
     AUTOML_LOCAL_CONCURRENCY of these at a time. Safe to deliver twice: the second
     delivery finds the job claimed or no longer queued and returns.
     """
+    from automl_lite import wiring
     from jobs.runners.local import run_job
 
-    return run_job(job_id)
+    return run_job(
+        job_id,
+        jobs=wiring.job_repository(),
+        datasets=wiring.dataset_repository(),
+        backend=wiring.container_backend(),
+    )
 
 
 @shared_task

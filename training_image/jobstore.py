@@ -7,6 +7,10 @@ attempt taking back its interrupted job), is conditional on more than the status
 `contract.can_reclaim` names the facts, and the write checks each of them. The web owns
 the table and its schema (`contract.SQLITE_SCHEMA`, `contract.DYNAMO_JOBS_KEY`); the
 container only reads and updates one record.
+
+This is one of the job record's two writers; the web's is `core/dynamodb.py`. They share
+the DynamoDB codec and throttling retries (`training_image/dynamo.py`, which says why they
+are two stores) and pass one behaviour suite, `tests/core/test_job_writers.py`.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ import os
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +34,14 @@ from training_image.contract import (
     sources_for,
     sqlite_job_columns,
     utcnow,
+)
+from training_image.dynamo import (
+    RETRY_DELAYS,
+    THROTTLING_ERRORS,
+    call_with_throttle_retries,
+    error_code,
+    from_dynamo,
+    to_dynamo,
 )
 from training_image.serialize import jsonable
 
@@ -211,14 +222,32 @@ class SqliteJobStore(JobStore):
 
 
 class DynamoJobStore(JobStore):
-    """One item of the DynamoDB jobs table (partition key contract.DYNAMO_JOBS_KEY)."""
+    """One item of the DynamoDB jobs table (partition key contract.DYNAMO_JOBS_KEY).
 
-    def __init__(self, table: Any) -> None:
+    Each call is retried while DynamoDB throttles it, with the web's backoff
+    (`training_image.dynamo`); `retry_delays`/`sleep` tune it (tests pass zeros).
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.table = table
+        self.retry_delays = tuple(retry_delays)
+        self.sleep = sleep
+
+    def _call(self, call: Callable[[], T]) -> T:
+        return call_with_throttle_retries(call, retry_delays=self.retry_delays, sleep=self.sleep)
 
     def get(self, job_id: str) -> Job | None:
-        item = self.table.get_item(Key={DYNAMO_JOBS_KEY: job_id}, ConsistentRead=True).get("Item")
-        return None if item is None else Job.from_item(_from_dynamo(item))
+        response = self._call(
+            lambda: self.table.get_item(Key={DYNAMO_JOBS_KEY: job_id}, ConsistentRead=True)
+        )
+        item = response.get("Item")
+        return None if item is None else Job.from_item(from_dynamo(item))
 
     def conditional_update(
         self,
@@ -246,47 +275,33 @@ class DynamoJobStore(JobStore):
         for i in range(len(fact_names)):
             condition += f" AND #c{i} = :c{i}"
         try:
-            self.table.update_item(
-                Key={DYNAMO_JOBS_KEY: job_id},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={
-                    **names,
-                    **fact_names,
-                    "#status": "status",
-                    "#key": DYNAMO_JOBS_KEY,
-                },
-                ExpressionAttributeValues={**values, **allowed, **fact_values},
+            self._call(
+                lambda: self.table.update_item(
+                    Key={DYNAMO_JOBS_KEY: job_id},
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={
+                        **names,
+                        **fact_names,
+                        "#status": "status",
+                        "#key": DYNAMO_JOBS_KEY,
+                    },
+                    ExpressionAttributeValues={**values, **allowed, **fact_values},
+                )
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
 
 def _to_dynamo(value: Any) -> Any:
-    """DynamoDB's types: Decimal numbers, string map keys, no empty strings, no NaN."""
-    value = jsonable(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_dynamo(v) for v in value]
-    if value == "":
-        return None
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, set)):
-        return [_from_dynamo(v) for v in value]
-    return value
+    """A field's value as DynamoDB stores it (`training_image.dynamo.to_dynamo` after
+    `jsonable`: numpy values, NaN and inf made JSON-safe). An empty field ("" or None)
+    becomes None, which the write turns into REMOVE, as the web leaves None fields out."""
+    value = to_dynamo(jsonable(value))
+    return None if value == "" else value
 
 
 def open_job_store(kind: str, location: str) -> JobStore:
@@ -301,9 +316,7 @@ def open_job_store(kind: str, location: str) -> JobStore:
     raise ValueError(f"unknown job store {kind!r}")
 
 
-_RETRYABLE_DYNAMO = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"}
-)
+_RETRYABLE_DYNAMO = THROTTLING_ERRORS | {"InternalServerError"}
 
 
 def with_retries(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5) -> T:
@@ -315,8 +328,7 @@ def with_retries(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5
             if attempt == attempts - 1:
                 raise
         except Exception as error:  # botocore errors, without importing botocore here
-            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-            if attempt == attempts - 1 or code not in _RETRYABLE_DYNAMO:
+            if attempt == attempts - 1 or error_code(error) not in _RETRYABLE_DYNAMO:
                 raise
         time.sleep(delay * (2**attempt))
     raise AssertionError("unreachable")

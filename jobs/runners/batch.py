@@ -144,8 +144,9 @@ class BatchRunner:
         client: A boto3 Batch client.
         job_queue: Name or ARN of the job queue.
         job_definition: Name, name:revision or ARN of the training job definition.
-        backend: Where the container finds storage and the job table; taken from
-            `automl_lite.wiring.container_backend()` at submit time when omitted.
+        backend: Where the container finds storage and the job table, or a callable
+            returning it at submit time (wiring passes `container_backend`, so a runner
+            built once follows the settings).
         timeout_overhead: Seconds added to budget × 1.15 for the attempt timeout.
         clock: Returns "now" (UTC); tests pass a fixed one.
         max_attempts: Job attempts allowed in all (AUTOML_MAX_ATTEMPTS when omitted);
@@ -158,7 +159,7 @@ class BatchRunner:
         *,
         job_queue: str,
         job_definition: str,
-        backend: Backend | None = None,
+        backend: Backend | Callable[[], Backend],
         timeout_overhead: int = TIMEOUT_OVERHEAD_SECONDS,
         clock: Callable[[], dt.datetime] | None = None,
         max_attempts: int | None = None,
@@ -174,11 +175,7 @@ class BatchRunner:
     # ------------------------------------------------------------------ submit
 
     def backend(self) -> Backend:
-        if self._backend is not None:
-            return self._backend
-        from automl_lite import wiring
-
-        return wiring.container_backend()
+        return self._backend if isinstance(self._backend, Backend) else self._backend()
 
     def max_attempts(self) -> int:
         if self._max_attempts is not None:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 
@@ -35,11 +35,16 @@ from jobs.runners.base import RunnerState, SubmitError
 from training_image.contract import (
     ENV_JOB_ID,
     LIVE_STATUSES,
+    Backend,
     ErrorType,
     Job,
     JobStatus,
     container_env,
 )
+
+if TYPE_CHECKING:
+    from datasets.repository import DatasetRepository
+    from jobs.repository import JobRepository
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +147,9 @@ def lost_message(exit_code: int | None) -> str:
     )
 
 
-def container_process_env(job: Job, *, dataset_key: str) -> dict[str, str]:
+def container_process_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, str]:
     """The subprocess environment: exactly the contract's variables plus PATH and friends."""
-    from automl_lite import wiring
-
-    env = container_env(job, dataset_key=dataset_key, backend=wiring.container_backend())
+    env = container_env(job, dataset_key=dataset_key, backend=backend)
     for name in INHERITED_ENV:
         if name in os.environ:
             env.setdefault(name, os.environ[name])
@@ -236,10 +239,16 @@ def job_lock(job_id: str):  # noqa: ANN201 - a context manager yielding bool
 def run_job(
     job_id: str,
     *,
+    jobs: JobRepository,
+    datasets: DatasetRepository,
+    backend: Backend,
     popen: Callable[..., subprocess.Popen] = subprocess.Popen,
     poll_seconds: float = 0.5,
 ) -> str:
     """Run the training container for a queued job and wait for it (the task's body).
+
+    The collaborators come from the caller (`jobs.tasks.run_training` takes them from
+    `automl_lite.wiring`): the job and dataset repositories, and the container backend.
 
     Returns:
         What happened: "busy" (another task runs it), "skipped" (not queued any more),
@@ -248,9 +257,7 @@ def run_job(
         job is now failed), "requeued" (stopped by a worker shutdown) or "failed"
         (it could not be started).
     """
-    from automl_lite import wiring
-
-    repository = wiring.job_repository()
+    repository = jobs
     if SHUTTING_DOWN.is_set():
         # A stopping worker still receives messages; leave the job queued for the next
         # start (runlocal hands waiting jobs back to the queue when it starts).
@@ -261,7 +268,7 @@ def run_job(
         job = repository.get(job_id)
         if job is None or job.status != JobStatus.QUEUED:
             return "skipped"
-        dataset = wiring.dataset_repository().get(job.dataset_id)
+        dataset = datasets.get(job.dataset_id)
         if dataset is None:
             fail_live_job(
                 repository,
@@ -270,7 +277,7 @@ def run_job(
                 "The dataset was deleted before training started. Upload it again.",
             )
             return "failed"
-        env = container_process_env(job, dataset_key=dataset.storage_key)
+        env = container_process_env(job, dataset_key=dataset.storage_key, backend=backend)
         try:
             process = popen(
                 [sys.executable, "-m", "training_image"],

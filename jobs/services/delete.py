@@ -80,7 +80,6 @@ def job_delete(
         ServiceUnavailable: a storage delete failed (nothing is lost; retry).
     """
     from core.exceptions import ServiceUnavailable
-    from jobs.model_cache import model_cache
 
     repository = repository or wiring.job_repository()
     datasets = datasets or wiring.dataset_repository()
@@ -112,7 +111,7 @@ def job_delete(
         except Exception:  # noqa: BLE001
             logger.exception("Could not delete artifact %s", key)
             failures.append(key)
-    model_cache.evict(job.job_id)
+    wiring.model_cache().evict(job.job_id)
 
     if delete_data:
         _delete_dataset_of(job, summary, failures, repository=repository, datasets=datasets)

@@ -66,8 +66,6 @@ def job_deploy(*, job: Job, deploy: bool, repository: JobRepository | None = Non
     Raises:
         InvalidInput: the job is not completed, or has no ONNX model to deploy.
     """
-    from jobs.model_cache import model_cache
-
     repository = repository or wiring.job_repository()
     if job.status != JobStatus.COMPLETED:
         raise InvalidInput(
@@ -85,5 +83,5 @@ def job_deploy(*, job: Job, deploy: bool, repository: JobRepository | None = Non
         only_if_status=(JobStatus.COMPLETED,),
     )
     if not deploy:
-        model_cache.evict(job.job_id)
+        wiring.model_cache().evict(job.job_id)
     return updated

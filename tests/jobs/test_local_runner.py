@@ -19,11 +19,22 @@ from automl_lite import wiring
 from jobs import services
 from jobs.runners import local
 from jobs.runners.base import SubmitError
-from jobs.runners.local import LocalRunner, format_runner_id, run_job
+from jobs.runners.local import LocalRunner, format_runner_id
 from tests.jobs.factories import store_job
 from training_image.contract import REQUIRED_ENV, ErrorType, JobStatus, container_env
 
 pytestmark = pytest.mark.django_db
+
+
+def run_job(job_id: str, **options):
+    """`local.run_job` with the wired collaborators, as the `run_training` task calls it."""
+    return local.run_job(
+        job_id,
+        jobs=wiring.job_repository(),
+        datasets=wiring.dataset_repository(),
+        backend=wiring.container_backend(),
+        **options,
+    )
 
 
 def python(code: str):

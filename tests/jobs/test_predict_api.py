@@ -200,7 +200,7 @@ def test_predict_refuses_anonymous_callers_and_get(anon, alice_client, alice, ir
 
 
 def test_the_cache_is_bounded(alice, iris, settings):
-    cache = ModelCache(maxsize=2)
+    cache = ModelCache(storage=wiring.storage, maxsize=2)
     jobs = [penguin_job(alice, iris) for _ in range(3)]
     for job in jobs:
         cache.get(job)
