@@ -27,7 +27,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "automl_lite.settings")
 
-import django  # noqa: E402 - the settings module must be chosen first
+import django  # the settings module must be chosen first
 
 django.setup()
 
@@ -199,7 +199,7 @@ def run_sqs(event: Mapping[str, Any]) -> dict[str, Any]:
                 args=args, kwargs=kwargs, task_id=task_id or None, retries=retries, throw=True
             )
             logger.info("Task %s[%s] done: %s", name, task_id, result.result)
-        except Exception:  # noqa: BLE001 - SQS re-delivers it, then the DLQ keeps it
+        except Exception:  # SQS re-delivers it, then the DLQ keeps it
             logger.exception("Task %s[%s] from SQS message %s failed", name, task_id, message_id)
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}

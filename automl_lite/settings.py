@@ -70,7 +70,7 @@ SECRET_KEY = _env_file_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if IS_AWS:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required")
-    SECRET_KEY = "local-mode-only-not-secret"  # noqa: S105 - local single-user mode
+    SECRET_KEY = "local-mode-only-not-secret"  # local single-user mode
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
@@ -89,7 +89,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "template_partials",
     "core",
     "datasets",
     "jobs",

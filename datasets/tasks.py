@@ -16,7 +16,7 @@ STORAGE_RETRIES = 3
     retry_backoff=5,
     max_retries=STORAGE_RETRIES,
 )
-def analyze_dataset(self, dataset_id: str) -> str | None:  # noqa: ANN001 - Celery's task
+def analyze_dataset(self, dataset_id: str) -> str | None:  # Celery's task
     """Analyze an `analyzing` dataset (safe to deliver twice: the service claims it).
 
     Storage errors are retried with backoff; after the last retry the dataset is marked

@@ -51,10 +51,6 @@ def sources_for(target: JobStatus | str) -> frozenset[JobStatus]:
     return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
 
 
-def can_transition(source: JobStatus | str, target: JobStatus | str) -> bool:
-    return JobStatus(target) in ALLOWED_TRANSITIONS[JobStatus(source)]
-
-
 # The earlier edition's REST contract knows four statuses only.
 LEGACY_STATUS = {
     JobStatus.PENDING: "pending",
@@ -360,13 +356,6 @@ class Job:
 def _from_item(cls: type, item: Mapping[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in item.items() if k in names})
-
-
-# Fields stored as JSON text in SQLite (and as native maps/lists in DynamoDB).
-JSON_FIELDS = {
-    "Dataset": ("columns", "analysis"),
-    "Job": ("excluded_columns", "progress", "metrics", "artifacts", "preprocessing", "tags"),
-}
 
 
 # NOTE for the container's job store: the SQLite schema is SQLITE_SCHEMA at the end of this

@@ -156,7 +156,7 @@ def test_it_runs_the_whole_flow_against_aws_apis(aws, alice, alice_client, setti
     download = requests.get(model_url, timeout=60)
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]
-    model = pickle.loads(download.content)  # noqa: S301 - our own model, from our bucket
+    model = pickle.loads(download.content)  # our own model, from our bucket
     rows = pd.read_csv(io.BytesIO(content)).head(40)
     predicted = list(model.predict(rows.drop(columns=["species"])))
     assert set(predicted) <= SPECIES

@@ -43,7 +43,7 @@ def breast_cancer_csv() -> bytes:
     return load_breast_cancer(as_frame=True).frame.to_csv(index=False).encode()
 
 
-def _penguins_frame():  # noqa: ANN202 - a pandas DataFrame
+def _penguins_frame():  # a pandas DataFrame
     import pandas as pd
 
     return pd.read_csv(io.BytesIO(penguins_csv()))
