@@ -258,7 +258,7 @@ class JobRun:
             raise DataError(
                 f"The dataset file could not be found ({self.config.dataset_key}); upload it again."
             ) from error
-        df = load_csv(path)
+        df = load_csv(path, self.config.csv_dialect)
         log.info("loaded %s rows x %s columns", len(df), len(df.columns))
         result = train_frame(
             df,

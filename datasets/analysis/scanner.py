@@ -182,8 +182,9 @@ def _read(
                 code="ragged_rows",
                 line=line,
             ) from None
-        if "utf-8" in message:
-            raise Reencode("cp1252") from None
+        fallback = dialect.csv.fallback()
+        if "utf-8" in message and fallback is not None:
+            raise Reencode(fallback.encoding) from None
         raise
 
 
