@@ -146,9 +146,13 @@ class CsvDialect:
         return not self.needs_transcoding and self.delimiter == "," and self.decimal == "."
 
     def fallback(self) -> CsvDialect | None:
-        """The dialect to try when a byte past the head is not valid in this encoding."""
+        """The dialect to try when a byte past the head is not valid in this encoding.
+
+        None when there is nothing to fall back to: UTF-16, Latin-1 (it maps every byte),
+        and a file whose byte order mark says UTF-8 (it is broken, not a Windows export).
+        """
         encoding = _FALLBACK.get(self.encoding)
-        if encoding is None:
+        if encoding is None or self.bom:
             return None
         return dataclasses.replace(self, encoding=encoding, bom=False)
 
@@ -198,6 +202,15 @@ class CsvDialect:
         except (TypeError, json.JSONDecodeError) as error:
             raise ValueError(f"is not JSON ({error})") from None
         return cls.from_dict(data)
+
+
+def undecodable(dialect: CsvDialect) -> CsvRejected:
+    """The refusal of a file whose bytes are not valid text in its (last) encoding."""
+    return CsvRejected(
+        f"The file is not valid {dialect.encoding_label()} text. Save it as CSV (UTF-8) and "
+        "upload it again.",
+        code="encoding",
+    )
 
 
 @dataclass(frozen=True)

@@ -68,10 +68,7 @@ def load_csv(path: str | Path, dialect: CsvDialect | None = None) -> pd.DataFram
         except UnicodeDecodeError:
             fallback = None if given else dialect.fallback()
             if fallback is None:
-                raise DataError(
-                    f"The file is not valid {dialect.encoding_label()} text. Save it as CSV "
-                    "(UTF-8) and upload it again."
-                ) from None
+                raise DataError(csv_dialect.undecodable(dialect).message) from None
             # Valid UTF-8 (or cp1252) in the head, not further down: read it all as the next.
             dialect = fallback
     if len(df.columns) < 2:
@@ -79,9 +76,14 @@ def load_csv(path: str | Path, dialect: CsvDialect | None = None) -> pd.DataFram
             "The file has a single column. A training file needs at least one feature column "
             "and the target column, separated by commas or semicolons."
         )
-    if len(df) == 0:
+    frame = normalise_frame(df)
+    empty = frame.isna().all(axis=1)
+    if empty.any():
+        # Rows whose every cell is missing carry nothing; the upload analysis skips them too.
+        frame = normalise_frame(df[~empty.to_numpy()].reset_index(drop=True))
+    if len(frame) == 0:
         raise DataError("The file has a header but no data rows.")
-    return normalise_frame(df)
+    return frame
 
 
 def _read_csv(path: Path, dialect: CsvDialect) -> pd.DataFrame:

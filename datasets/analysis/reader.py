@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from datasets.analysis.errors import CsvRejected
 from datasets.analysis.sniff import Dialect
+from training_image.csv_dialect import undecodable
 
 # 1.5 MiB: peak RSS ~135 MB on any file size. In the bench, 2 MiB was ~10 MB heavier and no
 # faster, 1 MiB ~10 MB lighter and ~20 % slower, 4 MiB ~40 MB heavier and no faster.
@@ -89,11 +89,7 @@ def utf8_blocks(
             fallback = dialect.csv.fallback()
             if fallback is not None:
                 raise Reencode(fallback.encoding) from None
-            raise CsvRejected(
-                f"The file is not valid {dialect.encoding_label()} text. Save it as CSV (UTF-8) "
-                "and upload it again.",
-                code="encoding",
-            ) from None
+            raise undecodable(dialect.csv) from None
         if first:
             first = False
             text = text.removeprefix("\ufeff")

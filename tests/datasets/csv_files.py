@@ -111,6 +111,19 @@ def tab_csv() -> bytes:
     return _penguins_frame().to_csv(index=False, sep="\t").encode()
 
 
+def empty_rows_csv() -> bytes:
+    """Penguins with rows that hold nothing: a blank line, only delimiters, only NA, spaces."""
+    lines = penguins_csv().decode().splitlines(keepends=True)
+    for at, junk in (
+        (5, ",,,,,,,\n"),
+        (9, "NA,NA,NA,NA,NA,NA,NA,NA\n"),
+        (12, "\n"),
+        (20, "  , ,,,,,,\n"),
+    ):
+        lines.insert(at, junk)
+    return "".join(lines).encode()
+
+
 def ragged_csv(bad_line: int = 9) -> bytes:
     """Penguins where line `bad_line` (1-based, header = 1) has one field too many."""
     lines = penguins_csv().decode().splitlines(keepends=True)
@@ -172,6 +185,7 @@ def awkward_files() -> list[Awkward]:
         Awkward("utf16_be", "nobom-be.csv", utf16_csv(byte_order="be", bom=False), 344, 9),
         Awkward("bom_crlf", "excel-utf8.csv", bom_crlf_csv(), rows=344, cols=8),
         Awkward("tab", "penguins.tsv", tab_csv(), rows=344, cols=8),
+        Awkward("empty_rows", "gaps.csv", empty_rows_csv(), rows=344, cols=8),
         Awkward("png", "image.csv", png_bytes(), code="not_csv", message="PNG image"),
         Awkward("xlsx", "book.csv", xlsx_bytes(), code="not_csv", message="Excel workbook"),
     ]

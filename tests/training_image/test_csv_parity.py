@@ -70,6 +70,7 @@ EXPECTED = {
     "utf16_be": {"encoding": "utf-16-be", "bom": False},
     "bom_crlf": {"encoding": "utf-8", "bom": True, "line_terminator": "\r\n"},
     "tab": {"delimiter": "\t"},
+    "empty_rows": {"delimiter": ","},  # rows of blanks, spaces or NA are skipped by both
 }
 FILES = {name: (awkward(name).content, EXPECTED[name]) for name in ACCEPTED} | _extra_files()
 
@@ -229,6 +230,24 @@ def test_the_container_refuses_a_file_that_is_not_text_in_its_given_dialect(tmp_
 
     with pytest.raises(data.DataError, match="not valid UTF-8 text"):
         data.load_csv(path, CsvDialect(encoding="utf-8"))
+
+
+def test_both_sides_refuse_a_utf8_bom_file_with_a_bad_byte_past_the_head(tmp_path, monkeypatch):
+    # A byte order mark says UTF-8: a later byte that is not is a broken file, not an export.
+    monkeypatch.setattr(csv_dialect, "HEAD_BYTES", 2048)
+    rows = ["id,city"] + [f"{i},Paris" for i in range(1, 400)] + ["400,Z\xfcrich"]
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + ("\n".join(rows) + "\n").encode("latin-1"))
+
+    with pytest.raises(csv_dialect.CsvRejected) as web:
+        analyze_csv(path)
+    with pytest.raises(data.DataError) as sniffing:
+        data.load_csv(path)
+    with pytest.raises(data.DataError) as told:
+        data.load_csv(path, CsvDialect(bom=True))
+    assert web.value.code == "encoding"
+    assert web.value.message == sniffing.value.message == told.value.message
+    assert "not valid UTF-8 text" in web.value.message
 
 
 def test_the_sniffer_refuses_a_utf8_bom_over_bytes_that_are_not_utf8():
