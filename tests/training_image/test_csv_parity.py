@@ -312,3 +312,18 @@ def test_the_dialect_round_trips_as_json():
     assert CsvDialect().codec == "utf-8-sig"
     with pytest.raises(dataclasses.FrozenInstanceError):
         dialect.delimiter = ","  # type: ignore[misc]
+
+
+def test_the_shared_rule_imports_only_the_standard_library():
+    # The web imports it (through the contract): no pandas, numpy or polars behind it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, training_image.contract, training_image.csv_dialect; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'polars') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
