@@ -29,7 +29,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "automl_lite.settings")
 
-import django  # noqa: E402 - the settings module must be chosen first
+import django  # the settings module must be chosen first
 
 django.setup()
 
@@ -223,7 +223,7 @@ def run_sqs(event: Mapping[str, Any]) -> dict[str, Any]:
                     retries=received - 1,
                     throw=True,
                 )
-            except Exception as error:  # noqa: BLE001 - SQS re-delivers it, then the DLQ keeps it
+            except Exception as error:  # SQS re-delivers it, then the DLQ keeps it
                 cause = underlying_error(error)
                 logger.error(
                     "Task %s[%s] from SQS message %s failed on receive %d of %d: %r",

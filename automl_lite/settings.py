@@ -98,7 +98,7 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE or DJANGO_SECRET_KEY_SECRET_ARN) is "
             "required"
         )
-    SECRET_KEY = "local-mode-only-not-secret"  # noqa: S105 - local single-user mode
+    SECRET_KEY = "local-mode-only-not-secret"  # local single-user mode
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
@@ -117,7 +117,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "template_partials",
     "core",
     "datasets",
     "jobs",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from jobs.runners.base import Runner
 
 
-def _boto3_resource(service: str):  # noqa: ANN202 - boto3 types are dynamic
+def _boto3_resource(service: str):  # boto3 types are dynamic
     import boto3
 
     return boto3.resource(
@@ -30,7 +30,7 @@ def _boto3_resource(service: str):  # noqa: ANN202 - boto3 types are dynamic
     )
 
 
-def boto3_client(service: str):  # noqa: ANN201
+def boto3_client(service: str):
     import boto3
 
     config = None

@@ -29,7 +29,7 @@ def _trusted_origin(request: Request) -> bool:
 class LocalUserAuthentication(BaseAuthentication):
     """The auto-signed-in local user, for loopback API clients without credentials."""
 
-    def authenticate(self, request: Request):  # noqa: ANN201 - DRF's signature
+    def authenticate(self, request: Request):  # DRF's signature
         user = getattr(request._request, "user", None)
         if (
             settings.AUTOML_LOCAL_AUTO_LOGIN

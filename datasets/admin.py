@@ -67,7 +67,7 @@ class DatasetRecordAdmin(RecordAdmin):
     )
     search_attributes = ("filename",)
 
-    def repository(self):  # noqa: ANN201 - a DatasetRepository
+    def repository(self):  # a DatasetRepository
         return wiring.dataset_repository()
 
     def record_actions(self) -> list[RecordAction]:

@@ -28,7 +28,7 @@ from core.exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from datasets.analysis import CsvRejected, analyze_csv, sniff_source
+from datasets.analysis import CsvRejected, analyze_csv, sniff_source, stored_dialect
 from training_image.contract import (
     Dataset,
     DatasetStatus,
@@ -356,6 +356,7 @@ def dataset_store_file(
         file_size=size,
         error_message=None,
         analysis=None,
+        csv_dialect=None,
     )
 
 
@@ -433,6 +434,7 @@ def dataset_confirm(
         file_size=size,
         error_message=None,
         analysis=None,
+        csv_dialect=None,
     )
     if inline and size <= INLINE_ANALYSIS_MAX_BYTES:
         return dataset_analyze(
@@ -510,6 +512,7 @@ def dataset_analyze(
         row_count=analysis["rows"],
         columns=[c["name"] for c in analysis["columns"]],
         analysis=analysis,
+        csv_dialect=stored_dialect(analysis).to_dict(),
         error_message=None,
     )
 

@@ -34,7 +34,7 @@ def analysis_gave_up(dataset_id: str, *, error: BaseException, attempts: int) ->
     max_retries=STORAGE_RETRIES,
     final_failure=analysis_gave_up,
 )
-def analyze_dataset(self, dataset_id: str) -> str | None:  # noqa: ANN001 - Celery's task
+def analyze_dataset(self, dataset_id: str) -> str | None:  # Celery's task
     """Analyze an `analyzing` dataset (safe to deliver twice: the service claims it).
 
     Storage errors are retried: with backoff by a local worker, by redelivery from SQS.

@@ -49,7 +49,7 @@ def mark_failed(request: HttpRequest, job: Job) -> str:
     )
     try:
         wiring.runner().cancel(failed)
-    except Exception:  # noqa: BLE001 - the record is failed; stopping the run is best effort
+    except Exception:  # the record is failed; stopping the run is best effort
         logger.exception("Could not stop the run of job %s marked failed", job.job_id)
     return f"Marked job {job.job_id} as failed."
 
@@ -80,7 +80,7 @@ class JobRecordAdmin(RecordAdmin):
     )
     search_attributes = ("dataset_name", "target_column", "tags")
 
-    def repository(self):  # noqa: ANN201 - a JobRepository
+    def repository(self):  # a JobRepository
         return wiring.job_repository()
 
     def record_actions(self) -> list[RecordAction]:

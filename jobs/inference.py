@@ -175,7 +175,7 @@ def predict_columns(job: Job, columns: Mapping[str, Sequence[Any]], n_rows: int)
         return _empty(loaded)
     try:
         outputs = loaded.session.run(None, feeds)
-    except Exception as exc:  # noqa: BLE001 - never show raw onnxruntime text to clients
+    except Exception as exc:  # never show raw onnxruntime text to clients
         logger.exception("Inference failed for job %s", job.job_id)
         raise ModelError("Prediction error: the model could not score this input") from exc
     names = [o.name for o in loaded.session.get_outputs()]

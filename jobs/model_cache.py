@@ -124,7 +124,7 @@ def _load(job: Job, storage: StorageOf) -> LoadedModel:
         session = ort.InferenceSession(
             _read_artifact(job, MODEL_ONNX, storage), options, providers=["CPUExecutionProvider"]
         )
-    except Exception as exc:  # noqa: BLE001 - a corrupt model is a server fault, not user input
+    except Exception as exc:  # a corrupt model is a server fault, not user input
         logger.exception("Could not load the ONNX model of job %s", job.job_id)
         raise ModelError("Prediction error: the model could not be loaded") from exc
     return LoadedModel(session=session, spec=spec, card=card)

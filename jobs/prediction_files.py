@@ -1,8 +1,9 @@
 """Batch prediction: score every row of an uploaded CSV and write the result CSV.
 
 The file is read in the dialect `datasets.analysis.sniff.sniff` finds in its first
-megabyte (encoding, BOM, delimiter, decimal mark, header names), so any file that
-uploads as a dataset also scores here. Rows stream through the standard library's
+megabyte with the rule uploads and training share (`training_image.csv_dialect`:
+encoding, BOM, delimiter, decimal mark, quoting; plus the header names), so any file
+that uploads as a dataset also scores here. Rows stream through the standard library's
 csv reader and are scored CHUNK_ROWS at a time by one run of the ONNX graph
 (`inference.predict_columns`); only one chunk of rows and outputs is in memory.
 
@@ -39,6 +40,7 @@ from datasets.analysis.errors import CsvRejected
 from datasets.analysis.sniff import Dialect, sniff
 from jobs import inference
 from training_image.contract import Job
+from training_image.csv_dialect import DELIMITER_NAMES
 from training_image.detection import NA_TOKENS
 
 logger = logging.getLogger(__name__)
@@ -46,11 +48,6 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 10_000  # rows per run of the graph: big enough to amortise, small in memory
 SNIFF_BYTES = 1 << 20
 READ_BUFFER = 1 << 16
-# The Python codec for each encoding sniff names (utf-8-sig also drops a UTF-8 BOM).
-_CODECS = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "cp1252": "cp1252", "latin-1": "latin-1"}
-# A byte past the head that is not UTF-8 means a spreadsheet export: try these in turn.
-_FALLBACK_ENCODINGS = ("cp1252", "latin-1")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _MAX_VALUE_SHOWN = 40
 
 
@@ -137,20 +134,19 @@ def score_file(job: Job, source: IO[bytes], *, max_rows: int) -> ScoredFile:
     head = source.read(SNIFF_BYTES)
     complete = len(head) < SNIFF_BYTES or not source.read(1)
     dialect = _sniff(head, complete=complete, spec=spec)
-    tried: list[str] = []
     while True:
         try:
             out, rows, columns = _score(job, spec, source, dialect, max_rows=max_rows)
             break
         except UnicodeDecodeError:
-            # The head decoded, a later byte did not: read it all again as the export it is.
-            tried.append(dialect.encoding)
-            remaining = [e for e in _FALLBACK_ENCODINGS if e not in tried]
-            if not remaining:  # latin-1 maps every byte, so this is a safety net only
+            # The head decoded, a later byte did not: read it all again as the export it is
+            # (UTF-8 -> cp1252 -> Latin-1, which maps every byte; UTF-16 has no fallback).
+            fallback = dialect.csv.fallback()
+            if fallback is None:
                 raise InvalidInput(
                     "The file's text encoding could not be recognised. Save it as CSV UTF-8."
                 ) from None
-            dialect = _sniff(head, complete=complete, spec=spec, encoding=remaining[0])
+            dialect = _sniff(head, complete=complete, spec=spec, encoding=fallback.encoding)
     seconds = time.perf_counter() - started
     logger.info("Scored a file of %d rows with job %s in %.2f s", rows, job.job_id, seconds)
     return ScoredFile(
@@ -265,7 +261,7 @@ def _records(
                     {"max_rows": max_rows},
                 )
             if len(record) != width:
-                name = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+                name = DELIMITER_NAMES.get(delimiter, repr(delimiter))
                 raise InvalidInput(
                     f"Row {count} (line {reader.line_num}) has {len(record)} fields, but the "
                     f"header has {width}. Look for an unquoted {name} inside a value, or a "
@@ -287,7 +283,7 @@ def _score(
     source.seek(0)
     text = io.TextIOWrapper(
         io.BufferedReader(_Reader(source), READ_BUFFER),
-        encoding=_CODECS.get(dialect.encoding, dialect.encoding),
+        encoding=dialect.codec,
         newline="",
     )
     reader = csv.reader(text, delimiter=dialect.delimiter, quotechar=dialect.quotechar)

@@ -353,7 +353,7 @@ def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | Htt
     return _get_job_for_user(request, job_id)
 
 
-def _open_artifact(job: Job, name: str):  # noqa: ANN202 - a storage File
+def _open_artifact(job: Job, name: str):  # a storage File
     key = (job.artifacts or {}).get(name)
     if not key:
         raise Http404("This job has no such file")

@@ -106,7 +106,7 @@ class ProgressReporter:
             written = with_retries(
                 lambda: self.store.update(self.job_id, progress=snapshot, heartbeat_at=utcnow())
             )
-        except Exception:  # noqa: BLE001 - a missed heartbeat must not kill training
+        except Exception:  # a missed heartbeat must not kill training
             log.warning("progress write failed:\n%s", traceback.format_exc())
             return
         self._last_write = time.monotonic()
@@ -221,7 +221,7 @@ class JobRun:
         _watch_sigterm(self.on_sigterm)
         try:
             code = self.claim()
-        except Exception:  # noqa: BLE001 - e.g. the job table file does not exist
+        except Exception:  # e.g. the job table file does not exist
             log.error("job %s could not be claimed:\n%s", self.job_id, traceback.format_exc())
             return EXIT_NOT_CLAIMED
         if code is not None:
@@ -234,7 +234,7 @@ class JobRun:
         except JobCancelled:
             log.warning("job %s left the running state; stopping without writing", self.job_id)
             return 0
-        except BaseException as error:  # noqa: BLE001 - every failure is recorded
+        except BaseException as error:  # every failure is recorded
             if isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
             return self.fail(error)
@@ -266,7 +266,7 @@ class JobRun:
             raise DataError(
                 f"The dataset file could not be found ({self.config.dataset_key}); upload it again."
             ) from error
-        df = load_csv(path)
+        df = load_csv(path, self.config.csv_dialect)
         log.info("loaded %s rows x %s columns", len(df), len(df.columns))
         excluded = self.excluded_columns()
         result = train_frame(
@@ -427,7 +427,7 @@ def _fail_misconfigured(environ: Mapping[str, str], error: ContainerEnvError) ->
             error_phase=JobPhase.STARTING,
             completed_at=utcnow(),
         )
-    except Exception:  # noqa: BLE001 - the log is all that is left
+    except Exception:  # the log is all that is left
         log.error("%s; recording it failed:\n%s", message, traceback.format_exc())
         return
     log.error("%s%s", message, "" if written else " (the job was not in a state to fail)")
@@ -447,7 +447,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         store = open_job_store(config.job_store, config.job_store_location)
-    except Exception:  # noqa: BLE001 - e.g. boto3 missing or a bad table name
+    except Exception:  # e.g. boto3 missing or a bad table name
         log.error("the job table could not be opened:\n%s", traceback.format_exc())
         return EXIT_CONFIG
     return JobRun(config, store, started).run()

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from training_image.csv_dialect import CsvDialect
+
 # --------------------------------------------------------------------------- statuses
 
 
@@ -49,10 +51,6 @@ def sources_for(target: JobStatus | str) -> frozenset[JobStatus]:
     """Statuses from which a job may move to `target` (used for conditional writes)."""
     target = JobStatus(target)
     return frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
-
-
-def can_transition(source: JobStatus | str, target: JobStatus | str) -> bool:
-    return JobStatus(target) in ALLOWED_TRANSITIONS[JobStatus(source)]
 
 
 # The earlier edition's REST contract knows four statuses only.
@@ -300,6 +298,9 @@ class Dataset:
     columns: list[str] = field(default_factory=list)
     analysis: dict[str, Any] | None = None
     error_message: str | None = None
+    # How the file is read (CsvDialect.to_dict()), sniffed once by the analysis; every job
+    # on the dataset hands it to the container (AUTOML_CSV_DIALECT). None: not analysed yet.
+    csv_dialect: dict[str, Any] | None = None
 
     def to_item(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -344,6 +345,8 @@ class Job:
     notes: str = ""
     deployed: bool = False
     deployed_at: str | None = None
+    # The dataset's CsvDialect.to_dict() when the job was created (None: the container sniffs).
+    csv_dialect: dict[str, Any] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -360,13 +363,6 @@ class Job:
 def _from_item(cls: type, item: Mapping[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in item.items() if k in names})
-
-
-# Fields stored as JSON text in SQLite (and as native maps/lists in DynamoDB).
-JSON_FIELDS = {
-    "Dataset": ("columns", "analysis"),
-    "Job": ("excluded_columns", "progress", "metrics", "artifacts", "preprocessing", "tags"),
-}
 
 
 # NOTE for the container's job store: the SQLite schema is SQLITE_SCHEMA at the end of this
@@ -409,6 +405,9 @@ ENV_REPORTS_LOCATION = "AUTOML_REPORTS_LOCATION"
 ENV_JOB_STORE = "AUTOML_JOB_STORE"
 ENV_JOB_STORE_LOCATION = "AUTOML_JOB_STORE_LOCATION"
 ENV_AWS_REGION = "AWS_DEFAULT_REGION"
+# Optional: the dataset's CsvDialect as JSON (CsvDialect.to_json()); absent for jobs made
+# before the analysis stored one, and then the container sniffs the file itself.
+ENV_CSV_DIALECT = "AUTOML_CSV_DIALECT"
 # Set by AWS Batch itself in every container it starts (never by us): the Batch job id and
 # the attempt number (1 for the first run, 2 for Batch's retry after a Spot reclaim).
 ENV_RUNNER_JOB_ID = "AWS_BATCH_JOB_ID"
@@ -428,6 +427,7 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_REPORTS_LOCATION, True, "folder or bucket receiving HTML reports"),
     EnvVar(ENV_JOB_STORE, True, "sqlite or dynamodb"),
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
+    EnvVar(ENV_CSV_DIALECT, False, "JSON CsvDialect of the dataset (absent: sniff the file)"),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
 
@@ -480,6 +480,8 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
         ENV_JOB_STORE: backend.job_store,
         ENV_JOB_STORE_LOCATION: backend.job_store_location,
     }
+    if job.csv_dialect is not None:
+        env[ENV_CSV_DIALECT] = CsvDialect.from_dict(job.csv_dialect).to_json()
     env.update(dict(backend.extra_env))
     return env
 
@@ -502,6 +504,8 @@ class ContainerConfig:
     # The runner's id of this run and its attempt (AWS Batch; None / 1 elsewhere).
     runner_job_id: str | None = None
     runner_attempt: int = 1
+    # How to read the dataset (None: sniff it).
+    csv_dialect: CsvDialect | None = None
 
 
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
@@ -559,7 +563,19 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         runner_attempt=(
             integer(ENV_RUNNER_ATTEMPT, 1, 10_000) if environ.get(ENV_RUNNER_ATTEMPT) else 1
         ),
+        csv_dialect=_csv_dialect(environ.get(ENV_CSV_DIALECT)),
     )
+
+
+def _csv_dialect(raw: str | None) -> CsvDialect | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return CsvDialect.from_json(raw)
+    except ValueError as error:
+        raise ContainerEnvError(
+            ENV_CSV_DIALECT, f"must be a CSV dialect as JSON (CsvDialect.to_json()): {error}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- storage schema

@@ -1,30 +1,26 @@
 """Reading a user's CSV and describing its columns.
 
-`load_csv` copes with the files people actually upload (a BOM, latin-1, `;` with decimal
-commas, `NA`/`?` for missing) and turns everything else into a `DataError` that says what is
-wrong. `profile_frame` builds one `detection.ColumnProfile` per column from pandas, so the
-container asks `detection.py` the same questions, with the same facts, as the web's analyzer.
+`load_csv` reads a file in the dialect the upload analysis sniffed (`csv_dialect`: a BOM,
+UTF-16, cp1252/Latin-1, `;` with decimal commas, single quotes), treats `NA`/`?` as missing,
+and turns everything else into a `DataError` that says what is wrong. `profile_frame` builds
+one `detection.ColumnProfile` per column from pandas, so the container asks `detection.py` the same questions, with the same facts, as the web's analyzer.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training_image import detection
+from training_image import csv_dialect, detection
+from training_image.csv_dialect import CsvDialect, CsvRejected
 from training_image.detection import ColumnProfile, Family, Kind
 from training_image.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SNIFF_BYTES = 256 * 1024
-DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_VALUES = 100  # values handed to detection (code-likeness of ID columns)
 DATETIME_SAMPLE = 500  # distinct values tried against each date format
 DATETIME_MIN_SHARE = 0.95  # share of sampled values a format must parse
@@ -32,14 +28,6 @@ DATETIME_MIN_SHARE = 0.95  # share of sampled values a format must parse
 # strptime formats, so a server can parse the same values with the standard library.
 DATETIME_FORMATS = detection.DATETIME_FORMATS
 _HAS_DIGIT = re.compile(r"\d")
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    encoding: str
-    delimiter: str
-    decimal: str
 
 
 @dataclass
@@ -54,79 +42,65 @@ class ColumnInfo:
 # --------------------------------------------------------------------------- reading
 
 
-def sniff_format(head: bytes) -> CsvFormat:
-    """Encoding, delimiter and decimal mark from the first bytes of a file."""
-    if not head.strip():
-        raise DataError("The file is empty: upload a CSV with a header row and data rows.")
-    if b"\x00" in head[:8192]:
-        raise DataError(
-            "The file is not a text CSV (it contains binary data). "
-            "Export the sheet as CSV (comma- or semicolon-separated) and upload that."
-        )
-    encoding = "utf-8-sig"
-    try:
-        # An incremental decoder tolerates a character cut at the end of the sample.
-        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-        text = head.decode("latin-1")
-    lines = text.splitlines()
-    if len(head) >= SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut in the middle
-    sample = "\n".join(lines[:200])
-    delimiter = _sniff_delimiter(sample)
-    decimal = "."
-    if delimiter == ";":
-        rows = list(csv.reader(io.StringIO(sample), delimiter=";"))[1:50]
-        cells = [c.strip() for row in rows for c in row]
-        if any(_DECIMAL_COMMA.match(c) for c in cells):
-            decimal = ","
-    return CsvFormat(encoding=encoding, delimiter=delimiter, decimal=decimal)
-
-
-def _sniff_delimiter(sample: str) -> str:
-    best, best_score = ",", (-1.0, 0)
-    for delimiter in DELIMITERS:
-        try:
-            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r][:50]
-        except csv.Error:
-            continue
-        if not rows or len(rows[0]) < 2:
-            continue
-        width = len(rows[0])
-        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
-        score = (consistent, width)
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-def load_csv(path: str | Path) -> pd.DataFrame:
+def load_csv(path: str | Path, dialect: CsvDialect | None = None) -> pd.DataFrame:
     """Read a CSV file into a DataFrame with missing values as NaN.
+
+    Args:
+        path: the file.
+        dialect: how to read it: the one the upload analysis sniffed (AUTOML_CSV_DIALECT),
+            used as is. None (an older job, `manage.py train`): sniffed here from the head
+            of the file with the same rule (`csv_dialect.sniff_file`).
 
     Raises:
         DataError: the file is empty, binary, has no data rows or cannot be parsed.
     """
+    path = Path(path)
+    given = dialect is not None
+    if dialect is None:
+        try:
+            dialect = csv_dialect.sniff_file(path)
+        except CsvRejected as rejected:
+            raise DataError(rejected.message) from None
+    while True:
+        try:
+            df = _read_csv(path, dialect)
+            break
+        except UnicodeDecodeError:
+            fallback = None if given else dialect.fallback()
+            if fallback is None:
+                raise DataError(csv_dialect.undecodable(dialect).message) from None
+            # Valid UTF-8 (or cp1252) in the head, not further down: read it all as the next.
+            dialect = fallback
+    if len(df.columns) < 2:
+        raise DataError(
+            "The file has a single column. A training file needs at least one feature column "
+            "and the target column, separated by commas or semicolons."
+        )
+    frame = normalise_frame(df)
+    empty = frame.isna().all(axis=1)
+    if empty.any():
+        # Rows whose every cell is missing carry nothing; the upload analysis skips them too.
+        frame = normalise_frame(df[~empty.to_numpy()].reset_index(drop=True))
+    if len(frame) == 0:
+        raise DataError("The file has a header but no data rows.")
+    return frame
+
+
+def _read_csv(path: Path, dialect: CsvDialect) -> pd.DataFrame:
     import pandas as pd
 
-    path = Path(path)
-    with open(path, "rb") as f:
-        head = f.read(SNIFF_BYTES)
-    fmt = sniff_format(head)
-    kwargs = {
-        "sep": fmt.delimiter,
-        "decimal": fmt.decimal,
-        "keep_default_na": False,
-        "na_values": sorted(detection.NA_TOKENS),
-        "dtype_backend": "numpy_nullable",
-        "low_memory": False,
-    }
     try:
-        try:
-            df = pd.read_csv(path, encoding=fmt.encoding, **kwargs)
-        except UnicodeDecodeError:
-            # Valid UTF-8 at the start, not further down: a latin-1 export.
-            df = pd.read_csv(path, encoding="latin-1", **kwargs)
+        return pd.read_csv(
+            path,
+            encoding=dialect.codec,
+            sep=dialect.delimiter,
+            decimal=dialect.decimal,
+            quotechar=dialect.quotechar,
+            keep_default_na=False,
+            na_values=sorted(detection.NA_TOKENS),
+            dtype_backend="numpy_nullable",
+            low_memory=False,
+        )
     except pd.errors.EmptyDataError:
         raise DataError(
             "The file is empty: upload a CSV with a header row and data rows."
@@ -137,14 +111,6 @@ def load_csv(path: str | Path) -> pd.DataFrame:
             f"The CSV could not be read: {detail}. Some rows have a different number of fields "
             "than the header (often an unquoted comma inside a value); fix or remove them."
         ) from None
-    if len(df.columns) < 2:
-        raise DataError(
-            "The file has a single column. A training file needs at least one feature column "
-            "and the target column, separated by commas or semicolons."
-        )
-    if len(df) == 0:
-        raise DataError("The file has a header but no data rows.")
-    return normalise_frame(df)
 
 
 def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:

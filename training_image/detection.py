@@ -8,7 +8,6 @@ Pure standard library.
 from __future__ import annotations
 
 import enum
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -210,10 +209,6 @@ def problem_type_label(value: str | None) -> str:
         "multiclass": "Multiclass classification",
         "regression": "Regression",
     }.get(value or "", "Not a usable target")
-
-
-def is_integral(values: Sequence[float]) -> bool:
-    return all(math.isfinite(v) and float(v).is_integer() for v in values)
 
 
 # Date and time layouts both sides try, in order (Python strptime syntax; the web analyzer

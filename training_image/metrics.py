@@ -13,21 +13,6 @@ import numpy as np
 
 from training_image.contract import LOWER_IS_BETTER
 
-# Our metric name -> FLAML's.
-FLAML_METRIC = {
-    "roc_auc": "roc_auc",
-    "accuracy": "accuracy",
-    "f1": "f1",
-    "log_loss": "log_loss",
-    "ap": "ap",
-    "roc_auc_ovr": "roc_auc_ovr",
-    "f1_macro": "macro_f1",
-    "r2": "r2",
-    "rmse": "rmse",
-    "mae": "mae",
-    "mape": "mape",
-}
-
 
 def score_from_flaml_loss(metric: str, loss: float) -> float:
     """FLAML minimises `1 - score` for higher-is-better metrics and the metric itself otherwise."""
@@ -135,10 +120,3 @@ def selection_score(metric: str, y: Any, prediction: Any, n_rows: int) -> float:
     if metric in TIE_BROKEN:
         value -= TieBreakMetric(metric, n_rows).weight * min(score("log_loss", y, prediction), 10.0)
     return value
-
-
-def search_metric(metric: str, n_rows: int) -> Any:
-    """What to pass to FLAML's `metric`: its own name, or a TieBreakMetric."""
-    if metric in TIE_BROKEN:
-        return TieBreakMetric(metric, n_rows)
-    return FLAML_METRIC[metric]

@@ -214,7 +214,7 @@ class OutOfFoldMetric:
             loss = tie_loss
         try:
             self._record(X_val, y_train, estimator, config, prediction, fit_seconds)
-        except Exception:  # noqa: BLE001 - recording is an optimisation; never fail the trial
+        except Exception:  # recording is an optimisation; never fail the trial
             self._pending = None
         self._last_call = time.monotonic()
         return loss, logged
@@ -378,5 +378,5 @@ def _nodes(model: Any) -> int:
 
     try:
         return tree_nodes(model) if model is not None else 0
-    except Exception:  # noqa: BLE001 - only an estimate for the time budget
+    except Exception:  # only an estimate for the time budget
         return 0

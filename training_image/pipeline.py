@@ -569,6 +569,6 @@ def _render(warnings: list[str], name: str, render: Callable[[], None]) -> None:
     """Render a report; a failure is logged and noted, never allowed to lose the model."""
     try:
         render()
-    except Exception:  # noqa: BLE001 - a report bug must not fail a trained job
+    except Exception:  # a report bug must not fail a trained job
         log.error("the %s could not be rendered:\n%s", name, traceback.format_exc())
         warnings.append(f"The {name} could not be rendered.")

@@ -482,8 +482,3 @@ def assemble_pipeline(preparer: Any, encoder: Any, model: Any, *, n_features: in
     return Pipeline(
         [("prepare", preparer), ("encode", encoder), ("float32", caster), ("model", model)]
     )
-
-
-def encode_with(pipeline: Any, X: pd.DataFrame) -> np.ndarray:
-    """The float32 features a fitted pipeline's model sees for raw rows `X`."""
-    return pipeline[:-1].transform(X)

@@ -702,7 +702,7 @@ class _Monitor(threading.Thread):
             if self._read_new_trials() and self.on_trial is not None:
                 self.on_trial(self.state)
             reason = self._stop_reason()
-        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+        except BaseException as error:  # handed back to the caller's thread
             self.error = error
             reason = "requested"
         if reason and self.state.stop_reason is None:

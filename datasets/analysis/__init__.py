@@ -1,8 +1,9 @@
 """Streaming analysis of an uploaded CSV, in bounded memory.
 
-`analyze_csv(path_or_binary_file)` sniffs the dialect from the first MiB (BOM,
-UTF-8 / Windows-1252 / Latin-1 / UTF-16, delimiter `,` `;` tab `|`, decimal comma,
-line endings), then reads the file once in 1.5 MiB chunks of whole records (a newline
+`analyze_csv(path_or_binary_file)` sniffs the dialect from the first MiB with
+`training_image.csv_dialect`, the rule the training container reads with too (BOM,
+UTF-8 / Windows-1252 / Latin-1 / UTF-16 LE or BE, delimiter `,` `;` tab `|`, decimal
+comma, quote character, line endings), then reads the file once in 1.5 MiB chunks of whole records (a newline
 outside quotes ends a record, so quoted values may span lines). A worker thread reads
 and parses chunk k+1 with polars while chunk k's statistics are merged, so peak memory
 is a few chunks plus fixed-size per-column state, whatever the file size. It returns
@@ -73,13 +74,22 @@ from typing import Any
 
 from datasets.analysis.columns import Replan
 from datasets.analysis.errors import CsvRejected
-from datasets.analysis.reader import BLOCK_BYTES, Reencode, Source, open_source, read_head
+from datasets.analysis.reader import BLOCK_BYTES, Reencode, Source, open_source
 from datasets.analysis.scanner import scan
 from datasets.analysis.sniff import Dialect, sniff
 from datasets.analysis.summary import ANALYSIS_VERSION, summarize
+from training_image.csv_dialect import CsvDialect, read_head
 from training_image.detection import Family
 
-__all__ = ["ANALYSIS_VERSION", "CsvRejected", "Dialect", "analyze_csv", "sniff_source"]
+__all__ = [
+    "ANALYSIS_VERSION",
+    "CsvDialect",
+    "CsvRejected",
+    "Dialect",
+    "analyze_csv",
+    "sniff_source",
+    "stored_dialect",
+]
 
 # Each rescan settles at least one column (integer -> float -> text) or the encoding.
 _MAX_SCANS = 8
@@ -94,6 +104,11 @@ def sniff_source(source: Source) -> Dialect:
     with open_source(source) as handle:
         head, complete = read_head(handle)
         return sniff(head, complete=complete)
+
+
+def stored_dialect(analysis: dict[str, Any]) -> CsvDialect:
+    """The dialect an analysis read its file with: the one stored with the dataset."""
+    return CsvDialect.from_dict(analysis["dialect"])
 
 
 def analyze_csv(

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from datasets.analysis.errors import CsvRejected
-from datasets.analysis.sniff import HEAD_BYTES, Dialect
+from datasets.analysis.sniff import Dialect
+from training_image.csv_dialect import undecodable
 
 # 1.5 MiB: peak RSS ~135 MB on any file size. In the bench, 2 MiB was ~10 MB heavier and no
 # faster, 1 MiB ~10 MB lighter and ~20 % slower, 4 MiB ~40 MB heavier and no faster.
@@ -64,12 +64,6 @@ def open_source(source: Source) -> Iterator[BinaryIO]:
             yield spooled
 
 
-def read_head(handle: BinaryIO) -> tuple[bytes, bool]:
-    """The first HEAD_BYTES of the file and whether that is the whole file."""
-    head = handle.read(HEAD_BYTES + 1)
-    return head[:HEAD_BYTES], len(head) <= HEAD_BYTES
-
-
 def utf8_blocks(
     handle: BinaryIO, dialect: Dialect, block_bytes: int = BLOCK_BYTES
 ) -> Iterator[bytes]:
@@ -85,20 +79,17 @@ def utf8_blocks(
                     block = block[len(codecs.BOM_UTF8) :]
             yield block
         return
-    decoder = codecs.getincrementaldecoder(dialect.encoding)()
+    decoder = codecs.getincrementaldecoder(dialect.codec)()
     first = True
     while True:
         raw = handle.read(block_bytes)
         try:
             text = decoder.decode(raw, final=not raw)
         except UnicodeDecodeError:
-            if dialect.encoding in ("utf-8", "cp1252"):
-                raise Reencode("latin-1" if dialect.encoding == "cp1252" else "cp1252") from None
-            raise CsvRejected(
-                f"The file is not valid {dialect.encoding_label()} text. Save it as CSV (UTF-8) "
-                "and upload it again.",
-                code="encoding",
-            ) from None
+            fallback = dialect.csv.fallback()
+            if fallback is not None:
+                raise Reencode(fallback.encoding) from None
+            raise undecodable(dialect.csv) from None
         if first:
             first = False
             text = text.removeprefix("\ufeff")
@@ -174,7 +165,9 @@ def _first_record_end(data: bytes, quote: bytes) -> int:
 def find_bad_line(chunk: Chunk, dialect: Dialect, width: int) -> tuple[int, int] | None:
     """The first record of `chunk` with more fields than the header: (line, fields)."""
     text = chunk.data.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quotechar
+    )
     start = 0
     try:
         for row in reader:

@@ -28,6 +28,7 @@ from datasets.analysis.reader import (
     utf8_blocks,
 )
 from datasets.analysis.sniff import DELIMITER_NAMES, Dialect
+from training_image.csv_dialect import undecodable
 from training_image.detection import Family
 
 _COLUMN_NUMBER = re.compile(r"\(column number (\d+)\)")
@@ -63,13 +64,14 @@ def scan(
     rows = empty_rows = 0
     counter = _Counter(stats, dialect.decimal)
     for frame in _parsed(first, chunks, dialect, stats):
-        if frame.get_column(names[0]).null_count():
+        if frame.select(_missing(frame, names[0]).any()).item():
             # polars reads a blank line as a row of nulls; pandas skips it, and so do we
-            # (with rows whose every cell is missing, which carry nothing either).
-            blank = pl.all_horizontal([pl.col(n).is_null() for n in names])
+            # (with rows whose every cell is missing: blank, spaces or an NA token, which
+            # carry nothing either; the container's loader drops the same rows).
+            blank = pl.all_horizontal([_missing(frame, n) for n in names])
             empty = frame.select(blank.sum()).item()
             if empty:
-                frame = frame.filter(~blank)
+                frame = frame.filter(blank.not_())
                 empty_rows += empty
         if frame.height == 0:
             continue
@@ -84,6 +86,13 @@ def scan(
             # Blank at the top, numbers further down: read it as numbers.
             raise Replan(column.plan.name, Family.FLOAT)
     return ScanResult(rows=rows, columns=stats, empty_rows=empty_rows)
+
+
+def _missing(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Whether each cell of a column is missing: null, or text that cleans to null."""
+    if frame.schema[name] == pl.String():
+        return clean_text(pl.col(name)).is_null()
+    return pl.col(name).is_null()
 
 
 def _no_rows() -> CsvRejected:
@@ -183,7 +192,10 @@ def _read(
                 line=line,
             ) from None
         if "utf-8" in message:
-            raise Reencode("cp1252") from None
+            fallback = dialect.csv.fallback()
+            if fallback is None:
+                raise undecodable(dialect.csv) from None
+            raise Reencode(fallback.encoding) from None
         raise
 
 

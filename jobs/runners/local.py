@@ -213,7 +213,7 @@ class LocalRunner:
 
 
 @contextlib.contextmanager
-def job_lock(job_id: str):  # noqa: ANN201 - a context manager yielding bool
+def job_lock(job_id: str):  # a context manager yielding bool
     """An exclusive, non-blocking claim on running `job_id` on this machine.
 
     Yields False when another task already holds it. The kernel drops the lock when
@@ -310,7 +310,7 @@ def run_job(
         return _after_exit(repository, job_id, runner_id, process.returncode, reason)
 
 
-def _wait(repository, job: Job, process: subprocess.Popen, *, poll_seconds: float) -> str:  # noqa: ANN001
+def _wait(repository, job: Job, process: subprocess.Popen, *, poll_seconds: float) -> str:
     """Wait for the process; stop it on cancel, worker shutdown or the hard deadline."""
     # A generous ceiling: the search budget plus time for loading, refit, export and
     # reports. A hung container is also caught earlier by the heartbeat check.
@@ -347,7 +347,7 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _after_exit(repository, job_id: str, runner_id: str, exit_code: int, reason: str) -> str:  # noqa: ANN001
+def _after_exit(repository, job_id: str, runner_id: str, exit_code: int, reason: str) -> str:
     job = repository.get(job_id)
     if job is None:
         return "finished"

@@ -215,6 +215,7 @@ def job_create(
         time_budget=time_budget,
         excluded_columns=excluded,
         idempotency_key=idempotency_key,
+        csv_dialect=dataset.csv_dialect,
     )
     try:
         repository.add(job)

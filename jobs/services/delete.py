@@ -46,7 +46,7 @@ def _delete_folder(alias: str, folder: str, failures: list[str]) -> list[str]:
         _dirs, files = storage.listdir(folder)
     except FileNotFoundError:
         return deleted
-    except Exception:  # noqa: BLE001 - storage faults are reported, not raised raw
+    except Exception:  # storage faults are reported, not raised raw
         logger.exception("Could not list %s/%s", alias, folder)
         failures.append(f"{alias}: {folder}")
         return deleted
@@ -54,7 +54,7 @@ def _delete_folder(alias: str, folder: str, failures: list[str]) -> list[str]:
         key = f"{folder}/{name}"
         try:
             storage.delete(key)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("Could not delete %s/%s", alias, key)
             failures.append(f"{alias}: {key}")
         else:
@@ -108,7 +108,7 @@ def job_delete(
             if storage.exists(key):
                 storage.delete(key)
                 summary.deleted_resources.append(f"{ARTIFACT_LABELS.get(name, 'artifact')}: {key}")
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("Could not delete artifact %s", key)
             failures.append(key)
     wiring.model_cache().evict(job.job_id)

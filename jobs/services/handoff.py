@@ -39,7 +39,7 @@ def hand_off(
         runner_id = runner.submit(queued, dataset_key=dataset_key)
     except SubmitError as exc:
         message = exc.message
-    except Exception:  # noqa: BLE001 - any runner fault must leave a clear, resubmittable job
+    except Exception:  # any runner fault must leave a clear, resubmittable job
         logger.exception("Runner failed to submit job %s", job.job_id)
         message = "The runner did not accept the job (the error was logged). Resubmit it."
     else:

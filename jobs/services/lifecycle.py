@@ -74,7 +74,7 @@ def job_cancel(
     )
     try:
         runner.cancel(cancelled)
-    except Exception:  # noqa: BLE001 - the record is cancelled; stopping the run is best effort
+    except Exception:  # the record is cancelled; stopping the run is best effort
         logger.exception("Could not stop the run of cancelled job %s", job.job_id)
     return cancelled
 

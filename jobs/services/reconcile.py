@@ -115,7 +115,7 @@ def jobs_reconcile(
                 seconds = int((now - last).total_seconds())
                 try:
                     runner.cancel(job)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     logger.exception("Could not stop hung job %s", job.job_id)
                 if _fail(
                     job,

@@ -77,7 +77,7 @@ class BatchEmulator:
         env = self.container_environment(batch_job_id, drop=drop, extra=extra)
         # The image's working directory holds the package, as `-m` needs; no PATH, no
         # PYTHONPATH, no HOME: only what Batch gives.
-        completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        completed = subprocess.run(  # our own interpreter and module
             [sys.executable, "-m", "training_image"],
             env=env,
             cwd=REPO_ROOT,

@@ -13,7 +13,7 @@ class _RawBody:
     def __init__(self, data: bytes) -> None:
         self._data = data
 
-    def stream(self, **_: Any):  # noqa: ANN201 - a generator of bytes
+    def stream(self, **_: Any):  # a generator of bytes
         yield self._data
 
     def read(self, *_: Any) -> bytes:

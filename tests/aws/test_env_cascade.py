@@ -15,6 +15,7 @@ from tests.aws.stack import deploy_stack, stack_records, stack_runner
 from tests.conftest import make_dataset, make_job
 from training_image import contract
 from training_image.contract import ErrorType, JobStatus
+from training_image.csv_dialect import CsvDialect
 
 # Without these the container cannot find the record to write the failure into.
 RECORD_LOCATORS = {contract.ENV_JOB_ID, contract.ENV_JOB_STORE, contract.ENV_JOB_STORE_LOCATION}
@@ -36,6 +37,7 @@ def submitted(moto_server):
             metric="accuracy",
             time_budget=30,
             status=JobStatus.QUEUED,
+            csv_dialect=CsvDialect(line_terminator="\n").to_dict(),  # penguins.csv's dialect
         )
     )
     batch_id = runner.submit(job, dataset_key=dataset.storage_key)
@@ -55,6 +57,7 @@ def test_it_submits_every_variable_the_container_requires(submitted):
     # And the container reads it back without complaint.
     config = contract.read_container_env(environment)
     assert (config.job_id, config.dataset_key) == (job.job_id, dataset.storage_key)
+    assert config.csv_dialect == CsvDialect.from_dict(job.csv_dialect)
 
 
 @pytest.mark.parametrize("variable", contract.REQUIRED_ENV)

@@ -184,7 +184,7 @@ def test_the_worker_principal_would_be_refused_create_tables_without_its_mainten
             ensure_table(
                 aws("dynamodb"), out["JobsTableName"], DYNAMO_JOBS_KEY, DYNAMO_JOBS_INDEXES
             )
-        except Exception as error:  # noqa: BLE001 - the AccessDenied is what is checked
+        except Exception as error:  # the AccessDenied is what is checked
             return "AccessDenied" in str(error)
         return False
 

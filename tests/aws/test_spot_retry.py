@@ -259,7 +259,7 @@ def deployed(moto_server, settings):
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(  # our own interpreter and module
         [sys.executable, "-m", "training_image"],
         env=env,
         cwd=REPO_ROOT,

@@ -43,7 +43,7 @@ def breast_cancer_csv() -> bytes:
     return load_breast_cancer(as_frame=True).frame.to_csv(index=False).encode()
 
 
-def _penguins_frame():  # noqa: ANN202 - a pandas DataFrame
+def _penguins_frame():  # a pandas DataFrame
     import pandas as pd
 
     return pd.read_csv(io.BytesIO(penguins_csv()))
@@ -74,6 +74,54 @@ def semicolon_decimal_comma_csv() -> bytes:
     return (
         _penguins_frame().to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n").encode()
     )
+
+
+# City names for the Windows-1252 and UTF-16 files: "€" and "–" are bytes 0x80 and 0x96 in
+# cp1252 (C1 control characters in Latin-1), the rest are within ISO-8859-1.
+CITIES = ["Zürich €", "Köln – Süd", "Nice", "Århus", "São Paulo"]
+
+
+def _penguins_with_cities():  # a pandas DataFrame
+    frame = _penguins_frame()
+    frame["city"] = [CITIES[i % len(CITIES)] for i in range(len(frame))]
+    return frame
+
+
+def cp1252_csv() -> bytes:
+    """A Windows spreadsheet export: Windows-1252 text with "Zürich €" in a `city` column."""
+    return _penguins_with_cities().to_csv(index=False).encode("cp1252")
+
+
+def utf16_csv(*, byte_order: str = "le", bom: bool = True) -> bytes:
+    """Penguins with cities as UTF-16 ("Unicode text" from Excel), LE or BE, with or without BOM."""
+    text = _penguins_with_cities().to_csv(index=False)
+    data = text.encode(f"utf-16-{byte_order}")
+    if bom:
+        data = ("\ufeff".encode(f"utf-16-{byte_order}")) + data
+    return data
+
+
+def bom_crlf_csv() -> bytes:
+    """UTF-8 with a byte order mark and Windows line endings (Excel's "CSV UTF-8")."""
+    return b"\xef\xbb\xbf" + _penguins_frame().to_csv(index=False, lineterminator="\r\n").encode()
+
+
+def tab_csv() -> bytes:
+    """Tab-separated penguins (a .tsv, or a copy from a spreadsheet)."""
+    return _penguins_frame().to_csv(index=False, sep="\t").encode()
+
+
+def empty_rows_csv() -> bytes:
+    """Penguins with rows that hold nothing: a blank line, only delimiters, only NA, spaces."""
+    lines = penguins_csv().decode().splitlines(keepends=True)
+    for at, junk in (
+        (5, ",,,,,,,\n"),
+        (9, "NA,NA,NA,NA,NA,NA,NA,NA\n"),
+        (12, "\n"),
+        (20, "  , ,,,,,,\n"),
+    ):
+        lines.insert(at, junk)
+    return "".join(lines).encode()
 
 
 def ragged_csv(bad_line: int = 9) -> bytes:
@@ -130,6 +178,14 @@ def awkward_files() -> list[Awkward]:
         ),
         Awkward("latin1", "latin1.csv", latin1_csv(), rows=344, cols=9),
         Awkward("multiline_quoted", "multiline.csv", multiline_csv(), rows=344, cols=9),
+        Awkward("cp1252", "windows.csv", cp1252_csv(), rows=344, cols=9),
+        Awkward("utf16_le_bom", "unicode.csv", utf16_csv(byte_order="le"), rows=344, cols=9),
+        Awkward("utf16_be_bom", "unicode-be.csv", utf16_csv(byte_order="be"), rows=344, cols=9),
+        Awkward("utf16_le", "nobom.csv", utf16_csv(byte_order="le", bom=False), rows=344, cols=9),
+        Awkward("utf16_be", "nobom-be.csv", utf16_csv(byte_order="be", bom=False), 344, 9),
+        Awkward("bom_crlf", "excel-utf8.csv", bom_crlf_csv(), rows=344, cols=8),
+        Awkward("tab", "penguins.tsv", tab_csv(), rows=344, cols=8),
+        Awkward("empty_rows", "gaps.csv", empty_rows_csv(), rows=344, cols=8),
         Awkward("png", "image.csv", png_bytes(), code="not_csv", message="PNG image"),
         Awkward("xlsx", "book.csv", xlsx_bytes(), code="not_csv", message="Excel workbook"),
     ]

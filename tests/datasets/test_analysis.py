@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datasets.analysis import CsvRejected, analyze_csv, columns, reader
+from datasets.analysis import CsvRejected, analyze_csv, columns
 from tests.datasets.csv_files import (
     ACCENTED,
     ACCEPTED,
@@ -20,7 +20,7 @@ from tests.datasets.csv_files import (
     penguins_csv,
     penguins_raw_csv,
 )
-from training_image import detection
+from training_image import csv_dialect, detection
 
 
 def analyze(content: bytes, **kwargs) -> dict:
@@ -75,7 +75,7 @@ def test_it_decodes_latin1_text():
 
 def test_it_decodes_latin1_bytes_first_seen_after_the_head(monkeypatch):
     # The head is plain ASCII (valid UTF-8); the first é comes later: rescan as Latin-1.
-    monkeypatch.setattr(reader, "HEAD_BYTES", 2048)
+    monkeypatch.setattr(csv_dialect, "HEAD_BYTES", 2048)
     rows = ["id,city"] + [f"{i},Paris" for i in range(1, 400)] + ["400,Orléans"]
     analysis = analyze(("\n".join(rows) + "\n").encode("latin-1"))
     assert analysis["rows"] == 400

@@ -35,6 +35,33 @@ def test_it_analyzes_a_confirmed_dataset_once(alice, repo):
     assert second.updated_at == first.updated_at
 
 
+def test_the_analysis_stores_the_dialect_with_the_dataset(alice, repo):
+    from tests.datasets.csv_files import utf16_csv
+    from training_image.csv_dialect import CsvDialect
+
+    dataset = analyzed(alice, utf16_csv(byte_order="be", bom=False), "unicode.csv")
+
+    assert dataset.status == DatasetStatus.READY
+    expected = CsvDialect(encoding="utf-16-be").to_dict()
+    assert dataset.csv_dialect == expected
+    assert repo.get(dataset.dataset_id).csv_dialect == expected
+    assert dataset.analysis["dialect"]["description"] == "comma-separated, UTF-16 (big-endian)"
+
+
+def test_a_new_file_clears_the_stored_dialect(alice, repo):
+    dataset = analyzed(alice)
+    assert dataset.csv_dialect is not None
+    repo.update(dataset.dataset_id, status=DatasetStatus.FAILED)
+
+    again = services.dataset_store_file(
+        dataset=repo.get(dataset.dataset_id),
+        stream=ContentFile(iris_csv()),
+        content_length=None,
+    )
+
+    assert again.csv_dialect is None and again.analysis is None
+
+
 def test_it_does_nothing_for_a_dataset_deleted_before_its_analysis(alice):
     assert services.dataset_analyze(dataset_id="d0e1d2c3-0000-4000-8000-000000000000") is None
 

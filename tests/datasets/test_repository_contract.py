@@ -16,6 +16,7 @@ from datasets.adapters.sqlite import SqliteDatasetRepository
 from tests.conftest import make_dataset
 from tests.core.moto_tables import both_adapters
 from training_image.contract import DatasetStatus, new_id
+from training_image.csv_dialect import CsvDialect
 
 repo = both_adapters("datasets", SqliteDatasetRepository, DynamoDatasetRepository)
 
@@ -45,6 +46,17 @@ def test_it_round_trips_a_dataset_with_its_analysis(repo):
     )
     repo.add(dataset)
     assert repo.get(dataset.dataset_id) == dataset
+
+
+def test_it_round_trips_the_csv_dialect(repo):
+    dialect = CsvDialect(encoding="utf-16-le", bom=True, delimiter=";", decimal=",")
+    dataset = repo.add(make_dataset(csv_dialect=dialect.to_dict()))
+
+    stored = repo.get(dataset.dataset_id)
+    assert CsvDialect.from_dict(stored.csv_dialect) == dialect
+    cleared = repo.update(dataset.dataset_id, csv_dialect=None)
+    assert cleared.csv_dialect is None
+    assert repo.get(dataset.dataset_id).csv_dialect is None
 
 
 def test_it_returns_none_for_an_unknown_id(repo):

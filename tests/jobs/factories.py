@@ -61,11 +61,12 @@ def store_dataset(owner, *, content: bytes | None = None, **overrides):
     its own.
     """
     from automl_lite import wiring
-    from datasets.analysis import analyze_csv
+    from datasets.analysis import analyze_csv, stored_dialect
 
     content = content or iris_csv()
     analysis = overrides.pop("analysis", None) or analyze_csv(io.BytesIO(content))
     values = dict(
+        csv_dialect=stored_dialect(analysis).to_dict() if "dialect" in analysis else None,
         owner_id=str(owner.pk),
         filename="iris.csv",
         status=DatasetStatus.READY,
@@ -86,7 +87,11 @@ def store_job(owner, dataset=None, **overrides) -> Job:
 
     values = dict(owner_id=str(owner.pk))
     if dataset is not None:
-        values.update(dataset_id=dataset.dataset_id, dataset_name=dataset.filename)
+        values.update(
+            dataset_id=dataset.dataset_id,
+            dataset_name=dataset.filename,
+            csv_dialect=dataset.csv_dialect,  # as job_create copies it
+        )
     values.setdefault("target_column", "species")
     values.setdefault("problem_type", "multiclass")
     values.setdefault("metric", "accuracy")

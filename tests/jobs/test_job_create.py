@@ -27,6 +27,19 @@ def create(owner, dataset, **overrides):
     return services.job_create(**values)
 
 
+def test_the_job_carries_the_dialect_its_dataset_was_analysed_with(alice, runner):
+    from tests.datasets.csv_files import cp1252_csv
+    from training_image.csv_dialect import CsvDialect
+
+    dataset = store_dataset(alice, content=cp1252_csv(), filename="windows.csv")
+    assert dataset.csv_dialect == CsvDialect(encoding="cp1252").to_dict()
+
+    job = create(alice, dataset)
+
+    assert job.csv_dialect == dataset.csv_dialect
+    assert runner.submitted == [(job.job_id, dataset.storage_key)]
+
+
 def test_it_rejects_a_target_that_is_not_a_column(alice, iris, runner):
     with pytest.raises(InvalidInput, match="Target column 'colour' not found in dataset"):
         create(alice, iris, target_column="colour")

@@ -21,7 +21,14 @@ from jobs.runners import local
 from jobs.runners.base import SubmitError
 from jobs.runners.local import LocalRunner, format_runner_id
 from tests.jobs.factories import store_job
-from training_image.contract import REQUIRED_ENV, ErrorType, JobStatus, container_env
+from training_image.contract import (
+    ENV_CSV_DIALECT,
+    REQUIRED_ENV,
+    ErrorType,
+    JobStatus,
+    container_env,
+)
+from training_image.csv_dialect import CsvDialect
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +81,8 @@ def test_it_runs_the_container_with_exactly_the_contract_environment(
     assert set(REQUIRED_ENV) <= set(env)
     assert set(env) - set(expected) <= {*local.INHERITED_ENV, "PYTHONPATH", "PYTHONUNBUFFERED"}
     assert "DJANGO_SECRET_KEY" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    # The dataset's dialect, sniffed once at upload, is the one the container reads with.
+    assert CsvDialect.from_json(env[ENV_CSV_DIALECT]) == CsvDialect.from_dict(iris.csv_dialect)
 
 
 def test_it_fails_a_job_whose_process_exits_without_a_result(alice, iris, jobs_repo):

@@ -278,6 +278,25 @@ def test_a_utf16_file_scores(alice_client, onnx_job):
     assert text.splitlines()[1].split("\t")[-5] == "Gentoo"
 
 
+@pytest.mark.parametrize("byte_order", ["le", "be"])
+def test_a_utf16_file_without_a_byte_order_mark_scores(alice_client, onnx_job, byte_order):
+    # The same rule as uploads (training_image.csv_dialect): NULs in every other byte.
+    rows = [{"city": "Zürich €", **GENTOO}] * 3
+    content = csv_bytes(rows).decode().encode(f"utf-16-{byte_order}")
+    response = score(alice_client, onnx_job, content)
+    assert response.status_code == 200, response.content
+    result = read_result(response)
+    assert result["city"].tolist() == ["Zürich €"] * 3
+    assert result["prediction"].tolist() == ["Gentoo"] * 3
+
+
+def test_a_cp1252_file_keeps_its_euro_sign(alice_client, onnx_job):
+    rows = [{"city": "Zürich €", **GENTOO}] * 3
+    response = score(alice_client, onnx_job, csv_bytes(rows, encoding="cp1252"))
+    assert response.status_code == 200, response.content
+    assert read_result(response)["city"].tolist() == ["Zürich €"] * 3
+
+
 def test_latin1_bytes_after_the_first_megabyte_are_read_as_latin1(alice_client, onnx_job):
     rows = [{"note": "plain", **GENTOO}] * 30_000
     last_row = ",".join(["café crème", *(str(v) for v in GENTOO.values())]) + "\n"

@@ -17,15 +17,16 @@ ROWS = "name,age,fare,city\nAnna,22,7.25,Zürich\nBert,,71.2833,Köln\nCléo,35,
     [
         (b"", "The file is empty"),
         (b"   \n\n", "The file is empty"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary data"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "a PNG image, not a CSV"),
+        (b"\x00\x01\x02 binary garbage" * 50, "binary data"),
         (b"name,age,fare\n", "header but no data rows"),
-        (b"just one column\nvalue\n", "single column"),
+        (b"just one column\nvalue\n", "Only one column"),
         (
             b"a,b,c\n1,2,3\n4,5,6,7\n",
             "Expected 3 fields in line 3, saw 4",
         ),
     ],
-    ids=["empty", "blank", "binary", "header-only", "one-column", "ragged"],
+    ids=["empty", "blank", "png", "binary", "header-only", "one-column", "ragged"],
 )
 def test_it_rejects_unusable_files_with_a_clear_message(tmp_path, content, message):
     path = tmp_path / "data.csv"

@@ -9,6 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from datasets.analysis import analyze_csv, stored_dialect
+from tests.datasets import csv_files
 from tests.training_image import frames
 from tests.training_image.jobenv import (
     LocalDeployment,
@@ -82,6 +84,61 @@ def test_it_reads_the_excluded_columns_from_the_job_record(deployment, penguins)
     features = record["preprocessing"]["feature_types"]
     assert "island" not in features and "sex" not in features
     assert "bill_length_mm" in features
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        csv_files.utf16_csv(byte_order="le"),
+        csv_files.utf16_csv(byte_order="be", bom=False),
+        csv_files.cp1252_csv(),
+    ],
+    ids=["utf16-le-bom", "utf16-be-no-bom", "cp1252"],
+)
+def test_it_trains_on_the_dialect_the_upload_analysis_stored(deployment, content):
+    # The web's analysis sniffs the file once; the job carries that dialect to the container
+    # in AUTOML_CSV_DIALECT, and the container reads the file with it.
+    key = deployment.add_dataset(content, "cities.csv")
+    analysis = analyze_csv(deployment.folder("datasets") / key)
+    dialect = stored_dialect(analysis)
+    job = deployment.add_job(target_column="species", time_budget=3, csv_dialect=dialect.to_dict())
+    env = deployment.env(job, key)
+    assert contract.CsvDialect.from_json(env[contract.ENV_CSV_DIALECT]) == dialect
+
+    done = run_container(env)
+
+    assert done.returncode == 0, done.stderr
+    record = deployment.job(job.job_id)
+    assert record["status"] == JobStatus.COMPLETED
+    assert record["metrics"]["accuracy"] > 0.9
+    shown = {
+        t["value"]
+        for t in next(c for c in analysis["columns"] if c["name"] == "city")["top_values"]
+    }
+    assert (
+        set(record["preprocessing"]["categorical_values"]["city"]) == shown == set(csv_files.CITIES)
+    )
+    card = json.loads(
+        (deployment.folder("models") / record["artifacts"][contract.MODEL_CARD]).read_text("utf-8")
+    )
+    [city] = [f for f in card["features"] if f["name"] == "city"]
+    assert "Zürich €" in city["allowed_values"]
+    assert not any("\x80" in v for v in city["allowed_values"])
+
+
+def test_it_fails_a_job_whose_dialect_variable_is_malformed(deployment, penguins):
+    job = deployment.add_job(target_column="species")
+    env = deployment.env(job, penguins)
+    env[contract.ENV_CSV_DIALECT] = '{"encoding": "utf-8", "delimiter": ";"}'
+
+    done = run_container(env)
+
+    assert done.returncode == 2
+    record = deployment.job(job.job_id)
+    assert (record["status"], record["error_type"]) == (JobStatus.FAILED, ErrorType.CONFIG)
+    assert "AUTOML_CSV_DIALECT: must be a CSV dialect as JSON" in record["error_message"]
+    assert "missing bom" in record["error_message"]
+    assert "AUTOML_CSV_DIALECT" in done.stderr
 
 
 def test_it_leaves_a_cancelled_job_alone(deployment, penguins):
