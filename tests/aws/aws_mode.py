@@ -59,8 +59,8 @@ def aws_mode(
     """Django in AWS mode for one test, its buckets and record tables created in moto.
 
     The buckets are `{prefix}-datasets` behind every storage alias, or with
-    `bucket_per_alias` one `{prefix}-<alias>` each. The record tables `{prefix}-datasets`
-    and `{prefix}-jobs` are created as `manage.py create_tables` creates them.
+    `bucket_per_alias` one `{prefix}-<alias>` each. The record tables `{prefix}-datasets`,
+    `{prefix}-jobs` and `{prefix}-batches` are created as `manage.py create_tables` creates them.
 
     Args:
         settings: pytest-django's `settings` fixture.
@@ -84,6 +84,7 @@ def aws_mode(
     settings.AUTOML_REPORTS_BUCKET = buckets["reports"]
     settings.AUTOML_DATASETS_TABLE = f"{prefix}-datasets"
     settings.AUTOML_JOBS_TABLE = f"{prefix}-jobs"
+    settings.AUTOML_BATCHES_TABLE = f"{prefix}-batches"
     settings.STORAGES = s3_storages(buckets, endpoint_url=endpoint_url, **storage_options)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint_url)
     for bucket in sorted(set(buckets.values())):
