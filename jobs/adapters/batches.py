@@ -9,12 +9,20 @@ the job + created_at index, never a scan.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.exceptions import InvalidInput
 from core.pagination import Page
-from core.records import Index, Item, RecordRepository, RecordSpec, check_limit, status_values
+from core.records import (
+    Index,
+    Item,
+    RecordRepository,
+    RecordSpec,
+    check_limit,
+    not_found,
+    status_values,
+)
 from training_image.contract import (
     DYNAMO_BATCH_JOB_INDEX,
     DYNAMO_BATCHES_INDEXES,
@@ -86,7 +94,17 @@ class BatchRecords(RecordRepository[PredictionBatch]):
         allowed = status_values(self.spec, sources)
         if "status" in fields:
             raise TypeError("pass the new status as `to`, not as a field")
+        if not allowed:  # nothing leads there (`pending`): no write can succeed
+            current = self.get(batch_id)
+            if current is None:
+                raise not_found(self.spec, str(batch_id))
+            raise self._conflict(batch_id, current.status, allowed, target)
         return self._write(batch_id, {**fields, "status": str(target)}, allowed, target=target)
+
+    def _validate_keys(self, item: Mapping[str, Any]) -> None:
+        super()._validate_keys(item)
+        # Not an index key here, but every record carries its owner.
+        self._check_key("owner_id", item.get("owner_id"))
 
     def list_for_job(
         self, job_id: str, *, limit: int = 20, cursor: str | None = None
