@@ -385,7 +385,8 @@ def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """One row of the batch history, polled every 2 s while the batch is queued or scoring."""
     job = _get_job_for_user(request, job_id)
     batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
-    return render(request, "jobs/partials/batch.html", {"row": _batch_context(request, job, batch)})
+    context = {"job": job, "row": _batch_context(request, job, batch)}
+    return render(request, "jobs/partials/batch.html", context)
 
 
 @require_GET
@@ -446,7 +447,8 @@ def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpRe
         batch_delete(batch=batch)
     except ApplicationError as exc:
         if request.htmx:
-            context = {"row": {**_batch_context(request, job, batch), "error": exc.message}}
+            row = {**_batch_context(request, job, batch), "error": exc.message}
+            context = {"job": job, "row": row}
             return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
         messages.error(request, exc.message)
     else:
