@@ -384,6 +384,7 @@ def test_it_registers_the_web_task_definition_in_ecs(moto_batch):
         REPORTS_BUCKET="r",
         DATASETS_TABLE="dt",
         JOBS_TABLE="jt",
+        BATCHES_TABLE="bt",
         BATCH_JOB_QUEUE="q",
         BATCH_JOB_DEFINITION="jd",
         TASK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/automl-lite-tasks",

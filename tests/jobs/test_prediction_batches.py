@@ -421,3 +421,43 @@ def test_the_api_is_in_the_openapi_schema(alice_client):
     assert {"get", "post"} <= set(paths["/api/jobs/{job_id}/batches"])
     assert {"get", "delete"} <= set(paths["/api/jobs/{job_id}/batches/{batch_id}"])
     assert "202" in paths["/api/jobs/{job_id}/batches/{batch_id}/confirm"]["post"]["responses"]
+
+
+def test_a_storage_failure_releases_the_batch_for_the_retry_then_fails_it(job, monkeypatch):
+    repository = wiring.batch_repository()
+    batch = _queued_batch(repository, job, csv_bytes([GENTOO] * 3))
+    storage = wiring.storage("reports")
+
+    def refuse(name, content, max_length=None):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage, "save", refuse)
+    with pytest.raises(batch_services.ServiceUnavailable):
+        batch_services.batch_score(batch_id=batch.batch_id)
+    assert repository.get(batch.batch_id).status == BatchStatus.QUEUED  # claimable again
+
+    # Eager apply() runs the retries itself unless it is told to propagate the first Retry.
+    from automl_lite.celery import app
+
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    score_batch.apply(args=[batch.batch_id])  # retries, then gives up
+
+    failed = repository.get(batch.batch_id)
+    assert failed.status == BatchStatus.FAILED
+    assert failed.error_message.startswith("The result could not be stored")
+    assert "Scoring was tried 4 times" in failed.error_message
+    assert stored_files("datasets", job)  # the upload is kept: nothing was lost
+
+
+def test_a_batch_whose_worker_died_is_claimed_again(job):
+    repository = wiring.batch_repository()
+    batch = _queued_batch(repository, job, csv_bytes([GENTOO] * 2))
+    repository.transition(batch.batch_id, BatchStatus.SCORING, attempt=1, rows_done=1)
+    # No progress for longer than a worker can run: its worker is gone.
+    repository._store.update(
+        batch.batch_id, {"updated_at": "2025-01-01T00:00:00.000000Z"}, only_if_status=None
+    )
+
+    done = batch_services.batch_score(batch_id=batch.batch_id)
+
+    assert (done.status, done.attempt, done.rows_total) == (BatchStatus.COMPLETED, 2, 2)
