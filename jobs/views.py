@@ -181,7 +181,9 @@ def _prediction_form_context(job: Job) -> dict[str, Any]:
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: live progress, what went wrong, or the results."""
     job = _get_job_for_user(request, job_id)
-    return render(request, "jobs/detail.html", _detail_context(request, job))
+    # `?batch=<id>`: the batch just sent from the page, marked in the history.
+    context = _detail_context(request, job, new_batch_id=request.GET.get("batch") or "")
+    return render(request, "jobs/detail.html", context)
 
 
 @require_GET

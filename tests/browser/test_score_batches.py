@@ -122,9 +122,11 @@ def test_score_a_file_straight_through_s3(settings, moto_s3, live_server, client
             s3_posts: list[str] = []
             page.on(
                 "request",
-                lambda r: s3_posts.append(r.url)
-                if r.method == "POST" and r.url.startswith(moto_s3)
-                else None,
+                lambda r: (
+                    s3_posts.append(r.url)
+                    if r.method == "POST" and r.url.startswith(moto_s3)
+                    else None
+                ),
             )
             form = page.goto(f"{live_server.url}/jobs/{job.job_id}/")
             assert form is not None

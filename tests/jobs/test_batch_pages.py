@@ -95,6 +95,7 @@ def test_the_form_scores_a_file_and_the_history_offers_it_again(alice_client, jo
     page = alice_client.get(response["Location"]).content.decode()
     (batch,) = wiring.batch_repository().all_for_job(job.job_id)
     assert 'id="batch-history"' in page and "birds.csv" in page
+    assert 'class="batch-row is-new"' in page  # the batch just sent is marked
     assert "3 rows" in page
     assert f"/jobs/{job.job_id}/batches/{batch.batch_id}/download/?expires=" in page
     download = alice_client.get(f"/jobs/{job.job_id}/batches/{batch.batch_id}/download/")
