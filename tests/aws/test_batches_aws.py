@@ -169,3 +169,48 @@ def test_deleting_the_job_deletes_its_batches_in_s3(aws, alice_client, job):
     for bucket in (f"{PREFIX}-datasets", f"{PREFIX}-reports"):
         listed = aws.list_objects_v2(Bucket=bucket, Prefix=f"batches/{job.job_id}/")
         assert listed.get("KeyCount", 0) == 0, bucket
+
+
+@pytest.mark.slow  # scores 412,800 rows
+def test_a_20_mb_file_never_passes_through_the_web(aws, alice_client, job, settings):
+    settings.AUTOML_MAX_PREDICT_BYTES = 25 * 1024**2
+    content = penguin_rows(1200)  # 412,800 rows
+    assert len(content) > 20 * 1024**2
+    web_s3: list[tuple[str, str | None]] = []
+    client = wiring.storage("datasets").connection.meta.client
+    client.meta.events.register(
+        "before-call.s3",
+        lambda model, params, **_: web_s3.append((model.name, params["headers"].get("Range"))),
+    )
+    answers = []
+
+    created = alice_client.post(
+        f"/api/jobs/{job.job_id}/batches",
+        {"filename": "big.csv", "size": len(content)},
+        content_type="application/json",
+    )
+    answers.append(created)
+    body = created.json()
+    posted = post_to_s3(body["upload"], content, "big.csv")
+    # Of the web's requests only the confirm reads S3: one HEAD and one ranged GET.
+    from jobs.tasks import score_batch
+
+    queued: list[str] = []
+    original = score_batch.delay
+    score_batch.delay = queued.append  # the worker runs below, outside the web's request
+    try:
+        answers.append(alice_client.post(body["confirm_url"]))
+    finally:
+        score_batch.delay = original
+    web_calls = list(web_s3)
+    score_batch.apply(args=queued)
+    answers.append(alice_client.get(f"/api/jobs/{job.job_id}/batches/{body['batch_id']}"))
+    shown = answers[-1].json()
+    head = requests.head(shown["download_url"], timeout=60)
+
+    assert posted.status_code == 204
+    assert [a.status_code for a in answers] == [201, 202, 200]
+    assert max(len(a.content) for a in answers) < 10_000  # the web's bodies stay small
+    assert web_calls == [("HeadObject", None), ("GetObject", f"bytes=0-{1024**2 - 1}")]
+    assert shown["status"] == "completed" and shown["rows_total"] == 412_800
+    assert int(head.headers["Content-Length"]) > len(content)
