@@ -37,7 +37,6 @@ from training_image.contract import (
     MAX_TIME_BUDGET,
     METRICS,
     PROBLEM_TYPES,
-    BatchStatus,
     Job,
     JobStatus,
     PredictionBatch,
@@ -535,7 +534,9 @@ class _BatchOutput(serializers.Serializer):
 
     batch_id = serializers.CharField()
     job_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=[str(s) for s in BatchStatus])
+    status = serializers.CharField(
+        help_text="pending (uploading), queued, scoring, then completed or failed"
+    )
     filename = serializers.CharField()
     size = serializers.IntegerField()
     rows_total = serializers.IntegerField(allow_null=True)
