@@ -18,7 +18,7 @@ from training_image.contract import Backend
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
     from jobs.model_cache import ModelCache
-    from jobs.repository import JobRepository
+    from jobs.repository import JobRepository, PredictionBatchRepository
     from jobs.runners.base import Runner
 
 
@@ -72,6 +72,19 @@ def job_repository() -> JobRepository:
     from jobs.adapters.sqlite import SqliteJobRepository
 
     return SqliteJobRepository(settings.AUTOML_RECORDS_PATH)
+
+
+@functools.cache
+def batch_repository() -> PredictionBatchRepository:
+    if settings.IS_AWS:
+        from jobs.adapters.dynamodb import DynamoBatchRepository
+
+        return DynamoBatchRepository(
+            _boto3_resource("dynamodb").Table(settings.AUTOML_BATCHES_TABLE)
+        )
+    from jobs.adapters.sqlite import SqliteBatchRepository
+
+    return SqliteBatchRepository(settings.AUTOML_RECORDS_PATH)
 
 
 @functools.cache
@@ -139,6 +152,7 @@ def reset() -> None:
     """Forget built collaborators (after settings change, e.g. in tests)."""
     dataset_repository.cache_clear()
     job_repository.cache_clear()
+    batch_repository.cache_clear()
     runner.cache_clear()
     storages._storages = {}  # Django rebuilds them from settings.STORAGES on next access
     if hasattr(storages, "backends"):

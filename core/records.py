@@ -54,8 +54,10 @@ class RecordSpec:
     record_class: type
     table: str  # SQLite table name
     id_field: str
-    owner_index: Index
-    status_index: Index
+    # None: a record type not listed per owner or by status (prediction batches are
+    # listed per job, through `other_indexes`); those listings then refuse to run.
+    owner_index: Index | None
+    status_index: Index | None
     statuses: tuple[str, ...]
     immutable: frozenset[str]  # fields `update` may never change
     status_by_update: bool  # datasets change status with `update`; jobs only by `transition`
@@ -67,7 +69,8 @@ class RecordSpec:
         """Attributes that are table or index keys: DynamoDB refuses empty strings there."""
         names = [self.id_field]
         for index in (self.owner_index, self.status_index, *self.other_indexes):
-            names += [index.hash_key, index.range_key]
+            if index is not None:
+                names += [index.hash_key, index.range_key]
         return tuple(dict.fromkeys(names))
 
     @property
@@ -240,14 +243,32 @@ class RecordRepository(Generic[R]):
                 raise _bad_cursor()
             after = (owner_id, *where)
         index = self.spec.owner_index
-        items = self._store.query(index, owner_id, descending=True, after=after, limit=limit + 1)
+        if index is None:
+            raise TypeError(f"{self.spec.noun} records are not listed per owner")
+        return self._page_on(index, owner_id, "owner", limit=limit, after=after)
+
+    def _page_on(
+        self, index: Index, value: str, name: str, *, limit: int, after: Position | None
+    ) -> Page[R]:
+        """One page of `index == value`, newest first; the cursor names `name`'s value."""
+        items = self._store.query(index, value, descending=True, after=after, limit=limit + 1)
         page = Page(items=[self._record(i) for i in items[:limit]])
         if len(items) > limit:
             last = items[limit - 1]
             page.next_cursor = encode_cursor(
-                {"owner": owner_id, "at": [last[index.range_key], last[self.spec.id_field]]}
+                {name: value, "at": [last[index.range_key], last[self.spec.id_field]]}
             )
         return page
+
+    def _after(self, cursor: str | None, name: str, value: str) -> Position | None:
+        """The position a cursor of `_page_on(..., name)` for `value` resumes after."""
+        state = decode_cursor(cursor)
+        if state is None:
+            return None
+        where = _read_position(state.get("at"))
+        if state.get(name) != value or where is None:
+            raise _bad_cursor()
+        return (value, *where)
 
     def list_recent(
         self, *, statuses: Iterable[str] | None = None, limit: int = 50, cursor: str | None = None
@@ -259,6 +280,8 @@ class RecordRepository(Generic[R]):
         check_limit(limit)
         wanted = sorted(status_values(self.spec, statuses or self.spec.statuses))
         index = self.spec.status_index
+        if index is None:
+            raise TypeError(f"{self.spec.noun} records are not listed by status")
         positions: dict[str, tuple[str, str]] = {}
         state = decode_cursor(cursor)
         if state is not None:

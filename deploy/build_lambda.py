@@ -52,6 +52,7 @@ BUILD_ENV = {
     "AUTOML_REPORTS_BUCKET": "build",
     "AUTOML_DATASETS_TABLE": "build",
     "AUTOML_JOBS_TABLE": "build",
+    "AUTOML_BATCHES_TABLE": "build",
     "AUTOML_BATCH_JOB_QUEUE": "build",
     "AUTOML_BATCH_JOB_DEFINITION": "build",
 }

@@ -35,7 +35,7 @@ COPY training_image ./training_image
 # per-import timestamp check; the image never changes after the build.
 RUN DJANGO_SECRET_KEY=collectstatic-only AWS_REGION=us-east-1 \
     AUTOML_DATASETS_BUCKET=build AUTOML_MODELS_BUCKET=build AUTOML_REPORTS_BUCKET=build \
-    AUTOML_DATASETS_TABLE=build AUTOML_JOBS_TABLE=build \
+    AUTOML_DATASETS_TABLE=build AUTOML_JOBS_TABLE=build AUTOML_BATCHES_TABLE=build \
     AUTOML_BATCH_JOB_QUEUE=build AUTOML_BATCH_JOB_DEFINITION=build \
     python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /app /opt/venv/lib

@@ -1,6 +1,8 @@
 """The jobs API: train, list, read (ETag/304), update, delete, deploy, cancel, resubmit, predict.
 
-Also ours beside the reference: `POST /api/jobs/{id}/predictions` scores a CSV file.
+Also ours beside the reference: `POST /api/jobs/{id}/predictions` scores a small CSV file
+in the request; `/api/jobs/{id}/batches` scores any file up to AUTOML_MAX_PREDICT_BYTES
+as a batch on a worker (upload, confirm, poll, download).
 
 Paths, fields, status codes and `detail` strings follow the reference REST contract
 (reference-api.md #6-#13) so its clients keep working; our richer fields sit beside
@@ -9,10 +11,12 @@ them. Each operation is one APIView calling the same service as the HTML view.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -35,6 +39,7 @@ from training_image.contract import (
     PROBLEM_TYPES,
     Job,
     JobStatus,
+    PredictionBatch,
     legacy_problem_type,
 )
 
@@ -514,3 +519,229 @@ class JobPredictInfoApi(APIView):
             "example_request": {"features": example},
         }
         return Response(body)
+
+
+# --------------------------------------------------------------------------- prediction batches
+
+
+def _get_batch_for_user(request: Request, job: Job, batch_id: str) -> PredictionBatch:
+    return selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+
+
+@extend_schema_serializer(component_name="PredictionBatch")
+class _BatchOutput(serializers.Serializer):
+    """One prediction batch (documentation; the body is built by presenters)."""
+
+    batch_id = serializers.CharField()
+    job_id = serializers.CharField()
+    status = serializers.CharField(
+        help_text="pending (uploading), queued, scoring, then completed or failed"
+    )
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    rows_done = serializers.IntegerField()
+    progress = serializers.FloatField(help_text="0.0 to 1.0")
+    error_message = serializers.CharField(allow_null=True)
+    error_details = serializers.DictField(help_text="row, line, column, missing_columns")
+    download_url = serializers.URLField(allow_null=True)
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    completed_at = serializers.CharField(allow_null=True)
+
+
+class JobBatchListApi(APIView):
+    """`GET /api/jobs/{id}/batches`: the job's prediction batches, newest first."""
+
+    @extend_schema_serializer(component_name="PredictionBatchListQuery")
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
+        next_token = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+    @extend_schema_serializer(component_name="PredictionBatchList")
+    class OutputSerializer(serializers.Serializer):
+        batches = _BatchOutput(many=True)
+        next_token = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="jobs_batches_list",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = selectors.batch_list(
+            job=job,
+            limit=filters.validated_data["limit"],
+            cursor=filters.validated_data.get("next_token") or None,
+        )
+        body = {
+            "batches": [presenters.batch_detail(request, job, b) for b in page.items],
+            "next_token": page.next_cursor,
+        }
+        return Response(body, headers={"Cache-Control": NO_STORE})
+
+
+class JobBatchCreateApi(APIView):
+    """`POST /api/jobs/{id}/batches`: a new batch and where to upload its file."""
+
+    @extend_schema_serializer(component_name="PredictionBatchCreateRequest")
+    class InputSerializer(serializers.Serializer):
+        filename = serializers.CharField(max_length=1024)
+        size = serializers.IntegerField(min_value=0, help_text="The file's size in bytes.")
+
+    @extend_schema_serializer(component_name="UploadTarget")
+    class UploadSerializer(serializers.Serializer):
+        method = serializers.CharField(help_text="POST (a presigned S3 form) or PUT")
+        url = serializers.URLField()
+        fields = serializers.DictField(
+            child=serializers.CharField(), help_text="Form fields before the file (POST)."
+        )
+        headers = serializers.DictField(child=serializers.CharField())
+        expires_in = serializers.IntegerField()
+
+    @extend_schema_serializer(component_name="PredictionBatchCreated")
+    class OutputSerializer(_BatchOutput):
+        upload = serializers.DictField()
+        confirm_url = serializers.URLField()
+        max_bytes = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="jobs_batches_create",
+        summary="Start scoring a CSV file as a batch",
+        description=(
+            "Creates a `pending` batch and answers where to send the file: a presigned S3 "
+            "POST (`fields` first, the file last as `file`) when the storage is S3, else "
+            "a PUT of the raw file to this API. Then call `confirm`; a worker scores the "
+            "file in chunks (poll the batch for `progress`) and `download_url` fetches the "
+            "result CSV. Files up to AUTOML_MAX_PREDICT_BYTES (413 above)."
+        ),
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        from jobs.services.batches import batch_create, max_bytes
+
+        job = _get_job_for_user(request, job_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch, target = batch_create(
+            job=job,
+            owner_id=str(request.user.pk),
+            filename=data.validated_data["filename"],
+            size=data.validated_data["size"],
+            request=request,
+        )
+        confirm = reverse(
+            "api:job-batch-confirm", kwargs={"job_id": job.job_id, "batch_id": batch.batch_id}
+        )
+        body = {
+            **presenters.batch_detail(request, job, batch),
+            "upload": {
+                "method": target.method,
+                "url": target.url,
+                "fields": target.fields,
+                "headers": target.headers,
+                "expires_in": target.expires_in,
+            },
+            "confirm_url": request.build_absolute_uri(confirm),
+            "max_bytes": max_bytes(),
+        }
+        return Response(body, status=201, headers={"Cache-Control": NO_STORE})
+
+
+class JobBatchesApi(JobBatchListApi, JobBatchCreateApi):
+    """`/api/jobs/{id}/batches`: GET lists, POST creates; each its own operation above."""
+
+
+class JobBatchFileApi(APIView):
+    """`PUT /api/jobs/{id}/batches/{batch_id}/file`: the local upload target (raw body)."""
+
+    @extend_schema(
+        operation_id="jobs_batches_file_put",
+        request={"text/csv": {"type": "string", "format": "binary"}},
+        responses={200: _BatchOutput},
+    )
+    def put(self, request: Request, job_id: str, batch_id: str) -> Response:
+        from jobs.services.batches import batch_store_file
+
+        job = _get_job_for_user(request, job_id)
+        batch = _get_batch_for_user(request, job, batch_id)
+        raw_length = request.META.get("CONTENT_LENGTH") or ""
+        if raw_length and not raw_length.isdigit():
+            raise InvalidInput("Content-Length must be a whole number of bytes.")
+        # request.stream is the raw body: no parser reads the file into memory.
+        batch = batch_store_file(
+            batch=batch,
+            stream=request.stream or io.BytesIO(),
+            content_length=int(raw_length) if raw_length else None,
+        )
+        return Response(presenters.batch_detail(request, job, batch))
+
+
+class JobBatchConfirmApi(APIView):
+    """`POST /api/jobs/{id}/batches/{batch_id}/confirm`: check the file, queue the scoring."""
+
+    @extend_schema(
+        operation_id="jobs_batches_confirm",
+        request=None,
+        responses={
+            202: _BatchOutput,
+            400: OpenApiResponse(
+                _ErrorOutput,
+                description="Empty, not CSV, or without the model's columns "
+                "(`extra.missing_columns`); the batch is `failed` and the file deleted.",
+            ),
+            404: OpenApiResponse(_ErrorOutput, description="No such batch, or no file yet."),
+            409: OpenApiResponse(_ErrorOutput, description="The batch already failed."),
+            413: OpenApiResponse(_ErrorOutput, description="Over AUTOML_MAX_PREDICT_BYTES."),
+        },
+    )
+    def post(self, request: Request, job_id: str, batch_id: str) -> Response:
+        from jobs.services.batches import batch_confirm
+
+        job = _get_job_for_user(request, job_id)
+        batch = batch_confirm(job=job, batch=_get_batch_for_user(request, job, batch_id))
+        return Response(
+            presenters.batch_detail(request, job, batch),
+            status=202,
+            headers={"Cache-Control": NO_STORE},
+        )
+
+
+class JobBatchDetailApi(APIView):
+    """`GET /api/jobs/{id}/batches/{batch_id}`: status, progress and the download link."""
+
+    @extend_schema(operation_id="jobs_batches_get", responses={200: _BatchOutput})
+    def get(self, request: Request, job_id: str, batch_id: str) -> Response:
+        job = _get_job_for_user(request, job_id)
+        batch = _get_batch_for_user(request, job, batch_id)
+        return Response(
+            presenters.batch_detail(request, job, batch), headers={"Cache-Control": NO_STORE}
+        )
+
+
+class JobBatchDeleteApi(APIView):
+    """`DELETE /api/jobs/{id}/batches/{batch_id}`: the batch, its upload and its result."""
+
+    @extend_schema_serializer(component_name="PredictionBatchDeleteResponse")
+    class OutputSerializer(serializers.Serializer):
+        message = serializers.CharField()
+        batch_id = serializers.CharField()
+
+    @extend_schema(operation_id="jobs_batches_delete", responses={200: OutputSerializer})
+    def delete(self, request: Request, job_id: str, batch_id: str) -> Response:
+        from jobs.services.batches import batch_delete
+
+        job = _get_job_for_user(request, job_id)
+        batch = _get_batch_for_user(request, job, batch_id)
+        batch_delete(batch=batch)
+        body = {"message": "Prediction batch deleted", "batch_id": batch.batch_id}
+        return Response(body, headers={"Cache-Control": NO_STORE})
+
+
+class JobBatchResourceApi(JobBatchDetailApi, JobBatchDeleteApi):
+    """`/api/jobs/{id}/batches/{batch_id}`: GET and DELETE share the path."""

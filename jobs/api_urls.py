@@ -7,6 +7,7 @@ from django.urls import re_path
 from jobs import api
 
 JOB = r"(?P<job_id>[^/]+)"
+BATCH = r"(?P<batch_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^train/?$", api.JobTrainApi.as_view(), name="train"),
@@ -17,6 +18,22 @@ urlpatterns = [
     re_path(rf"^jobs/{JOB}/resubmit/?$", api.JobResubmitApi.as_view(), name="job-resubmit"),
     re_path(
         rf"^jobs/{JOB}/predictions/?$", api.JobPredictFileApi.as_view(), name="job-predictions"
+    ),
+    re_path(rf"^jobs/{JOB}/batches/?$", api.JobBatchesApi.as_view(), name="job-batches"),
+    re_path(
+        rf"^jobs/{JOB}/batches/{BATCH}/?$",
+        api.JobBatchResourceApi.as_view(),
+        name="job-batch-detail",
+    ),
+    re_path(
+        rf"^jobs/{JOB}/batches/{BATCH}/file/?$",
+        api.JobBatchFileApi.as_view(),
+        name="job-batch-file",
+    ),
+    re_path(
+        rf"^jobs/{JOB}/batches/{BATCH}/confirm/?$",
+        api.JobBatchConfirmApi.as_view(),
+        name="job-batch-confirm",
     ),
     re_path(rf"^predict/{JOB}/?$", api.JobPredictApi.as_view(), name="predict"),
     re_path(rf"^predict/{JOB}/info/?$", api.JobPredictInfoApi.as_view(), name="predict-info"),

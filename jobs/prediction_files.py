@@ -13,7 +13,9 @@ that matches how training read its CSV: cells that are a missing-value marker
 imputes them. Any other value a numeric column cannot read stops the run with its row
 and column, rather than quietly becoming NaN.
 
-The result holds every original column and value as it was, then `prediction` and,
+The result holds every original column and value as it was (except that a cell a
+spreadsheet would run as a formula gets a leading `'`: `core.csv_safety`, for the
+original cells, our labels and our headers alike), then `prediction` and,
 for classification, `probability` (of the predicted class) and `probability_<class>`
 per class. It keeps the input's delimiter and decimal mark and is written as UTF-8,
 with a BOM when the input had one or was not UTF-8, so the spreadsheet that wrote the
@@ -27,7 +29,7 @@ import io
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -35,6 +37,7 @@ from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
+from core.csv_safety import safe_row, spreadsheet_safe
 from core.exceptions import InvalidInput, PayloadTooLarge
 from datasets.analysis.errors import CsvRejected
 from datasets.analysis.sniff import Dialect, sniff
@@ -112,13 +115,21 @@ def check_size(size: int | None, limit: int, *, framing: int = 0) -> None:
         )
 
 
-def score_file(job: Job, source: IO[bytes], *, max_rows: int) -> ScoredFile:
+# Called after each chunk with (rows scored so far, bytes of the input read so far).
+Progress = Callable[[int, int], None]
+
+
+def score_file(
+    job: Job, source: IO[bytes], *, max_rows: int, on_progress: Progress | None = None
+) -> ScoredFile:
     """Score every data row of the CSV in `source` with the job's ONNX model.
 
     Args:
         job: a completed job with an ONNX model (the caller checks).
         source: the uploaded file, readable from its start (it is read twice at most).
         max_rows: more data rows than this are refused.
+        on_progress: told the rows scored and bytes read after every chunk (a batch
+            records them; it may raise to stop the run).
 
     Returns:
         The result CSV in a temporary file.
@@ -136,7 +147,9 @@ def score_file(job: Job, source: IO[bytes], *, max_rows: int) -> ScoredFile:
     dialect = _sniff(head, complete=complete, spec=spec)
     while True:
         try:
-            out, rows, columns = _score(job, spec, source, dialect, max_rows=max_rows)
+            out, rows, columns = _score(
+                job, spec, source, dialect, max_rows=max_rows, on_progress=on_progress
+            )
             break
         except UnicodeDecodeError:
             # The head decoded, a later byte did not: read it all again as the export it is
@@ -178,6 +191,28 @@ def _sniff(
         raise InvalidInput(message, {"code": exc.code}) from None
 
 
+def check_head(job: Job, head: bytes, *, complete: bool) -> None:
+    """Refuse a file from its first bytes: not a CSV, or without the model's columns.
+
+    The cheap part of `score_file`'s checks, made when a batch is confirmed, so the most
+    common mistakes are answered at once instead of by a failed batch.
+
+    Args:
+        job: a completed job with an ONNX model.
+        head: the file's first bytes (up to SNIFF_BYTES).
+        complete: whether `head` is the whole file.
+
+    Raises:
+        InvalidInput: empty, binary or one-column file, or missing feature columns.
+    """
+    spec = inference.job_spec(job)
+    dialect = _sniff(head, complete=complete, spec=spec)
+    names = list(dialect.header)
+    missing = [c for c in spec.feature_columns if c not in names]
+    if names and missing:
+        raise InvalidInput(_missing_columns_message(missing, names), {"missing_columns": missing})
+
+
 class _Reader(io.RawIOBase):
     """Any object with `read(n)` (an UploadedFile, an S3 file) as a raw stream for io.
 
@@ -186,6 +221,7 @@ class _Reader(io.RawIOBase):
 
     def __init__(self, handle: Any) -> None:
         self._handle = handle
+        self.count = 0  # bytes read so far (for progress)
 
     def readable(self) -> bool:
         return True
@@ -193,6 +229,7 @@ class _Reader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         data = self._handle.read(len(buffer))
         buffer[: len(data)] = data
+        self.count += len(data)
         return len(data)
 
 
@@ -278,11 +315,18 @@ def _records(
 
 
 def _score(
-    job: Job, spec: inference.ModelSpec, source: IO[bytes], dialect: Dialect, *, max_rows: int
+    job: Job,
+    spec: inference.ModelSpec,
+    source: IO[bytes],
+    dialect: Dialect,
+    *,
+    max_rows: int,
+    on_progress: Progress | None = None,
 ) -> tuple[IO[bytes], int, list[str]]:
     source.seek(0)
+    raw = _Reader(source)
     text = io.TextIOWrapper(
-        io.BufferedReader(_Reader(source), READ_BUFFER),
+        io.BufferedReader(raw, READ_BUFFER),
         encoding=dialect.codec,
         newline="",
     )
@@ -327,9 +371,13 @@ def _score(
                 columns = _write_chunk(job, layout, dialect, chunk, lines, rows, writer, header)
                 rows += len(chunk)
                 chunk, lines = [], []
+                if on_progress is not None:
+                    on_progress(rows, raw.count)
         if chunk:
             columns = _write_chunk(job, layout, dialect, chunk, lines, rows, writer, header)
             rows += len(chunk)
+            if on_progress is not None:
+                on_progress(rows, raw.count)
         if rows == 0:
             raise InvalidInput("The file has a header but no data rows: add the rows to score.")
         out_text.flush()
@@ -360,7 +408,16 @@ def _write_chunk(
         added = [_numbers_text(predictions.labels, dialect.decimal)]
         names = ["prediction"]
     else:
-        added = [[str(label) for label in predictions.labels]]
+        # Labels are few: make each one spreadsheet-safe once.
+        safe: dict[Any, str] = {}
+        added = [
+            [
+                safe[label]
+                if label in safe
+                else safe.setdefault(label, spreadsheet_safe(str(label)))
+                for label in predictions.labels
+            ]
+        ]
         names = ["prediction"]
         best = predictions.best_probability()
         if best is not None:
@@ -372,9 +429,12 @@ def _write_chunk(
     taken = set(header)
     columns = [*header, *(_unique(name, taken) for name in names)]
     if done == 0:
-        writer.writerow(columns)
+        writer.writerow(safe_row(columns))
+    # The added columns are numbers or labels made safe above; the file's own cells and
+    # every header go through the one rule here.
     writer.writerows(
-        [*record, *extra] for record, extra in zip(chunk, zip(*added, strict=True), strict=True)
+        [*safe_row(record), *extra]
+        for record, extra in zip(chunk, zip(*added, strict=True), strict=True)
     )
     return columns
 

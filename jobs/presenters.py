@@ -26,6 +26,7 @@ from training_image.contract import (
     TRAINING_REPORT,
     Job,
     JobStatus,
+    PredictionBatch,
     legacy_problem_type,
 )
 
@@ -214,3 +215,26 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         if candidate == bare or candidate.strip('"') == bare.strip('"'):
             return True
     return False
+
+
+def batch_detail(request: HttpRequest, job: Job, batch: PredictionBatch) -> dict[str, Any]:
+    """A prediction batch as the API shows it (`download_url` once completed)."""
+    from jobs.services.batches import batch_download_url
+
+    return {
+        "batch_id": batch.batch_id,
+        "job_id": batch.job_id,
+        "status": str(batch.status),
+        "filename": batch.filename,
+        "size": batch.size,
+        "rows_total": batch.rows_total,
+        "rows_done": batch.rows_done,
+        "progress": batch.progress,
+        "error_message": batch.error_message,
+        "error_details": dict(batch.error_details or {}),
+        "download_url": batch_download_url(request=request, job=job, batch=batch),
+        "created_at": batch.created_at,
+        "updated_at": batch.updated_at,
+        "started_at": batch.started_at,
+        "completed_at": batch.completed_at,
+    }

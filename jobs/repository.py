@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from core.pagination import Page
-from training_image.contract import Job, JobStatus
+from training_image.contract import BatchStatus, Job, JobStatus, PredictionBatch
 
 
 class JobRepository(Protocol):
@@ -73,3 +73,41 @@ def fail_live_job(repository: JobRepository, job: Job, error_type: str, message:
     except (InvalidTransition, NotFound):
         return False
     return True
+
+
+class PredictionBatchRepository(Protocol):
+    """Prediction batches. Adapters: SqliteBatchRepository, DynamoBatchRepository."""
+
+    def add(self, batch: PredictionBatch) -> PredictionBatch:
+        """Store a new batch; AlreadyExists when the id is taken."""
+
+    def get(self, batch_id: str) -> PredictionBatch | None: ...
+
+    def list_for_job(
+        self, job_id: str, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[PredictionBatch]:
+        """Newest first, through the job + created_at index."""
+
+    def all_for_job(self, job_id: str) -> list[PredictionBatch]:
+        """Every batch of a job (deleting the job deletes them)."""
+
+    def transition(
+        self,
+        batch_id: str,
+        to: BatchStatus,
+        *,
+        expected: Iterable[BatchStatus] | None = None,
+        **fields: Any,
+    ) -> PredictionBatch:
+        """Move to `to` only from `expected` (default: contract.batch_sources_for(to))."""
+
+    def update(
+        self,
+        batch_id: str,
+        *,
+        only_if_status: Iterable[BatchStatus] | None = None,
+        **fields: Any,
+    ) -> PredictionBatch:
+        """Set non-status fields (progress); InvalidTransition when the status differs."""
+
+    def delete(self, batch_id: str) -> None: ...

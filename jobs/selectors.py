@@ -16,12 +16,19 @@ from django.http import Http404
 from automl_lite import wiring
 from core.exceptions import InvalidInput
 from core.pagination import Page
-from training_image.contract import ARTIFACT_STORAGE, EVALUATION, MODEL_CARD, Dataset, Job
+from training_image.contract import (
+    ARTIFACT_STORAGE,
+    EVALUATION,
+    MODEL_CARD,
+    Dataset,
+    Job,
+    PredictionBatch,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from jobs.repository import JobRepository
+    from jobs.repository import JobRepository, PredictionBatchRepository
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +135,42 @@ def jobs_to_compare(*, job_ids: list[str], user: AbstractBaseUser | AnonymousUse
             f"Compare up to {MAX_COMPARED} jobs at a time; {len(unique)} were picked."
         )
     return [job_get(job_id=job_id, user=user) for job_id in unique]
+
+
+BATCH_NOT_FOUND = "Prediction batch not found"
+
+
+def batch_get(
+    *,
+    job: Job,
+    batch_id: str,
+    user: AbstractBaseUser | AnonymousUser,
+    repository: PredictionBatchRepository | None = None,
+) -> PredictionBatch:
+    """The batch `batch_id` of `job` (already the user's, through `job_get`).
+
+    Raises:
+        Http404: malformed id, no such batch, a batch of another job, or another
+            user's batch (admins see all).
+    """
+    if not is_valid_id(batch_id):
+        raise Http404(BATCH_NOT_FOUND)
+    repository = repository or wiring.batch_repository()
+    batch = repository.get(str(batch_id))
+    if batch is None or batch.job_id != job.job_id:
+        raise Http404(BATCH_NOT_FOUND)
+    if batch.owner_id != str(user.pk) and not can_see_all(user):
+        raise Http404(BATCH_NOT_FOUND)
+    return batch
+
+
+def batch_list(
+    *,
+    job: Job,
+    limit: int = 20,
+    cursor: str | None = None,
+    repository: PredictionBatchRepository | None = None,
+) -> Page[PredictionBatch]:
+    """The job's prediction batches, newest first (InvalidInput for a bad cursor)."""
+    repository = repository or wiring.batch_repository()
+    return repository.list_for_job(job.job_id, limit=limit, cursor=cursor)

@@ -7,6 +7,10 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_shutting_down
 
+from core.exceptions import ServiceUnavailable
+
+STORAGE_RETRIES = 3
+
 
 def training_gave_up(job_id: str, *, error: BaseException, attempts: int) -> None:
     """`run_training`'s final failure: a job still queued or running is failed (resubmittable)
@@ -45,6 +49,35 @@ def run_training(job_id: str) -> str:
         datasets=wiring.dataset_repository(),
         backend=wiring.container_backend(),
     )
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(ServiceUnavailable,),
+    retry_backoff=5,
+    max_retries=STORAGE_RETRIES,
+)
+def score_batch(self, batch_id: str) -> str | None:  # noqa: ANN001 - Celery's task
+    """Score a queued prediction batch (safe to deliver twice: the service claims it).
+
+    Storage errors are retried with backoff; after the last retry the batch is marked
+    failed with a message, so it never stays `queued`.
+    """
+    from jobs.services import batches
+
+    try:
+        batch = batches.batch_score(batch_id=batch_id)
+    except ServiceUnavailable as error:
+        if self.request.retries >= STORAGE_RETRIES:
+            batch = batches.batch_fail(
+                batch_id=batch_id,
+                message=f"{error.message} Scoring was tried {STORAGE_RETRIES + 1} times; "
+                "score the file again later.",
+            )
+        else:
+            raise
+    return None if batch is None else str(batch.status)
 
 
 @shared_task

@@ -21,6 +21,15 @@ urlpatterns = [
     path("<str:job_id>/deploy/", views.job_deploy, name="deploy"),
     path("<str:job_id>/predict/", views.job_predict, name="predict"),
     path("<str:job_id>/predict/file/", views.job_predict_file, name="predict_file"),
+    path("<str:job_id>/batches/<str:batch_id>/", views.job_batch, name="batch"),
+    path(
+        "<str:job_id>/batches/<str:batch_id>/download/",
+        views.job_batch_download,
+        name="batch_download",
+    ),
+    path(
+        "<str:job_id>/batches/<str:batch_id>/delete/", views.job_batch_delete, name="batch_delete"
+    ),
     path("<str:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
     path("<str:job_id>/reports/<str:name>", views.job_report, name="report"),
 ]

@@ -32,11 +32,13 @@ from training_image.contract import (
     MODEL_ONNX,
     Job,
     JobStatus,
+    PredictionBatch,
 )
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+BATCH_HISTORY = 20  # batches shown on the results page, newest first
 
 
 def _get_job_for_user(request: HttpRequest, job_id: str) -> Job:
@@ -141,8 +143,18 @@ def _detail_context(request: HttpRequest, job: Job, **extra: Any) -> dict[str, A
         context["downloads"] = [name for name in links.DOWNLOADS if name in (job.artifacts or {})]
         context["reports"] = [name for name in links.REPORTS if name in (job.artifacts or {})]
         context.update(_prediction_form_context(job))
+        context["batch_rows"] = batch_rows(request, job)
+        context["batch_upload_method"] = batch_upload_method()
     context.update(extra)
     return context
+
+
+def batch_upload_method() -> str:
+    """How the page sends a file to score: `presigned-post` straight to the bucket behind
+    the datasets storage, or `form` (the multipart POST the web streams to storage)."""
+    from datasets.services import browser_upload_method
+
+    return browser_upload_method()
 
 
 def _prediction_form_context(job: Job) -> dict[str, Any]:
@@ -169,7 +181,9 @@ def _prediction_form_context(job: Job) -> dict[str, Any]:
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: live progress, what went wrong, or the results."""
     job = _get_job_for_user(request, job_id)
-    return render(request, "jobs/detail.html", _detail_context(request, job))
+    # `?batch=<id>`: the batch just sent from the page, marked in the history.
+    context = _detail_context(request, job, new_batch_id=request.GET.get("batch") or "")
+    return render(request, "jobs/detail.html", context)
 
 
 @require_GET
@@ -318,19 +332,133 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def job_predict_file(request: HttpRequest, job_id: str) -> HttpResponse:
-    """Score an uploaded CSV; the result downloads, errors re-render the page at the form."""
+    """Score an uploaded CSV as a prediction batch, then show its progress on the page.
+
+    The form's multipart upload (the page without a direct-to-storage upload, or without
+    JavaScript) is streamed to storage and confirmed here; the worker scores it and the
+    batch history on the results page shows its progress. Errors re-render the page at
+    the form.
+    """
+    from jobs.services.batches import batch_score_upload
+
     job = _get_job_for_user(request, job_id)
     upload = request.FILES.get("file")
     try:
         if upload is None:
             raise InvalidInput("Choose a CSV file to score.")
-        scored = services.job_predict_file(job=job, uploaded_file=upload)
+        batch = batch_score_upload(
+            job=job, owner_id=str(request.user.pk), uploaded_file=upload, request=request
+        )
     except ApplicationError as exc:
         context = _detail_context(request, job, predict_file_error=exc.message)
         if not (context.get("predict_fields") and MODEL_ONNX in (job.artifacts or {})):
             messages.error(request, exc.message)  # the page shows no form to put it beside
         return render(request, "jobs/detail.html", context, status=exc.status_code)
-    return scored.download()
+    url = reverse("jobs:detail", kwargs={"job_id": job.job_id})
+    return redirect(f"{url}?batch={batch.batch_id}#predict-file-card")
+
+
+# --------------------------------------------------------------------------- prediction batches
+
+
+def _batch_context(request: HttpRequest, job: Job, batch: PredictionBatch) -> dict[str, Any]:
+    from jobs.services.batches import batch_download_url
+
+    return {
+        "job": job,
+        "batch": batch,
+        "download_url": batch_download_url(request=request, job=job, batch=batch),
+    }
+
+
+def batch_rows(request: HttpRequest, job: Job) -> list[dict[str, Any]]:
+    """The batch history of the results page: newest first, each with its download link."""
+    try:
+        page = selectors.batch_list(job=job, limit=BATCH_HISTORY)
+    except ApplicationError:
+        logger.exception("Listing the batches of job %s failed", job.job_id)
+        return []
+    return [_batch_context(request, job, batch) for batch in page.items]
+
+
+@require_GET
+@login_required
+def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
+    """One row of the batch history, polled every 2 s while the batch is queued or scoring."""
+    job = _get_job_for_user(request, job_id)
+    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    context = {"job": job, "row": _batch_context(request, job, batch)}
+    return render(request, "jobs/partials/batch.html", context)
+
+
+@require_GET
+def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
+    """The batch's result CSV: a valid signed link or the owner's session.
+
+    With S3 storage this redirects to a presigned GET, so the bytes never pass through us.
+    """
+    from jobs.services.batches import batch_direct_url, batch_link_valid, batch_open_result
+
+    if request.GET.get("signature"):
+        if not (selectors.is_valid_id(job_id) and selectors.is_valid_id(batch_id)):
+            raise Http404(selectors.BATCH_NOT_FOUND)
+        job = wiring.job_repository().get(job_id)
+        batch = wiring.batch_repository().get(batch_id)
+        if (
+            job is None
+            or batch is None
+            or batch.job_id != job.job_id
+            or not batch_link_valid(
+                job=job,
+                batch=batch,
+                expires=request.GET.get("expires"),
+                signature=request.GET.get("signature"),
+            )
+        ):
+            raise Http404("This download link is invalid or has expired")
+    elif not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    else:
+        job = _get_job_for_user(request, job_id)
+        batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    if direct := batch_direct_url(job=job, batch=batch):
+        return redirect(direct)
+    try:
+        result = batch_open_result(job=job, batch=batch)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from None
+    return _private(
+        FileResponse(
+            result.file,
+            as_attachment=True,
+            filename=result.filename,
+            content_type="text/csv; charset=utf-8",
+        )
+    )
+
+
+@require_POST
+@login_required
+def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
+    """Delete a batch and its files; htmx removes its row, others return to the page."""
+    from jobs.services.batches import batch_delete
+
+    job = _get_job_for_user(request, job_id)
+    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    try:
+        batch_delete(batch=batch)
+    except ApplicationError as exc:
+        if request.htmx:
+            row = {**_batch_context(request, job, batch), "error": exc.message}
+            context = {"job": job, "row": row}
+            return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
+        messages.error(request, exc.message)
+    else:
+        if request.htmx:
+            return HttpResponse("")
+        messages.success(request, f"Deleted the predictions of {batch.filename}.")
+    url = reverse("jobs:detail", kwargs={"job_id": job.job_id})
+    return redirect(f"{url}#predict-file-card")
 
 
 # --------------------------------------------------------------------------- files

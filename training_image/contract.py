@@ -71,6 +71,38 @@ class DatasetStatus(enum.StrEnum):
     FAILED = "failed"  # the file was rejected; error_message says why
 
 
+class BatchStatus(enum.StrEnum):
+    """A prediction batch: a CSV scored by a worker with a completed job's model."""
+
+    PENDING = "pending"  # record exists, file being uploaded
+    QUEUED = "queued"  # file confirmed, waiting for a worker
+    SCORING = "scoring"
+    COMPLETED = "completed"
+    FAILED = "failed"  # error_message says why (row and column where one is to blame)
+
+
+BATCH_TERMINAL_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED})
+# `scoring -> scoring` is a worker re-claiming a batch whose worker died (no progress for
+# BATCH_STALE_SECONDS); a plain second delivery finds it live and leaves it alone.
+BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
+    BatchStatus.PENDING: frozenset({BatchStatus.QUEUED, BatchStatus.FAILED}),
+    BatchStatus.QUEUED: frozenset({BatchStatus.SCORING, BatchStatus.FAILED}),
+    # `scoring -> queued`: storage failed mid-run; the worker releases it for its retry.
+    BatchStatus.SCORING: frozenset(
+        {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.SCORING, BatchStatus.QUEUED}
+    ),
+    BatchStatus.COMPLETED: frozenset(),
+    BatchStatus.FAILED: frozenset(),
+}
+BATCH_STALE_SECONDS = 20 * 60  # longer than a worker's run (Lambda stops at 15 minutes)
+
+
+def batch_sources_for(target: BatchStatus | str) -> frozenset[BatchStatus]:
+    """Statuses from which a batch may move to `target` (for conditional writes)."""
+    target = BatchStatus(target)
+    return frozenset(s for s, targets in BATCH_TRANSITIONS.items() if target in targets)
+
+
 class JobPhase(enum.StrEnum):
     STARTING = "starting"
     LOADING = "loading"
@@ -252,6 +284,23 @@ def dataset_key(dataset_id: str, filename: str) -> str:
     return f"datasets/{dataset_id}/{filename}"
 
 
+def batch_input_key(job_id: str, batch_id: str, filename: str) -> str:
+    """Key of a batch's uploaded CSV inside the datasets storage (outside `datasets/`,
+    which the training container may read)."""
+    return f"batches/{job_id}/{batch_id}/{filename}"
+
+
+# The scored CSV is a download for people, like the HTML reports: it goes to the reports
+# storage, never beside the model files a server loads (models storage).
+BATCH_OUTPUT_STORAGE = "reports"
+BATCH_OUTPUT_NAME = "predictions.csv"
+
+
+def batch_output_key(job_id: str, batch_id: str) -> str:
+    """Key of a batch's result CSV inside the reports storage."""
+    return f"batches/{job_id}/{batch_id}/{BATCH_OUTPUT_NAME}"
+
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -357,6 +406,51 @@ class Job:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Job:
+        return _from_item(cls, item)
+
+
+@dataclass
+class PredictionBatch:
+    """One CSV file scored with a job's model: its upload, progress and result."""
+
+    batch_id: str
+    owner_id: str
+    job_id: str
+    filename: str  # the sanitized name of the uploaded file
+    input_key: str  # datasets storage
+    status: str = BatchStatus.PENDING
+    size: int = 0  # bytes of the uploaded file
+    output_key: str | None = None  # reports storage, once completed
+    rows_total: int | None = None  # known when scoring ends
+    rows_done: int = 0
+    bytes_done: int = 0  # of the input read so far (the progress while scoring)
+    created_at: str = field(default_factory=utcnow)
+    updated_at: str = field(default_factory=utcnow)
+    started_at: str | None = None
+    completed_at: str | None = None
+    error_message: str | None = None
+    # Where the error sits: row, line, column, missing_columns (when one is to blame).
+    error_details: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0  # claims by a worker
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in BATCH_TERMINAL_STATUSES
+
+    @property
+    def progress(self) -> float:
+        """Share of the work done, 0.0 to 1.0."""
+        if self.status == BatchStatus.COMPLETED:
+            return 1.0
+        if not self.size:
+            return 0.0
+        return round(min(self.bytes_done / self.size, 0.99), 4)
+
+    def to_item(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> PredictionBatch:
         return _from_item(cls, item)
 
 
@@ -604,6 +698,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner_id, created_at DESC, job_id);
 CREATE INDEX IF NOT EXISTS jobs_status_updated ON jobs (status, updated_at);
 CREATE INDEX IF NOT EXISTS jobs_dataset ON jobs (dataset_id);
+CREATE TABLE IF NOT EXISTS prediction_batches (
+    batch_id   TEXT PRIMARY KEY,
+    owner_id   TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    item       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_job_created ON prediction_batches (job_id, created_at DESC, batch_id);
 """
 
 # DynamoDB: table key and global secondary indexes (name -> (hash key, range key)).
@@ -622,6 +726,12 @@ DYNAMO_JOBS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_STATUS_INDEX: ("status", "updated_at"),
     DYNAMO_DATASET_INDEX: ("dataset_id", "created_at"),
+}
+# Prediction batches: one table, listed per job (newest first) through one index.
+DYNAMO_BATCHES_KEY = "batch_id"
+DYNAMO_BATCH_JOB_INDEX = "job_id-created_at-index"
+DYNAMO_BATCHES_INDEXES = {
+    DYNAMO_BATCH_JOB_INDEX: ("job_id", "created_at"),
 }
 
 

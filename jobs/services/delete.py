@@ -70,7 +70,8 @@ def job_delete(
     datasets: DatasetRepository | None = None,
     runner: Runner | None = None,
 ) -> DeleteSummary:
-    """Delete a job: stop its run, delete every artifact (ONNX too), evict its model.
+    """Delete a job: stop its run, delete every artifact (ONNX too) and every prediction
+    batch (its files and records), evict its model.
 
     With `delete_data`, the dataset file and record go too, but only when no other
     job was trained on that dataset. When a file cannot be deleted the job record is
@@ -112,6 +113,11 @@ def job_delete(
             logger.exception("Could not delete artifact %s", key)
             failures.append(key)
     wiring.model_cache().evict(job.job_id)
+    from jobs.services.batches import batches_delete_for_job
+
+    scored = batches_delete_for_job(job_id=job.job_id, failures=failures)
+    if scored:
+        summary.deleted_resources.append(f"prediction batches: {scored}")
 
     if delete_data:
         _delete_dataset_of(job, summary, failures, repository=repository, datasets=datasets)

@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Any
 from django.conf import settings
 
 from core.exceptions import InvalidInput
-from training_image.contract import MODEL_ONNX, MODEL_PKL, Job, JobStatus
+from training_image.contract import MODEL_ONNX, Job
 
 if TYPE_CHECKING:
     from jobs.prediction_files import ScoredFile
@@ -64,20 +64,9 @@ def job_predict_file(*, job: Job, uploaded_file: IO[bytes]) -> ScoredFile:
         ModelError: the model cannot be loaded or run (500).
     """
     from jobs import prediction_files
+    from jobs.services.batches import check_can_score
 
-    if job.status != JobStatus.COMPLETED:
-        raise InvalidInput(
-            f"Cannot score a file with a job that is {job.status}. "
-            "Only completed jobs make predictions."
-        )
-    artifacts = job.artifacts or {}
-    if MODEL_ONNX not in artifacts:
-        hint = (
-            " Download model.pkl and score rows with it in Python."
-            if MODEL_PKL in artifacts
-            else ""
-        )
-        raise InvalidInput(f"No ONNX model available for this job, so it cannot score files.{hint}")
+    check_can_score(job)
     prediction_files.check_size(_file_size(uploaded_file), settings.AUTOML_MAX_PREDICT_BYTES)
     return prediction_files.score_file(
         job, uploaded_file, max_rows=settings.AUTOML_MAX_PREDICT_ROWS

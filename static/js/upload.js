@@ -128,17 +128,7 @@
 
     // ------------------------------------------------------------------ straight to S3
 
-    function readJson(response) {
-      return response.text().then(function (text) {
-        var body = null;
-        try { body = JSON.parse(text); } catch (ignored) { body = null; }
-        if (!body) {
-          throw new Error("The server did not answer as expected (HTTP " + response.status + "). Reload the page and try again.");
-        }
-        if (!response.ok) throw new Error(body.message || "The upload could not start (HTTP " + response.status + ").");
-        return body;
-      });
-    }
+    var direct = window.AutomlDirectUpload;  // direct-upload.js: S3 POST and JSON helpers
 
     function startUpload(file) {
       var data = new FormData();
@@ -149,38 +139,14 @@
         body: data,
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrf, "X-Requested-With": "XMLHttpRequest" }
-      }).then(readJson);
-    }
-
-    // S3 answers errors as XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>.
-    function storageMessage(xhr) {
-      var doc = new DOMParser().parseFromString(xhr.responseText || "", "application/xml");
-      var code = (doc.getElementsByTagName("Code")[0] || {}).textContent || "";
-      var text = (doc.getElementsByTagName("Message")[0] || {}).textContent || "";
-      if (code === "EntityTooLarge") return "The file is over the " + megabytes(maxBytes) + " limit. Upload a smaller file.";
-      if (code === "EntityTooSmall") return "The file is empty. Choose a CSV file with a header row and data rows.";
-      if (code === "AccessDenied" && /expired/i.test(text)) return "The upload link expired. Try the upload again.";
-      return "File storage refused the file (" + (code || "HTTP " + xhr.status) + (text ? ": " + text : "") + "). Try again.";
+      }).then(direct.readJson);
     }
 
     function sendToStorage(upload, file) {
-      return new Promise(function (resolve, reject) {
-        var xhr = new XMLHttpRequest();
-        xhr.open(upload.method, upload.url);
-        trackProgress(xhr);
-        xhr.addEventListener("load", function () {
-          if (xhr.status >= 200 && xhr.status < 300) resolve();
-          else reject(new Error(storageMessage(xhr)));
-        });
-        xhr.addEventListener("error", function () {
-          reject(new Error("The connection to file storage was lost during the upload. Try again."));
-        });
-        // The policy's fields first, the file last (S3 ignores fields after the file).
-        var body = new FormData();
-        Object.keys(upload.fields || {}).forEach(function (name) { body.append(name, upload.fields[name]); });
-        body.append("file", file);
-        xhr.send(body);
-      });
+      return direct.send(upload, file, function (pct) {
+        bar.firstElementChild.style.width = pct + "%";
+        status.textContent = pct < 100 ? "Uploading… " + pct + "%" : "Checking the file…";
+      }, maxBytes);
     }
 
     function confirmUpload(plan) {

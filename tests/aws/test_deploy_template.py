@@ -123,6 +123,7 @@ def test_it_defines_the_tables_with_the_contract_keys_and_indexes():
     expected = {
         "DatasetsTable": (contract.DYNAMO_DATASETS_KEY, contract.DYNAMO_DATASETS_INDEXES),
         "JobsTable": (contract.DYNAMO_JOBS_KEY, contract.DYNAMO_JOBS_INDEXES),
+        "BatchesTable": (contract.DYNAMO_BATCHES_KEY, contract.DYNAMO_BATCHES_INDEXES),
     }
     for name, (key, indexes) in expected.items():
         properties = tables[name]["Properties"]
@@ -253,6 +254,7 @@ def test_it_creates_the_tables_as_create_tables_would(stack):
     for output, indexes in (
         ("DatasetsTableName", contract.DYNAMO_DATASETS_INDEXES),
         ("JobsTableName", contract.DYNAMO_JOBS_INDEXES),
+        ("BatchesTableName", contract.DYNAMO_BATCHES_INDEXES),
     ):
         table = ddb.describe_table(TableName=stack["outputs"][output])["Table"]
         found = {
@@ -360,6 +362,7 @@ def test_it_registers_the_web_task_definition_in_ecs(moto_batch):
         REPORTS_BUCKET="r",
         DATASETS_TABLE="dt",
         JOBS_TABLE="jt",
+        BATCHES_TABLE="bt",
         BATCH_JOB_QUEUE="q",
         BATCH_JOB_DEFINITION="jd",
         TASK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/automl-lite-tasks",

@@ -18,12 +18,13 @@ REGION = "us-east-1"
 TABLES = {
     "jobs": (contract.DYNAMO_JOBS_KEY, contract.DYNAMO_JOBS_INDEXES),
     "datasets": (contract.DYNAMO_DATASETS_KEY, contract.DYNAMO_DATASETS_INDEXES),
+    "batches": (contract.DYNAMO_BATCHES_KEY, contract.DYNAMO_BATCHES_INDEXES),
 }
 
 
 @contextmanager
 def moto_table(kind: str) -> Iterator[Any]:
-    """A boto3 Table resource for the `jobs` or `datasets` table, inside `mock_aws`."""
+    """A boto3 Table resource for the `jobs`, `datasets` or `batches` table, inside `mock_aws`."""
     key, indexes = TABLES[kind]
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)

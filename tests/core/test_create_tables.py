@@ -48,6 +48,7 @@ def aws(settings):
     settings.AWS_ENDPOINT_URL = None
     settings.AUTOML_DATASETS_TABLE = "automl-datasets"
     settings.AUTOML_JOBS_TABLE = "automl-jobs"
+    settings.AUTOML_BATCHES_TABLE = "automl-batches"
     with mock_aws():
         yield boto3.client("dynamodb", region_name=REGION)
 
@@ -60,12 +61,17 @@ def indexes_of(client, name):
     }
 
 
-def test_it_creates_both_dynamodb_tables_with_their_indexes(aws):
+def test_it_creates_every_dynamodb_table_with_its_indexes(aws):
     output = run()
     assert "created table automl-datasets" in output and "created table automl-jobs" in output
+    assert "created table automl-batches" in output
     assert indexes_of(aws, "automl-jobs") == contract.DYNAMO_JOBS_INDEXES
     assert indexes_of(aws, "automl-datasets") == contract.DYNAMO_DATASETS_INDEXES
-    for name in ("automl-jobs", "automl-datasets"):
+    assert indexes_of(aws, "automl-batches") == contract.DYNAMO_BATCHES_INDEXES
+    assert aws.describe_table(TableName="automl-batches")["Table"]["KeySchema"] == [
+        {"AttributeName": contract.DYNAMO_BATCHES_KEY, "KeyType": "HASH"}
+    ]
+    for name in ("automl-jobs", "automl-datasets", "automl-batches"):
         table = aws.describe_table(TableName=name)["Table"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         backups = aws.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]

@@ -21,6 +21,7 @@ AWS_ENV = {
     "AUTOML_REPORTS_BUCKET": "r",
     "AUTOML_DATASETS_TABLE": "datasets",
     "AUTOML_JOBS_TABLE": "jobs",
+    "AUTOML_BATCHES_TABLE": "batches",
     "AUTOML_BATCH_JOB_QUEUE": "q",
     "AUTOML_BATCH_JOB_DEFINITION": "def",
 }

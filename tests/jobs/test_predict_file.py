@@ -397,13 +397,21 @@ def test_the_results_page_has_the_file_form(alice_client, onnx_job):
     assert "100.0\xa0MB" in html and "1,000,000 rows" in html
 
 
-def test_the_page_form_downloads_the_predictions(alice_client, onnx_job):
+def test_the_page_form_scores_the_file_as_a_batch_and_lists_it(alice_client, onnx_job):
     response = alice_client.post(
         f"/jobs/{onnx_job.job_id}/predict/file/", {"file": upload(csv_bytes([GENTOO] * 3))}
     )
-    assert response.status_code == 200
-    assert response["Content-Disposition"].startswith("attachment; filename=")
-    assert list(read_result(response)["prediction"]) == ["Gentoo"] * 3
+    assert response.status_code == 302
+    (batch,) = wiring.batch_repository().all_for_job(onnx_job.job_id)
+    assert response["Location"] == (
+        f"/jobs/{onnx_job.job_id}/?batch={batch.batch_id}#predict-file-card"
+    )
+    assert (batch.status, batch.rows_total) == ("completed", 3)
+    page = alice_client.get(response["Location"]).content.decode()
+    assert f'id="batch-{batch.batch_id}"' in page and "rows.csv" in page
+    download = alice_client.get(f"/jobs/{onnx_job.job_id}/batches/{batch.batch_id}/download/")
+    assert download["Content-Disposition"].startswith('attachment; filename="rows-')
+    assert list(read_result(download)["prediction"]) == ["Gentoo"] * 3
 
 
 def test_the_api_is_in_the_openapi_schema(alice_client):

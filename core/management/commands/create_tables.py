@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import ServiceUnavailable
 from training_image.contract import (
+    DYNAMO_BATCHES_INDEXES,
+    DYNAMO_BATCHES_KEY,
     DYNAMO_DATASETS_INDEXES,
     DYNAMO_DATASETS_KEY,
     DYNAMO_JOBS_INDEXES,
@@ -18,7 +20,7 @@ from training_image.contract import (
 
 class Command(BaseCommand):
     help = (
-        "Create the dataset and job record stores: the SQLite schema in local mode, or the "
+        "Create the dataset, job and prediction batch record stores: the SQLite schema in local mode, or the "
         "DynamoDB tables with their indexes (on-demand, point-in-time recovery on) in AWS "
         "mode. Safe to run again: existing records are kept."
     )
@@ -51,6 +53,7 @@ class Command(BaseCommand):
         tables = (
             (settings.AUTOML_DATASETS_TABLE, DYNAMO_DATASETS_KEY, DYNAMO_DATASETS_INDEXES),
             (settings.AUTOML_JOBS_TABLE, DYNAMO_JOBS_KEY, DYNAMO_JOBS_INDEXES),
+            (settings.AUTOML_BATCHES_TABLE, DYNAMO_BATCHES_KEY, DYNAMO_BATCHES_INDEXES),
         )
         for name, key, indexes in tables:
             try:
