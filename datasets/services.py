@@ -359,6 +359,29 @@ def dataset_store_file(
     )
 
 
+def dataset_reject_upload(
+    *,
+    dataset: Dataset,
+    message: str,
+    repository: DatasetRepository | None = None,
+    storage: Storage | None = None,
+) -> Dataset:
+    """An upload that cannot be taken: the record says why (`failed`), no partial file stays.
+
+    The client may PUT the file again (a failed upload accepts a new file).
+    """
+    repository = repository or wiring.dataset_repository()
+    storage = storage or wiring.storage("datasets")
+    _delete_file(storage, dataset.storage_key)
+    return repository.update(
+        dataset.dataset_id,
+        only_if_status=(DatasetStatus.UPLOADING, DatasetStatus.FAILED),
+        status=DatasetStatus.FAILED,
+        file_size=0,
+        error_message=message,
+    )
+
+
 def _delete_file(storage: Storage, key: str) -> None:
     try:
         storage.delete(key)
