@@ -172,6 +172,11 @@ AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
 AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
+# Uploads never confirmed (`uploading`) are deleted, with any partial file, after this many
+# seconds without change (beat's `purge_abandoned_uploads`, `manage.py purge_datasets`).
+AUTOML_UPLOAD_ABANDON_AFTER = _int(
+    "AUTOML_UPLOAD_ABANDON_AFTER", 24 * 3600, low=60, high=365 * 86_400
+)
 AUTOML_PRESIGNED_TTL = _int("AUTOML_PRESIGNED_TTL", 3600, low=60, high=7 * 86_400)
 AUTOML_MODEL_CACHE_SIZE = _int("AUTOML_MODEL_CACHE_SIZE", 8, low=1, high=256)
 
@@ -259,6 +264,10 @@ CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_ROUTES = {"jobs.tasks.run_training": {"queue": "training"}}
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 60.0},
+    "purge-abandoned-uploads": {
+        "task": "datasets.tasks.purge_abandoned_uploads",
+        "schedule": 3600.0,
+    },
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2

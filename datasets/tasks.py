@@ -36,3 +36,12 @@ def analyze_dataset(self, dataset_id: str) -> str | None:  # noqa: ANN001 - Cele
         else:
             raise
     return None if dataset is None else str(dataset.status)
+
+
+@shared_task
+def purge_abandoned_uploads() -> str:
+    """Delete uploads never confirmed for AUTOML_UPLOAD_ABANDON_AFTER (hourly, through beat)."""
+    from datasets import services
+
+    purged = services.datasets_purge_abandoned()
+    return f"purged {len(purged)} abandoned upload(s)"
