@@ -7,6 +7,7 @@ start-up with ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -71,7 +72,8 @@ if not SECRET_KEY:
     if IS_AWS:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required")
     SECRET_KEY = "local-mode-only-not-secret"  # noqa: S105 - local single-user mode
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# `testserver` (Django's test client) is added by the test set-up only (tests/conftest.py).
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
 
@@ -93,6 +95,8 @@ INSTALLED_APPS = [
     "core",
     "datasets",
     "jobs",
+    # Login throttling: failed sign-ins per username + address (see AXES_* below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "automl_lite.urls"
@@ -138,6 +144,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a sign-in (login page, admin) for a locked-out username +
+# address before the password is checked. Token and local auto sign-in never call
+# authenticate(), so they are not throttled.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _int("AUTOML_LOGIN_FAILURE_LIMIT", 5, low=1, high=1000)
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=_int("AUTOML_LOGIN_LOCKOUT_MINUTES", 15, low=1, high=7 * 24 * 60)
+)
+# Lock the username from that address only: someone else failing cannot lock you out
+# everywhere. Unlock: the admin's "Access attempts" (delete), or `manage.py axes_reset`.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "datasets:list"
 LOGOUT_REDIRECT_URL = "login"
