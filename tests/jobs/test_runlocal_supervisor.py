@@ -22,7 +22,34 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.slow]
+
+
+def test_restarts_back_off_from_one_second_to_a_minute():
+    from jobs.management.commands.runlocal import backoff_seconds
+
+    assert [backoff_seconds(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_runlocal_serves_with_the_web_image_gunicorn_settings_and_dev_with_runserver():
+    import json
+    import re
+
+    from jobs.management.commands.runlocal import GUNICORN_CONFIG, web_command
+
+    served = web_command("127.0.0.1:8123", dev=False)
+    assert served[1:5] == ["-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
+    assert served[-3:] == ["--bind", "127.0.0.1:8123", "automl_lite.wsgi"]
+    dev = web_command("127.0.0.1:8123", dev=True)
+    assert dev[-2:] == ["runserver", "127.0.0.1:8123"]  # autoreloading: no --noreload
+    image = re.search(r"^CMD (.+)$", (ROOT / "deploy/web.Dockerfile").read_text(), re.M)
+    task = json.loads((ROOT / "deploy/ecs/web-task-definition.json").read_text())
+    expected = ["gunicorn", "-c", "automl_lite/gunicorn.conf.py", "automl_lite.wsgi"]
+    assert json.loads(image.group(1)) == expected
+    assert task["containerDefinitions"][0]["command"] == expected
+    assert GUNICORN_CONFIG == ROOT / "automl_lite" / "gunicorn.conf.py"
+    config: dict = {}
+    exec(GUNICORN_CONFIG.read_text(), config)  # noqa: S102 - our own settings file
+    assert config["worker_class"] == "gthread" and config["threads"] > 1
 
 
 def free_port() -> int:
@@ -112,6 +139,7 @@ def job_status(session: requests.Session, base: str, job_id: str) -> str:
     return session.get(f"{base}/api/jobs/{job_id}", timeout=30).json()["status_detail"]
 
 
+@pytest.mark.slow
 def test_a_killed_training_worker_is_restarted_and_its_training_does_not_outlive_it(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -255,6 +255,10 @@ class Command(BaseCommand):
         if child.restart_at is None:
             if child.process is None or child.process.poll() is None:
                 return
+            # What it leaves in its group goes with it (embedded beat, pool processes,
+            # gunicorn workers), so the restart does not run beside them. Trainings have
+            # sessions of their own and are handled by `_recover_trainings`.
+            _signal_group(child.process, signal.SIGKILL)
             ran = now - child.started_at
             child.failures = 1 if ran >= BACKOFF_RESET_AFTER_SECONDS else child.failures + 1
             delay = backoff_seconds(child.failures)
