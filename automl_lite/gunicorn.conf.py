@@ -16,5 +16,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 60
+# Idle keep-alive connections stay open longer than a load balancer's (the ALB's 60 s) and
+# than any poller's interval, so a request never meets a connection closing under it.
+keepalive = 75
 graceful_timeout = 20
 accesslog = "-"

@@ -32,10 +32,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120
 TRAIN_TIMEOUT = 300
+
+
+def http_session() -> requests.Session:
+    """A session that retries idempotent requests on a dropped connection."""
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=3, backoff_factor=0.2)))
+    return session
 
 
 def free_port() -> int:
@@ -98,7 +107,7 @@ def iris_csv() -> bytes:
 
 def prepare_job(base: str) -> tuple[str, dict]:
     """Upload iris, train it through the configure form, deploy; the job id and a row."""
-    session = requests.Session()
+    session = http_session()
     upload = session.post(f"{base}/api/upload", json={"filename": "iris.csv"}, timeout=30)
     upload.raise_for_status()
     dataset_id = upload.json()["dataset_id"]
@@ -158,7 +167,7 @@ def run_load(base: str, job_id: str, row: dict, *, seconds: float, threads: int)
     local = threading.local()
 
     def worker() -> None:
-        local.session = requests.Session()
+        local.session = requests.Session()  # no retries: a dropped request is an error
         while time.monotonic() < stop_at:
             with lock:
                 name, method, url, body = targets[next(order)]

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +52,13 @@ def test_runlocal_serves_with_the_web_image_gunicorn_settings_and_dev_with_runse
     config: dict = {}
     exec(GUNICORN_CONFIG.read_text(), config)  # noqa: S102 - our own settings file
     assert config["worker_class"] == "gthread" and config["threads"] > 1
+
+
+def http_session() -> requests.Session:
+    """A session that retries idempotent requests on a dropped connection."""
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=3, backoff_factor=0.2)))
+    return session
 
 
 def free_port() -> int:
@@ -180,7 +189,7 @@ def test_a_killed_training_worker_is_restarted_and_its_training_does_not_outlive
                 return False
 
         assert wait_for(healthy, 120), (tmp_path / "runlocal.log").read_text()[-3000:]
-        session = requests.Session()
+        session = http_session()
         dataset_id = session.post(
             f"{base}/api/upload", json={"filename": "iris.csv"}, timeout=30
         ).json()["dataset_id"]
