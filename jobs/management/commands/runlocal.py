@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -85,7 +85,7 @@ class Child:
     started_at: float = 0.0
     failures: int = 0
     restart_at: float | None = None
-    restarts: int = field(default=0)
+    restarts: int = 0
 
 
 class Command(BaseCommand):
