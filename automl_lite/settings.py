@@ -7,6 +7,7 @@ start-up with ImproperlyConfigured naming the variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -99,7 +100,8 @@ if not SECRET_KEY:
             "required"
         )
     SECRET_KEY = "local-mode-only-not-secret"  # local single-user mode
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# `testserver` (Django's test client) is added by the test set-up only (tests/conftest.py).
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
 
@@ -120,10 +122,13 @@ INSTALLED_APPS = [
     "core",
     "datasets",
     "jobs",
+    # Login throttling: failed sign-ins per username + address (see AXES_* below).
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.CorsMiddleware",
@@ -134,6 +139,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "automl_lite.urls"
@@ -166,6 +173,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a sign-in (login page, admin) for a locked-out username +
+# address before the password is checked. Token and local auto sign-in never call
+# authenticate(), so they are not throttled.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _int("AUTOML_LOGIN_FAILURE_LIMIT", 5, low=1, high=1000)
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=_int("AUTOML_LOGIN_LOCKOUT_MINUTES", 15, low=1, high=7 * 24 * 60)
+)
+# Lock the username from that address only: someone else failing cannot lock you out
+# everywhere. Unlock: the admin's "Access attempts" (delete), or `manage.py axes_reset`.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "datasets:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -204,6 +228,11 @@ AUTOML_TASK_MAX_RECEIVES = _int("AUTOML_TASK_MAX_RECEIVES", 5, low=1, high=1000)
 AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
+# Uploads never confirmed (`uploading`) are deleted, with any partial file, after this many
+# seconds without change (beat's `purge_abandoned_uploads`, `manage.py purge_datasets`).
+AUTOML_UPLOAD_ABANDON_AFTER = _int(
+    "AUTOML_UPLOAD_ABANDON_AFTER", 24 * 3600, low=60, high=365 * 86_400
+)
 AUTOML_PRESIGNED_TTL = _int("AUTOML_PRESIGNED_TTL", 3600, low=60, high=7 * 86_400)
 AUTOML_MODEL_CACHE_SIZE = _int("AUTOML_MODEL_CACHE_SIZE", 8, low=1, high=256)
 
@@ -297,6 +326,10 @@ CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_ROUTES = {"jobs.tasks.run_training": {"queue": "training"}}
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": 60.0},
+    "purge-abandoned-uploads": {
+        "task": "datasets.tasks.purge_abandoned_uploads",
+        "schedule": 3600.0,
+    },
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2

@@ -5,20 +5,33 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.http import require_safe
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import api_views
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE found while parsing is a 413, not a 400.
+handler400 = "core.errors.bad_request"
 
 api_patterns = [
     path("", api_views.RootApi.as_view(), name="root"),
     re_path(r"^health/?$", api_views.HealthApi.as_view(), name="health"),
     path("", include("datasets.api_urls")),
     path("", include("jobs.api_urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-json"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The documents answer GET and HEAD; anything else is a 405 with a JSON message.
+    path("schema/", require_safe(SpectacularAPIView.as_view()), name="schema"),
+    path("openapi.json", require_safe(SpectacularAPIView.as_view()), name="openapi-json"),
+    re_path(
+        r"^docs/?$",
+        require_safe(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
+    re_path(
+        r"^redoc/?$",
+        require_safe(SpectacularRedocView.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
 ]
 
 urlpatterns = [

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import too_large_message
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": errors, "message": message or "Invalid input", "extra": {}}, status=422
         )
+    if isinstance(exc, RequestDataTooBig):
+        message = too_large_message()
+        return Response({"detail": message, "message": message, "extra": {}}, status=413)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound(str(exc) or "Not found.")
     response = drf_exception_handler(exc, context)

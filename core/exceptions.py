@@ -42,6 +42,14 @@ class PayloadTooLarge(ApplicationError):
     status_code = 413
 
 
+class LengthRequired(ApplicationError):
+    status_code = 411
+
+
+class UnsupportedMediaType(ApplicationError):
+    status_code = 415
+
+
 class ServiceUnavailable(ApplicationError):
     """A backing service (storage, table, runner) failed after safe retries."""
 

@@ -360,6 +360,29 @@ def dataset_store_file(
     )
 
 
+def dataset_reject_upload(
+    *,
+    dataset: Dataset,
+    message: str,
+    repository: DatasetRepository | None = None,
+    storage: Storage | None = None,
+) -> Dataset:
+    """An upload that cannot be taken: the record says why (`failed`), no partial file stays.
+
+    The client may PUT the file again (a failed upload accepts a new file).
+    """
+    repository = repository or wiring.dataset_repository()
+    storage = storage or wiring.storage("datasets")
+    _delete_file(storage, dataset.storage_key)
+    return repository.update(
+        dataset.dataset_id,
+        only_if_status=(DatasetStatus.UPLOADING, DatasetStatus.FAILED),
+        status=DatasetStatus.FAILED,
+        file_size=0,
+        error_message=message,
+    )
+
+
 def _delete_file(storage: Storage, key: str) -> None:
     try:
         storage.delete(key)
@@ -594,3 +617,68 @@ def dataset_delete(
     with contextlib.suppress(NotFound):  # already gone: deleting twice is not an error
         repository.delete(dataset.dataset_id)
     _delete_file(storage, dataset.storage_key)
+
+
+# --------------------------------------------------------------------------- housekeeping
+
+_PURGE_PAGE = 100
+
+
+def datasets_purge_abandoned(
+    *,
+    older_than: dt.timedelta | None = None,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    repository: DatasetRepository | None = None,
+    storage: Storage | None = None,
+) -> list[str]:
+    """Delete uploads never confirmed: `uploading` records not updated for `older_than`
+    (default AUTOML_UPLOAD_ABANDON_AFTER seconds), with any file or part of one.
+
+    Each record is claimed first (`uploading` -> `failed`), so an upload confirmed at that
+    moment is left alone; then the record and the file go.
+
+    Returns:
+        The ids of the deleted (or, with `dry_run`, the matching) datasets.
+    """
+    repository = repository or wiring.dataset_repository()
+    storage = storage or wiring.storage("datasets")
+    now = now or dt.datetime.now(dt.UTC)
+    if older_than is None:
+        older_than = dt.timedelta(seconds=settings.AUTOML_UPLOAD_ABANDON_AFTER)
+    cutoff = now - older_than
+    abandoned: list[Dataset] = []
+    cursor: str | None = None
+    while True:
+        page = repository.list_recent(
+            statuses=[DatasetStatus.UPLOADING], limit=_PURGE_PAGE, cursor=cursor
+        )
+        abandoned.extend(
+            d
+            for d in page.items
+            if d.status == DatasetStatus.UPLOADING
+            and (parse_time(d.updated_at) or parse_time(d.created_at) or now) < cutoff
+        )
+        if not page.next_cursor or not page.items:
+            break
+        cursor = page.next_cursor
+    if dry_run:
+        return [d.dataset_id for d in abandoned]
+    purged: list[str] = []
+    for dataset in abandoned:
+        try:
+            repository.update(
+                dataset.dataset_id,
+                only_if_status=(DatasetStatus.UPLOADING,),
+                status=DatasetStatus.FAILED,
+                error_message="The upload was never confirmed and has been removed.",
+            )
+        except (InvalidTransition, NotFound):
+            continue  # confirmed or deleted meanwhile
+        with contextlib.suppress(NotFound):
+            repository.delete(dataset.dataset_id)
+        _delete_file(storage, dataset.storage_key)
+        purged.append(dataset.dataset_id)
+    if purged:
+        logger.info("Purged %d abandoned upload(s): %s", len(purged), purged)
+    return purged

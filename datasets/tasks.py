@@ -44,3 +44,12 @@ def analyze_dataset(self, dataset_id: str) -> str | None:  # Celery's task
 
     dataset = services.dataset_analyze(dataset_id=dataset_id)
     return None if dataset is None else str(dataset.status)
+
+
+@shared_task
+def purge_abandoned_uploads() -> str:
+    """Delete uploads never confirmed for AUTOML_UPLOAD_ABANDON_AFTER (hourly, through beat)."""
+    from datasets import services
+
+    purged = services.datasets_purge_abandoned()
+    return f"purged {len(purged)} abandoned upload(s)"

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from core.exceptions import ApplicationError, InvalidInput
@@ -48,7 +48,7 @@ def _get_dataset_for_user(request: AuthenticatedHttpRequest, dataset_id: str) ->
 # --------------------------------------------------------------------------- list
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def dataset_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -86,11 +86,11 @@ def _upload_page(
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def dataset_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page; its POST stores the file, queues the analysis, opens the dataset."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _upload_page(request, UploadForm())
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > services.max_upload_bytes() + MULTIPART_OVERHEAD:
@@ -182,14 +182,14 @@ def render_configure(
     return render(request, "datasets/detail.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 def dataset_detail(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """The configure page: analysis, column table, target picker and training options."""
     return render_configure(request, dataset_id=dataset_id)
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def dataset_analysis(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
@@ -199,7 +199,7 @@ def dataset_analysis(request: AuthenticatedHttpRequest, dataset_id: str) -> Http
     return render(request, "datasets/partials/analysis.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def dataset_target(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""

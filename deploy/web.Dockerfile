@@ -41,4 +41,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only AWS_REGION=us-east-1 \
     && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /app /opt/venv/lib
 USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "automl_lite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60", "--access-logfile", "-"]
+# gunicorn's settings live in automl_lite/gunicorn.conf.py, shared with `manage.py runlocal`.
+CMD ["gunicorn", "-c", "automl_lite/gunicorn.conf.py", "automl_lite.wsgi"]

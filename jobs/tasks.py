@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_shutting_down
+from celery.signals import worker_shutdown, worker_shutting_down
 
 from core.exceptions import ServiceUnavailable
 
@@ -94,3 +94,11 @@ def _stop_local_trainings(**_kwargs: Any) -> None:
     from jobs.runners.local import SHUTTING_DOWN
 
     SHUTTING_DOWN.set()
+
+
+@worker_shutdown.connect
+def _kill_remaining_trainings(**_kwargs: Any) -> None:
+    """The worker's last act: no training it started outlives it (e.g. a cold shutdown)."""
+    from jobs.runners.local import stop_running_trainings
+
+    stop_running_trainings()

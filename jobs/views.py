@@ -17,7 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from automl_lite import wiring
@@ -90,7 +90,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- list
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -109,7 +109,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def job_compare(request: HttpRequest) -> HttpResponse:
     """Up to four jobs side by side: `?ids=a&ids=b` (the job list's checkboxes) or `?ids=a,b`."""
@@ -176,7 +176,7 @@ def _prediction_form_context(job: Job) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 @login_required
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: live progress, what went wrong, or the results."""
@@ -186,7 +186,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     return render(request, "jobs/detail.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
@@ -320,10 +320,12 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
         result = services.job_predict(job=job, features=features)
     except ApplicationError as exc:
         error = exc.message
-    context = {"job": job, "prediction": result, "prediction_error": error, "inputs": features}
+    context = {"prediction": result, "prediction_error": error, "inputs": features}
     status = 200 if error is None else 400
     if request.htmx:
-        return render(request, "jobs/partials/prediction.html", context, status=status)
+        return render(
+            request, "jobs/partials/prediction.html", {"job": job, **context}, status=status
+        )
     return render(
         request, "jobs/detail.html", _detail_context(request, job, **context), status=status
     )
@@ -517,7 +519,7 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     """Download model.pkl, model.onnx or model_card.json as an attachment."""
     found = _stored_file(request, job_id, name, links.DOWNLOADS, "No such download")
@@ -535,7 +537,7 @@ def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def job_report(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     """Show the EDA or training report inline, sandboxed away from this site's cookies."""
     found = _stored_file(request, job_id, name, links.REPORTS, "No such report")

@@ -43,6 +43,19 @@ def shared_datasets() -> Path:
     return SHARED_DATASETS
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_client_host(django_test_environment):
+    """`testserver`, the test client's host, is allowed under tests only.
+
+    pytest-django's test environment (Django's `setup_test_environment`) adds it; the
+    settings default never holds it. Asserted here so a change of either shows at once.
+    """
+    from django.conf import settings
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_backend(request, tmp_path):
     """Point records, media and the broker at tmp_path; run Celery tasks eagerly."""

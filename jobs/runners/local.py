@@ -9,11 +9,19 @@ a terminal record leaves the job `failed` (`lost`, with the exit code).
 
 `describe` says a run is alive when a process with that pid exists *and* carries the
 job's id in its environment, so a reused pid is never mistaken for the job.
+
+A training never outlives its worker: on Linux the kernel SIGKILLs it when the thread
+that started it dies (`PR_SET_PDEATHSIG`, so also on `kill -9` of the worker); a worker
+that shuts down stops the process groups it started; and before `runlocal` (re)starts a
+training worker, `stop_orphaned_trainings` stops any training whose worker is gone (other
+systems, or a kernel that did not deliver the signal), so the concurrency limit holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import fcntl
 import logging
 import os
@@ -64,6 +72,57 @@ OOM_EXIT_CODES = frozenset({-signal.SIGKILL, 128 + signal.SIGKILL})
 # The only variables of the worker's own environment the container inherits: enough to
 # find Python and its packages, and nothing secret.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+# prctl(2) option: the signal the kernel sends a process when its parent thread dies.
+PR_SET_PDEATHSIG = 1
+# How often a stopped orphan (not our child: no wait()) is looked at again.
+ORPHAN_POLL_SECONDS = 0.2
+
+# The training processes this worker started and has not reaped yet.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    return getattr(libc, "prctl", None)
+
+
+_PRCTL = _load_prctl()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child get SIGKILL when its parent thread dies (Linux).
+
+    Runs in the child between fork and exec. When the parent already died before the
+    prctl call (the child was adopted), the child exits at once.
+    """
+    if _PRCTL is None:
+        return None
+    prctl = _PRCTL
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+def stop_running_trainings() -> int:
+    """SIGKILL the process group of every training this worker still runs (its last act)."""
+    with _RUNNING_LOCK:
+        running = [p for p in _RUNNING if p.poll() is None]
+    for process in running:
+        logger.warning("Worker stopping: killing training process %s", process.pid)
+        signal_process_group(process.pid, signal.SIGKILL)
+    return len(running)
 
 
 def hostname() -> str:
@@ -209,6 +268,39 @@ class LocalRunner:
         return states
 
 
+def stop_orphaned_trainings(
+    repository=None,  # noqa: ANN001 - a JobRepository; wiring's by default
+    *,
+    grace_seconds: float = TERMINATE_GRACE_SECONDS,
+) -> list[str]:
+    """Stop the training processes on this machine that no worker waits for any more.
+
+    Called by `runlocal` before a training worker starts, when no worker of this machine
+    runs: every live job whose recorded process still exists is an orphan. Each gets
+    SIGTERM (time to record why it stopped), then SIGKILL after `grace_seconds`; the
+    reconciliation that follows fails or re-queues the jobs. Returns their ids.
+    """
+    from automl_lite import wiring
+
+    repository = repository or wiring.job_repository()
+    me = hostname()
+    orphans: list[tuple[str, int]] = []
+    for job in repository.list_by_status(list(LIVE_STATUSES)):
+        parsed = parse_runner_id(job.runner_job_id)
+        if parsed is not None and parsed[0] == me and is_job_process(parsed[1], job.job_id):
+            orphans.append((job.job_id, parsed[1]))
+    for job_id, pid in orphans:
+        logger.warning("Job %s: stopping training process %s left by a dead worker", job_id, pid)
+        signal_process_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for job_id, pid in orphans:
+        while is_job_process(pid, job_id) and time.monotonic() < deadline:
+            time.sleep(ORPHAN_POLL_SECONDS)
+        if is_job_process(pid, job_id):
+            signal_process_group(pid, signal.SIGKILL)
+    return [job_id for job_id, _ in orphans]
+
+
 # --------------------------------------------------------------------------- worker side
 
 
@@ -287,6 +379,8 @@ def run_job(
                 # Own process group: the terminal's Ctrl-C reaches runlocal, which stops
                 # the worker, which stops this group: one orderly path.
                 start_new_session=True,
+                # ...and if the worker dies without stopping it, the kernel kills it.
+                preexec_fn=die_with_parent(),
             )
         except OSError as exc:
             logger.exception("Could not start the training process for job %s", job_id)
@@ -297,16 +391,22 @@ def run_job(
                 f"The training process could not be started ({type(exc).__name__}). Resubmit.",
             )
             return "failed"
-        runner_id = format_runner_id(process.pid)
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
         try:
-            repository.update(job_id, runner_job_id=runner_id, only_if_status=LIVE_STATUSES)
-        except NotFound:
-            _stop(process)  # deleted while starting
-            return "skipped"
-        except InvalidTransition:
-            pass  # already finished (a very fast run) or cancelled: the wait loop sorts it out
-        logger.info("Job %s: training process %s started", job_id, process.pid)
-        reason = _wait(repository, job, process, poll_seconds=poll_seconds)
+            runner_id = format_runner_id(process.pid)
+            try:
+                repository.update(job_id, runner_job_id=runner_id, only_if_status=LIVE_STATUSES)
+            except NotFound:
+                _stop(process)  # deleted while starting
+                return "skipped"
+            except InvalidTransition:
+                pass  # already finished (a very fast run) or cancelled: the wait loop sorts it
+            logger.info("Job %s: training process %s started", job_id, process.pid)
+            reason = _wait(repository, job, process, poll_seconds=poll_seconds)
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
         return _after_exit(repository, job_id, runner_id, process.returncode, reason)
 
 

@@ -39,6 +39,30 @@ def _check(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
+def test_testserver_is_an_allowed_host_only_under_tests(tmp_path, settings):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOML_", "DJANGO_"))}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.ALLOWED_HOSTS)",
+        ],
+        cwd=ROOT,
+        env={
+            **clean,
+            "AUTOML_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "automl_lite.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "testserver" not in shown.stdout and "127.0.0.1" in shown.stdout
+    assert "testserver" in settings.ALLOWED_HOSTS
+
+
 def test_it_starts_in_local_mode_with_no_variables(tmp_path):
     result = _check({}, tmp_path)
     assert result.returncode == 0, result.stderr

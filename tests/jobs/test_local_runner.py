@@ -6,10 +6,13 @@ exit codes, signals and /proc checks are the operating system's own.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -239,3 +242,64 @@ def test_submit_reports_an_unreachable_broker(alice, iris):
         pytest.raises(SubmitError, match="runlocal"),
     ):
         LocalRunner().submit(job, dataset_key=iris.storage_key)
+
+
+def test_a_training_dies_with_the_worker_that_started_it(tmp_path):
+    """PR_SET_PDEATHSIG: `kill -9` of the parent kills the child the kernel's way."""
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "from jobs.runners.local import die_with_parent\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],"
+            " start_new_session=True, preexec_fn=die_with_parent())\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(120)\n",
+        ],
+        cwd=str(local.settings.BASE_DIR),
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "automl_lite.settings"},
+    )
+    try:
+        assert wait_for(lambda: pid_file.exists() and pid_file.read_text())
+        child = int(pid_file.read_text())
+        assert local._pid_exists(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    # Gone (or a zombie its new parent has not reaped yet: no environment, not alive).
+    assert wait_for(lambda: not _running(child))
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_runlocal_stops_trainings_left_by_a_dead_worker(alice, iris, jobs_repo):
+    job = store_job(alice, iris, status=JobStatus.RUNNING)
+    finished = store_job(alice, iris, status=JobStatus.COMPLETED)
+    # A training whose worker is gone: this job's id in its environment, as the container has.
+    orphan = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"],
+        env={"AUTOML_JOB_ID": job.job_id},
+        start_new_session=True,
+    )
+    try:
+        jobs_repo.update(job.job_id, runner_job_id=format_runner_id(orphan.pid))
+        assert wait_for(lambda: local.is_job_process(orphan.pid, job.job_id))
+        stopped = local.stop_orphaned_trainings(grace_seconds=5)
+        assert orphan.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
+    assert stopped == [job.job_id]
+    assert finished.job_id not in stopped
+    # Reconciliation then fails the job whose process is gone.
+    services.jobs_reconcile(runner=LocalRunner())
+    assert jobs_repo.get(job.job_id).status == JobStatus.FAILED

@@ -3,23 +3,35 @@
 Starts, after migrations and `create_tables`:
 
 - a Celery worker for the default queue (dataset analysis) with beat embedded, which
-  runs `reconcile_jobs` every 60 s;
+  runs `reconcile_jobs` every 60 s and `purge_abandoned_uploads` every hour;
 - a Celery worker for the `training` queue running AUTOML_LOCAL_CONCURRENCY
   trainings at a time (threads: each task only waits on its subprocess);
-- the web server on 127.0.0.1:8000.
+- the web server on 127.0.0.1:8000: gunicorn with the web image's settings
+  (`automl_lite/gunicorn.conf.py`), or Django's autoreloading runserver with `--dev`.
 
-The broker is the embedded SQLite file from settings: no server. Ctrl-C or SIGTERM
-stops everything in order; running trainings are stopped and re-queued, so the next
-`runlocal` picks them up again.
+The broker is the embedded SQLite file from settings: no server.
+
+It supervises them: a process that dies is started again after a pause that doubles with
+each quick failure (1 s, 2 s, 4 s ... up to 60 s; back to 1 s once a process has run for
+a minute), and each restart is logged. Before a training worker (re)starts, trainings
+whose worker is gone are stopped and their jobs reconciled, so no training runs outside
+the AUTOML_LOCAL_CONCURRENCY limit. Only Ctrl-C or SIGTERM stops everything, in order
+(web first); running trainings are stopped and re-queued, so the next `runlocal` picks
+them up again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +39,53 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kombu import Queue
 
+logger = logging.getLogger("jobs.runlocal")
+
 # Enough for a training worker to stop its subprocess (which gets 20 s to write its
 # status) and re-queue the job before we stop waiting.
 STOP_TIMEOUT_SECONDS = 45
+# Restart backoff: the first pause, its ceiling, and how long a process must have run
+# for its next failure to count as the first again.
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+BACKOFF_RESET_AFTER_SECONDS = 60.0
+POLL_SECONDS = 0.5
+GUNICORN_CONFIG = settings.BASE_DIR / "automl_lite" / "gunicorn.conf.py"
+
+
+def backoff_seconds(failures: int) -> float:
+    """The pause before restart number `failures` (1, 2, ...) of a quickly failing process."""
+    return min(BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+
+
+def web_command(addr: str, *, dev: bool) -> list[str]:
+    """The web server: gunicorn as in the web image, or the autoreloading dev server."""
+    if dev:
+        return [sys.executable, str(settings.BASE_DIR / "manage.py"), "runserver", addr]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(GUNICORN_CONFIG),
+        "--bind",
+        addr,
+        "automl_lite.wsgi",
+    ]
+
+
+@dataclass
+class Child:
+    """One supervised process and its restart state."""
+
+    name: str
+    command: list[str]
+    before_start: Callable[[], None] | None = None
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+    restarts: int = 0
 
 
 class Command(BaseCommand):
@@ -46,6 +102,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-web", action="store_true", help="start the workers only (no web server)"
         )
+        parser.add_argument(
+            "--dev",
+            action="store_true",
+            help="serve with Django's autoreloading development server instead of gunicorn",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.IS_AWS:
@@ -54,7 +115,9 @@ class Command(BaseCommand):
         if concurrency < 1:
             raise CommandError("--concurrency must be 1 or more")
         self._prepare()
-        children = self._start(options["addr"], concurrency, web=not options["no_web"])
+        children = self._children(
+            options["addr"], concurrency, web=not options["no_web"], dev=options["dev"]
+        )
         stop = {"requested": False}
 
         def request_stop(signum: int, _frame: Any) -> None:
@@ -63,28 +126,31 @@ class Command(BaseCommand):
         previous = {
             sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
         }
-        exit_code = 0
         try:
+            for child in children:
+                self._spawn(child)
+            if not options["no_web"]:
+                server = "development server" if options["dev"] else "gunicorn"
+                self.stdout.write(
+                    f"AutoML Lite (local mode) on http://{options['addr']}/ ({server}) — "
+                    "Ctrl-C stops everything."
+                )
+            self.stdout.write(f"Training runs {concurrency} job(s) at a time.")
             while not stop["requested"]:
-                for name, child in children:
-                    if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping")
-                        exit_code = 1
-                        stop["requested"] = True
-                        break
-                time.sleep(0.5)
+                for child in children:
+                    self._supervise(child, stop)
+                time.sleep(POLL_SECONDS)
         finally:
             self._stop(children)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if exit_code:
-            raise CommandError("a local-mode process stopped unexpectedly")
         self.stdout.write("Stopped.")
+
+    # ------------------------------------------------------------------ start-up
 
     def _prepare(self) -> None:
         """Tables, folders and the broker's own tables, before any child starts."""
         from automl_lite.celery import app
-        from jobs import services
 
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         for alias in ("datasets", "models", "reports"):
@@ -96,15 +162,26 @@ class Command(BaseCommand):
         with app.connection_for_write() as connection:
             for name in ("celery", "training"):
                 Queue(name).bind(connection.default_channel).declare()
-        # A worker killed last time may have taken queued jobs' messages with it, and its
-        # trainings may have died: hand waiting jobs back, fail the dead ones.
+
+    def _recover_trainings(self) -> None:
+        """Before a training worker starts: no training may run without its worker.
+
+        A worker killed last time (this run or the previous one) may have left a training
+        process behind (where the kernel did not kill it with its parent) and taken queued
+        jobs' messages with it. Stop such processes, fail the jobs whose process is gone,
+        and hand waiting jobs back to the queue.
+        """
+        from jobs import services
+        from jobs.runners.local import stop_orphaned_trainings
+
+        stopped = stop_orphaned_trainings()
+        if stopped:
+            self._log(f"stopped {len(stopped)} training(s) left by a dead worker: {stopped}")
         report = services.jobs_reconcile(requeue_waiting=True)
         if report.checked:
-            self.stdout.write(f"Recovered jobs from the last run: {report}")
+            self._log(f"recovered jobs: {report}")
 
-    def _start(
-        self, addr: str, concurrency: int, *, web: bool
-    ) -> list[tuple[str, subprocess.Popen]]:
+    def _children(self, addr: str, concurrency: int, *, web: bool, dev: bool) -> list[Child]:
         celery = [
             sys.executable,
             "-m",
@@ -115,8 +192,8 @@ class Command(BaseCommand):
             "--loglevel",
             "INFO",
         ]
-        commands = [
-            (
+        children = [
+            Child(
                 "analysis worker + beat",
                 [
                     *celery,
@@ -131,7 +208,7 @@ class Command(BaseCommand):
                     str(settings.VAR_DIR / "celerybeat-schedule"),
                 ],
             ),
-            (
+            Child(
                 "training worker",
                 [
                     *celery,
@@ -144,44 +221,85 @@ class Command(BaseCommand):
                     "-n",
                     "training@%h",
                 ],
+                before_start=self._recover_trainings,
             ),
         ]
         if web:
-            manage = str(settings.BASE_DIR / "manage.py")
-            commands.append(
-                ("web server", [sys.executable, manage, "runserver", addr, "--noreload"])
-            )
+            children.append(Child("web server", web_command(addr, dev=dev)))
+        return children
+
+    def _spawn(self, child: Child) -> None:
+        if child.before_start is not None:
+            try:
+                child.before_start()
+            except Exception:  # noqa: BLE001 - a failed recovery must not stop the supervisor
+                logger.exception("Preparing to start the %s failed", child.name)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "automl_lite.settings"
             ),
         }
-        children = []
-        for name, command in commands:
-            # Own sessions: the terminal's Ctrl-C reaches only us, and we stop the children in order.
-            child = subprocess.Popen(
-                command, env=env, cwd=settings.BASE_DIR, start_new_session=True
-            )
-            children.append((name, child))
-        if web:
-            self.stdout.write(
-                f"AutoML Lite (local mode) on http://{addr}/ — Ctrl-C stops everything."
-            )
-        self.stdout.write(f"Training runs {concurrency} job(s) at a time.")
-        return children
+        # Own sessions: the terminal's Ctrl-C reaches only us, and we stop the children in order.
+        child.process = subprocess.Popen(
+            child.command, env=env, cwd=settings.BASE_DIR, start_new_session=True
+        )
+        child.started_at = time.monotonic()
+        child.restart_at = None
 
-    def _stop(self, children: list[tuple[str, subprocess.Popen]]) -> None:
-        """SIGTERM (web first), wait, then SIGKILL whatever is left."""
-        for _name, child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+    # ------------------------------------------------------------------ supervision
+
+    def _supervise(self, child: Child, stop: dict[str, bool]) -> None:
+        """Notice a dead child, schedule its restart with backoff, restart it when due."""
+        now = time.monotonic()
+        if child.restart_at is None:
+            if child.process is None or child.process.poll() is None:
+                return
+            # What it leaves in its group goes with it (embedded beat, pool processes,
+            # gunicorn workers), so the restart does not run beside them. Trainings have
+            # sessions of their own and are handled by `_recover_trainings`.
+            _signal_group(child.process, signal.SIGKILL)
+            ran = now - child.started_at
+            child.failures = 1 if ran >= BACKOFF_RESET_AFTER_SECONDS else child.failures + 1
+            delay = backoff_seconds(child.failures)
+            child.restart_at = now + delay
+            self._log(
+                f"{child.name} (pid {child.process.pid}) exited with code "
+                f"{child.process.returncode} after {ran:.0f} s; restarting in {delay:.0f} s",
+                error=True,
+            )
+            return
+        if now >= child.restart_at and not stop["requested"]:
+            child.restarts += 1
+            self._spawn(child)
+            self._log(f"{child.name} restarted (pid {child.process.pid}, restart {child.restarts})")
+
+    def _log(self, message: str, *, error: bool = False) -> None:
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        line = f"[runlocal {stamp}] {message}"
+        (self.stderr if error else self.stdout).write(line)
+        self.stdout.flush()
+
+    # ------------------------------------------------------------------ stop
+
+    def _stop(self, children: list[Child]) -> None:
+        """SIGTERM each child (web first), wait, then SIGKILL whatever is left of its group."""
+        running = [c for c in children if c.process is not None and c.process.poll() is None]
+        for child in reversed(running):
+            child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for name, child in children:
+        for child in running:
             remaining = max(deadline - time.monotonic(), 0.1)
             try:
-                child.wait(timeout=remaining)
+                child.process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in time; killing it")
-                child.kill()
-                child.wait()
+                self.stderr.write(f"{child.name} did not stop in time; killing it")
+                _signal_group(child.process, signal.SIGKILL)
+                child.process.wait()
+            # What the child left in its group (the dev server's reloaded process).
+            _signal_group(child.process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
