@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_shutdown, worker_shutting_down
 
-from core.exceptions import ServiceUnavailable
+from core.exceptions import ApplicationError, ServiceUnavailable
 
 STORAGE_RETRIES = 3
 
@@ -51,32 +51,39 @@ def run_training(job_id: str) -> str:
     )
 
 
+def scoring_gave_up(batch_id: str, *, error: BaseException, attempts: int) -> None:
+    """`score_batch`'s final failure: the batch is failed with a message, never left
+    `queued` or `scoring` (core/task_base.py says when this runs)."""
+    from jobs.services import batches
+
+    reason = (
+        error.message
+        if isinstance(error, ApplicationError)
+        else "Scoring could not read or record the file."
+    )
+    batches.batch_fail(
+        batch_id=batch_id,
+        message=f"{reason} Scoring was tried {attempts} times; score the file again later.",
+    )
+
+
 @shared_task(
     bind=True,
     acks_late=True,
     autoretry_for=(ServiceUnavailable,),
     retry_backoff=5,
     max_retries=STORAGE_RETRIES,
+    final_failure=scoring_gave_up,
 )
-def score_batch(self, batch_id: str) -> str | None:  # noqa: ANN001 - Celery's task
+def score_batch(self, batch_id: str) -> str | None:  # Celery's task
     """Score a queued prediction batch (safe to deliver twice: the service claims it).
 
-    Storage errors are retried with backoff; after the last retry the batch is marked
-    failed with a message, so it never stays `queued`.
+    Storage errors are retried: with backoff by a local worker, by redelivery from SQS.
+    After the last try `scoring_gave_up` marks the batch failed with a message.
     """
     from jobs.services import batches
 
-    try:
-        batch = batches.batch_score(batch_id=batch_id)
-    except ServiceUnavailable as error:
-        if self.request.retries >= STORAGE_RETRIES:
-            batch = batches.batch_fail(
-                batch_id=batch_id,
-                message=f"{error.message} Scoring was tried {STORAGE_RETRIES + 1} times; "
-                "score the file again later.",
-            )
-        else:
-            raise
+    batch = batches.batch_score(batch_id=batch_id)
     return None if batch is None else str(batch.status)
 
 

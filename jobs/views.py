@@ -383,7 +383,7 @@ def batch_rows(request: HttpRequest, job: Job) -> list[dict[str, Any]]:
     return [_batch_context(request, job, batch) for batch in page.items]
 
 
-@require_GET
+@require_safe
 @login_required
 def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """One row of the batch history, polled every 2 s while the batch is queued or scoring."""
@@ -393,7 +393,7 @@ def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     return render(request, "jobs/partials/batch.html", context)
 
 
-@require_GET
+@require_safe
 def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """The batch's result CSV: a valid signed link or the owner's session.
 

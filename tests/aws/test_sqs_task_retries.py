@@ -1,7 +1,8 @@
 """Celery tasks delivered by SQS to the worker function: retries count SQS's receive count.
 
-The queue is built with the template's own VisibilityTimeout and RedrivePolicy (moto
-applies maxReceiveCount and moves the message to the dead-letter queue). A failed
+The queue is the stack's own task queue, created from the template with its VisibilityTimeout
+and RedrivePolicy (moto applies maxReceiveCount and moves the message to the dead-letter
+queue), and the worker is configured from the worker function's environment. A failed
 delivery is made visible again at once, as if its visibility timeout had elapsed; each
 receive's `ApproximateReceiveCount` is SQS's own. Records and files live in moto
 DynamoDB and S3 (`aws_mode`).
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from celery import shared_task
@@ -21,15 +21,15 @@ from django.conf import settings as django_settings
 from automl_lite import lambda_handler, wiring
 from core.exceptions import ServiceUnavailable
 from datasets import services, tasks
-from tests.aws.aws_mode import aws_mode
 from tests.aws.celery_sqs import celery_on_sqs, sqs_event
-from tests.aws.conftest import REGION
+from tests.aws.conftest import FAKE_CREDENTIALS
+from tests.aws.django_env import django_configured_from
+from tests.aws.stack import deploy_stack
 from tests.aws.test_deploy_template import template
 from tests.datasets.factories import uploaded
 from training_image.contract import DatasetStatus
 
 pytestmark = pytest.mark.django_db
-PREFIX = "automl-sqs"
 
 
 def task_queue_properties() -> dict[str, Any]:
@@ -37,25 +37,16 @@ def task_queue_properties() -> dict[str, Any]:
 
 
 class Queue:
-    """The task queue and its dead-letter queue in moto, as the template declares them."""
+    """The stack's task queue and its dead-letter queue in moto."""
 
-    def __init__(self) -> None:
-        props = task_queue_properties()
-        self.sqs = boto3.client("sqs", region_name=REGION)
-        self.dlq = self.sqs.create_queue(QueueName=f"{PREFIX}-tasks-dlq")["QueueUrl"]
-        dlq_arn = self.arn(self.dlq)
-        self.url = self.sqs.create_queue(
-            QueueName=f"{PREFIX}-tasks",
-            Attributes={
-                "VisibilityTimeout": str(props["VisibilityTimeout"]),
-                "RedrivePolicy": json.dumps(
-                    {
-                        "deadLetterTargetArn": dlq_arn,
-                        "maxReceiveCount": str(props["RedrivePolicy"]["maxReceiveCount"]),
-                    }
-                ),
-            },
-        )["QueueUrl"]
+    def __init__(self, stack: Any) -> None:
+        self.sqs = stack.client("sqs")
+        self.url = stack.outputs["TaskQueueUrl"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["All"])
+        self.redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+        self.visibility_timeout = int(attributes["Attributes"]["VisibilityTimeout"])
+        dlq_name = self.redrive["deadLetterTargetArn"].rsplit(":", 1)[-1]
+        self.dlq = self.sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
 
     def arn(self, url: str) -> str:
         return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
@@ -93,8 +84,16 @@ class Queue:
 
 @pytest.fixture
 def queue(settings, moto_batch):
-    with aws_mode(settings, prefix=PREFIX):
-        queue = Queue()
+    stack = deploy_stack()
+    # moto would run the worker function itself (in Docker) for each message; the test
+    # plays the event source mapping (`deliver_once`).
+    lam = stack.client("lambda")
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    worker = {**stack.worker_environment, **FAKE_CREDENTIALS}
+    with django_configured_from(settings, worker):
+        queue = Queue(stack)
+        queue.worker = worker
         with celery_on_sqs(queue.url):
             yield queue
 
@@ -129,13 +128,14 @@ def storage_down(monkeypatch, calls: list[int], *, until: int | None = None) -> 
     monkeypatch.setattr(services, "_analyze_stored", read)
 
 
-def test_the_setting_is_the_template_task_queues_max_receive_count():
+def test_the_setting_is_the_task_queues_max_receive_count(queue):
     props = task_queue_properties()
 
-    assert django_settings.AUTOML_TASK_MAX_RECEIVES == 5
-    assert int(props["RedrivePolicy"]["maxReceiveCount"]) == 5
+    assert queue.worker["AUTOML_TASK_MAX_RECEIVES"] == "5"
+    assert django_settings.AUTOML_TASK_MAX_RECEIVES == int(queue.redrive["maxReceiveCount"]) == 5
+    assert props["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "TaskMaxReceives"}
     # SQS redelivers after the visibility timeout: the backoff between two tries.
-    assert int(props["VisibilityTimeout"]) == 960
+    assert queue.visibility_timeout == 960
 
 
 def test_a_persistent_error_fails_the_dataset_on_the_last_receive_then_dead_letters_it(
