@@ -10,7 +10,8 @@ BatchRunner submits to the stack's queue and job definition → the Batch emulat
 container with the environment `describe_jobs` returns (the job definition's deployment
 facts merged with the per-job overrides) → completed record in the stack's jobs table →
 results page and `/api/jobs/{id}` with links into the stack's buckets → deploy → predict one
-row → delete. A renamed output, variable, table, bucket or queue in the template breaks a
+row → score a 20 MB file through S3 (a prediction batch scored by the worker) → delete.
+A renamed output, variable, table, bucket or queue in the template breaks a
 step here.
 """
 
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -150,6 +152,14 @@ def _deliver_tasks(stack: Stack) -> int:
     return delivered
 
 
+def _rows_of_at_least(content: bytes, size: int) -> bytes:
+    """The CSV's rows repeated (header once) until the file holds at least `size` bytes."""
+    header, _, rows = content.partition(b"\n")
+    rows = rows if rows.endswith(b"\n") else rows + b"\n"
+    copies = size // len(rows) + 1
+    return header + b"\n" + rows * copies
+
+
 def _keys() -> dict[str, str]:
     return {
         "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -254,12 +264,54 @@ def test_the_shipped_stack_runs_the_whole_flow(deployment, alice):
     assert predicted.status_code == 200, predicted.content
     assert predicted.json()["prediction"] == rows["species"].iloc[0]
 
+    # Score a 20 MB file: straight into the datasets bucket, scored by the worker from the
+    # task queue, fetched by a presigned GET. The web's own answers stay small (Lambda and
+    # API Gateway cap a body at about 6 MB).
+    big = _rows_of_at_least(content, 20 * 1024**2)
+    rows_in_big = big.count(b"\n") - 1
+    answers = [
+        browser.post(
+            f"/api/jobs/{job_id}/batches",
+            {"filename": "big.csv", "size": len(big)},
+            content_type="application/json",
+        )
+    ]
+    created = answers[0].json()
+    assert created["upload"]["method"] == "POST"
+    posted = requests.post(
+        created["upload"]["url"],
+        data=created["upload"]["fields"],
+        files={"file": ("big.csv", big, "text/csv")},
+        timeout=120,
+    )
+    assert posted.status_code == 204, posted.text
+    answers.append(browser.post(created["confirm_url"]))
+    with function(deployment["worker"]):
+        assert _deliver_tasks(stack) == 1
+    answers.append(browser.get(f"/api/jobs/{job_id}/batches/{created['batch_id']}"))
+    assert [a.status_code for a in answers] == [201, 202, 200], answers[-1].content[:500]
+    assert max(len(a.content) for a in answers) < 10_000
+    shown = answers[-1].json()
+    assert shown["status"] == "completed" and shown["rows_total"] == rows_in_big
+    scored = requests.get(shown["download_url"], timeout=120)
+    assert scored.status_code == 200
+    assert "attachment" in scored.headers["Content-Disposition"]
+    assert scored.content.count(b"\n") == rows_in_big + 1
+    assert urlsplit(shown["download_url"]).path.startswith(
+        f"/{stack.outputs['ReportsBucketName']}/"
+    )
+
     # Delete: the job's files leave the stack's buckets and its record the jobs table.
     deleted = browser.delete(f"/api/jobs/{job_id}?delete_data=true")
     assert deleted.status_code == 200, deleted.content
     assert wiring.job_repository().get(job_id) is None
     left = stack.client("s3").list_objects_v2(Bucket=models, Prefix=f"jobs/{job_id}/")
     assert left.get("KeyCount", 0) == 0
+    for bucket in ("DatasetsBucketName", "ReportsBucketName"):
+        batches = stack.client("s3").list_objects_v2(
+            Bucket=stack.outputs[bucket], Prefix=f"batches/{job_id}/"
+        )
+        assert batches.get("KeyCount", 0) == 0, bucket
     assert wiring.dataset_repository().get(dataset.dataset_id) is None
 
 
