@@ -117,6 +117,7 @@ def aws_mode_env(var_dir: Path) -> dict[str, str]:
         "AUTOML_REPORTS_BUCKET": "bench-reports",
         "AUTOML_DATASETS_TABLE": "bench-datasets",
         "AUTOML_JOBS_TABLE": "bench-jobs",
+        "AUTOML_BATCHES_TABLE": "bench-batches",
         "AUTOML_BATCH_JOB_QUEUE": "bench-queue",
         "AUTOML_BATCH_JOB_DEFINITION": "bench-training",
         "AUTOML_SQS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-tasks",

@@ -59,6 +59,7 @@ def test_it_signs_browser_and_api_uploads_on_the_regional_host(eu_web, alice):
 
     assert post.method == "POST" and put.method == "PUT"
     assert _host(post.url) == f"{bucket}.s3.{EU}.amazonaws.com"
+    assert _host(post.url).endswith(".s3.eu-west-1.amazonaws.com")  # not s3.amazonaws.com
     assert _host(put.url) == f"{bucket}.s3.{EU}.amazonaws.com"
     assert "X-Amz-Credential=" in put.url and f"%2F{EU}%2Fs3%2F" in put.url
 
