@@ -382,7 +382,17 @@ class JobPredictApi(APIView):
         job_id = serializers.CharField()
         prediction = serializers.JSONField()
         probability = serializers.FloatField(allow_null=True)
-        probabilities = serializers.DictField(child=serializers.FloatField(), allow_null=True)
+        probabilities = serializers.DictField(
+            child=serializers.FloatField(),
+            allow_null=True,
+            help_text="Per class code, as the keys of `preprocessing_info.target_mapping` "
+            "(the earlier edition's keys).",
+        )
+        class_probabilities = serializers.DictField(
+            child=serializers.FloatField(),
+            allow_null=True,
+            help_text="The same probabilities per class label.",
+        )
         inference_time_ms = serializers.FloatField()
         model_type = serializers.CharField()
 
@@ -394,7 +404,7 @@ class JobPredictApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.job_predict(job=job, features=data.validated_data["features"])
-        return Response({"job_id": job.job_id, **result})
+        return Response({"job_id": job.job_id, **presenters.legacy_prediction(result)})
 
 
 @extend_schema_serializer(component_name="ErrorResponse")

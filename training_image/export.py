@@ -31,6 +31,7 @@ ONNX_CHECK_ROWS = 2_000
 # Largest |pickle - ONNX| difference accepted: probabilities, or values relative to their scale.
 ONNX_TOLERANCE = 1e-4
 PREPROCESSING_MAX_BYTES = 40_000
+TEXT_EXAMPLES = 20  # frequent values of a free-text column kept as examples for forms
 LIBRARIES = (
     "flaml",
     "lightgbm",
@@ -432,6 +433,11 @@ def feature_entries(
                 entry["is_integer"] = bool((values % 1 == 0).all())
         elif f.encoding == "datetime":
             entry["format"] = f.datetime_format
+        elif f.encoding == "text":
+            # A few frequent values, as examples a form can offer (any text is accepted).
+            present = s[s.notna()].astype(str).str.strip()
+            counts = present[present != ""].value_counts()
+            entry["examples"] = [str(v)[:200] for v in counts.index[:TEXT_EXAMPLES]]
         entries.append(entry)
     return entries
 
@@ -531,6 +537,11 @@ def preprocessing_summary(
             for e in feature_list
             if "allowed_values" in e
         }
+        examples = {
+            e["name"]: [v[:100] for v in e["examples"][:limit]]
+            for e in feature_list
+            if "examples" in e
+        }
         summary = jsonable(
             {
                 "feature_columns": [f.column for f in features],
@@ -538,6 +549,7 @@ def preprocessing_summary(
                 "dropped_columns": dropped,
                 "target_mapping": {str(i): c for i, c in enumerate(classes)} if classes else {},
                 "categorical_values": categorical,
+                "text_examples": examples,
                 "numeric_stats": numeric,
             }
         )

@@ -162,6 +162,16 @@ def test_it_lets_the_browser_post_to_the_datasets_bucket_only():
     buckets = resources_of("AWS::S3::Bucket")
     cors = buckets["DatasetsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert cors[0]["AllowedMethods"] == ["POST", "PUT"]
+    # The configured client origins (the earlier edition's front end PUTs its file) get their
+    # own rule, and the web app's CORS allows the same origins.
+    condition, client_rule, _ = cors[1]["Fn::If"]
+    assert condition == "HasClientOrigins"
+    assert client_rule["AllowedMethods"] == ["POST", "PUT"]
+    assert client_rule["AllowedOrigins"] == {"Fn::Split": [",", {"Ref": "ClientOrigins"}]}
+    web = resources_of("AWS::Lambda::Function")["WebFunction"]["Properties"]
+    assert web["Environment"]["Variables"]["AUTOML_CORS_ALLOWED_ORIGINS"] == {
+        "Ref": "ClientOrigins"
+    }
     assert all(
         "CorsConfiguration" not in b["Properties"]
         for n, b in buckets.items()
@@ -244,6 +254,7 @@ def stack():
             "SubnetIds": subnet,
             "DjangoSecretKey": "k" * 64,
             "DatabaseUrl": "postgres://automl:secret@db.internal:5432/automl",
+            "ClientOrigins": "http://localhost:3000,https://automl.example.com",
         }
         with pytest.warns(UserWarning, match="not supported by moto"):
             cfn.create_stack(

@@ -108,8 +108,15 @@ def test_it_predicts_the_original_label_with_probabilities(alice_client, alice, 
     assert response.status_code == 200
     body = response.json()
     assert body["prediction"] == "Gentoo"
-    assert set(body["probabilities"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    # The earlier edition's keys: class codes, as in preprocessing_info.target_mapping.
+    assert set(body["probabilities"]) == {"0", "1", "2"}
+    assert body["class_probabilities"] == {
+        "Adelie": body["probabilities"]["0"],
+        "Chinstrap": body["probabilities"]["1"],
+        "Gentoo": body["probabilities"]["2"],
+    }
     assert body["probability"] == max(body["probabilities"].values())
+    assert body["probability"] == body["class_probabilities"]["Gentoo"]
     assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert body["model_type"] == "lrl2"
     assert isinstance(body["inference_time_ms"], float)
