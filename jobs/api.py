@@ -43,6 +43,20 @@ API_MIN_TIME_BUDGET = 60
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
+PREDICT_RULES = (
+    "`features` maps each feature column to its raw value. One rule reads every value (the "
+    "model's own `prepare` step applies it too): **missing** is null, a blank string or a CSV "
+    "missing token (NA, N/A, null, NaN, ?); the model fills it in with what it learned. "
+    "**Numbers**: a finite number or text that reads as one; `true`/`false`, infinities "
+    "(`inf`), other text, lists and objects are refused. **Booleans**: true/false, 1/0 or "
+    "yes/no/t/f/y/n. **Categories**: text, or a number whose text is a category; a value the "
+    "model never saw is refused with the allowed values (or, when the model knows more "
+    "values than its card lists, scored with a warning). **Dates**: text in the training "
+    "format. A row with several bad values is refused once, with every problem in "
+    "`extra.errors`; a number outside the training range is scored and reported in "
+    "`warnings`. `probabilities` is keyed by class code (the keys of "
+    "`preprocessing_info.target_mapping`), `class_probabilities` by class label."
+)
 # Room for the multipart framing around a file of the largest allowed size.
 MULTIPART_SLACK = 64 * 1024
 
@@ -397,7 +411,20 @@ class JobPredictApi(APIView):
         model_type = serializers.CharField()
 
     @extend_schema(
-        operation_id="predict", request=InputSerializer, responses={200: OutputSerializer}
+        operation_id="predict",
+        summary="Score one row with the deployed model",
+        description=PREDICT_RULES,
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Not deployed, no ONNX model, or the row has bad values: "
+                "`extra.errors` lists every problem as `{feature, code, message, value?, "
+                "expected?, allowed?}` (code: missing, wrong_type, not_finite, not_a_date, "
+                "unseen_category).",
+            ),
+        },
     )
     def post(self, request: Request, job_id: str) -> Response:
         job = _get_job_for_user(request, job_id)
@@ -501,14 +528,17 @@ class JobPredictInfoApi(APIView):
             if f.datetime_format:
                 info["datetime_format"] = f.datetime_format
             feature_info[f.column] = info
+            # Values seen in training, never invented: the median, the most frequent category.
+            if f.median is not None:
+                info["median"] = f.median
             if f.example is not None:
                 example[f.column] = f.example
             elif info.get("allowed_values"):
                 example[f.column] = info["allowed_values"][0]
-            elif f.input_type == "number":
-                example[f.column] = 0
+            elif f.median is not None:
+                example[f.column] = int(f.median) if f.is_integer else f.median
             else:
-                example[f.column] = ""
+                example[f.column] = None  # missing: the model fills it in
         body = {
             "job_id": job.job_id,
             "problem_type": legacy_problem_type(job.problem_type),

@@ -430,6 +430,7 @@ def feature_entries(
             if len(values):
                 entry["min"] = float(values.min())
                 entry["max"] = float(values.max())
+                entry["median"] = float(values.median())
                 entry["is_integer"] = bool((values % 1 == 0).all())
         elif f.encoding == "datetime":
             entry["format"] = f.datetime_format
@@ -525,7 +526,12 @@ def preprocessing_summary(
 ) -> dict[str, Any]:
     """The job record's `preprocessing` field (small: the web reads it on every page)."""
     numeric = {
-        e["name"]: {"min": e["min"], "max": e["max"], "is_integer": e["is_integer"]}
+        e["name"]: {
+            "min": e["min"],
+            "max": e["max"],
+            "is_integer": e["is_integer"],
+            "median": e.get("median"),
+        }
         for e in feature_list
         if "min" in e
     }
