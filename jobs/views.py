@@ -16,14 +16,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from automl_lite import wiring
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
-from jobs import inference, links, pages, playground, selectors, services
+from jobs import inference, links, pages, playground, selectors, services, snippets
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
     ARTIFACT_STORAGE,
@@ -160,9 +159,13 @@ def _prediction_form_context(
         spec = inference.model_spec(card, job)
     except ApplicationError:
         return {"predict_fields": None}
+    usage = {"pickle": snippets.pickle_snippet(job, spec.feature_columns)}
+    if MODEL_ONNX in (job.artifacts or {}):
+        usage["onnx"] = snippets.onnx_snippet(job)
     return {
         "predict_fields": spec.features,
         "predict_form": playground.playground_fields(spec.features, inputs, errors, warnings),
+        "snippets": usage,
         "model_card": card,
         "predict_file_limits": {
             "max_bytes": settings.AUTOML_MAX_PREDICT_BYTES,
@@ -421,12 +424,11 @@ def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     job, handle = found
-    stem = slugify(job.dataset_name.rsplit(".", 1)[0])[:40] or "job"
     return _private(
         FileResponse(
             handle,
             as_attachment=True,
-            filename=f"{stem}-{job.job_id[:8]}-{name}",
+            filename=snippets.download_name(job, name),
             content_type=ARTIFACT_CONTENT_TYPES[name],
         )
     )

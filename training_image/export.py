@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import pickle
 import platform
 import re
 from collections.abc import Sequence
@@ -97,7 +96,11 @@ def align_lightgbm_thresholds(model: Any) -> None:
 
 
 def pickle_model(model: Any) -> bytes:
-    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    """model.pkl: the pipeline, with the code of this package's classes inside (portable.py),
+    so `pickle.load` works in a Python that has only the ML libraries."""
+    from training_image import portable
+
+    return portable.dumps(model)
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -510,7 +513,9 @@ def model_card(
                 "opset": ONNX_TARGET_OPSET,
             },
             "pickle": {
-                "load": "pickle.load(f) with the training_image package importable",
+                "load": "pickle.load(f) in Python with numpy, pandas, scikit-learn, lightgbm "
+                "and xgboost at the versions in library_versions; the file carries the code of "
+                "its own preprocessing classes (load only files you trust: loading runs code)",
                 "predict": "model.predict(df) and model.predict_proba(df) take a DataFrame "
                 "with the original feature columns and return original labels",
             },
