@@ -384,12 +384,29 @@ class JobResubmitApi(APIView):
 # --------------------------------------------------------------------------- #12, #13 predict
 
 
+@extend_schema_serializer(component_name="FeatureContribution")
+class _ContributionOutput(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.JSONField()
+    contribution = serializers.FloatField()
+
+
 class JobPredictApi(APIView):
     """`POST /api/predict/{id}`: score one row with the deployed model."""
 
     @extend_schema_serializer(component_name="PredictionInput")
     class InputSerializer(serializers.Serializer):
         features = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+    @extend_schema_serializer(component_name="PredictionQuery")
+    class QuerySerializer(serializers.Serializer):
+        explain = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: always add `explanation`; false: never; absent: while explaining "
+            "keeps predictions within their latency target.",
+        )
 
     @extend_schema_serializer(component_name="PredictionResponse")
     class OutputSerializer(serializers.Serializer):
@@ -407,6 +424,19 @@ class JobPredictApi(APIView):
             allow_null=True,
             help_text="The same probabilities per class label.",
         )
+        warnings = serializers.ListField(child=serializers.DictField())
+        explanation = serializers.ListField(
+            child=_ContributionOutput(),
+            allow_null=True,
+            required=False,
+            help_text="The top feature contributions toward the prediction, largest first.",
+        )
+        explanation_info = serializers.DictField(
+            required=False,
+            help_text="`method` (tree_shap, saabas, linear, blend), `description`, `exact`, "
+            "`unit` (log-odds, probability, value), `baseline`, `toward` (the class explained); "
+            "or `unavailable` with the reason.",
+        )
         inference_time_ms = serializers.FloatField()
         model_type = serializers.CharField()
 
@@ -414,6 +444,7 @@ class JobPredictApi(APIView):
         operation_id="predict",
         summary="Score one row with the deployed model",
         description=PREDICT_RULES,
+        parameters=[QuerySerializer],
         request=InputSerializer,
         responses={
             200: OutputSerializer,
@@ -430,7 +461,13 @@ class JobPredictApi(APIView):
         job = _get_job_for_user(request, job_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.job_predict(job=job, features=data.validated_data["features"])
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = services.job_predict(
+            job=job,
+            features=data.validated_data["features"],
+            explain=query.validated_data["explain"],
+        )
         return Response({"job_id": job.job_id, **presenters.legacy_prediction(result)})
 
 

@@ -115,12 +115,21 @@ def job_spec(job: Job) -> ModelSpec:
     return model_spec(load_card(job), job)
 
 
-def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
+def predict(
+    job: Job, features: Mapping[str, Any], *, explain: bool | None = False
+) -> dict[str, Any]:
     """Score one row; the prediction comes back in the target's original labels.
 
+    Args:
+        job: a job with a model.
+        features: the row, column -> raw value.
+        explain: add the top feature contributions (`jobs.explain`); None: when they stay
+            within the latency budget.
+
     Returns:
-        `{prediction, probability, probabilities, warnings}`: `warnings` lists what the model
-        scored but may not judge well (a number outside the training range, a rare category).
+        `{prediction, probability, probabilities, warnings}` (and `explanation`,
+        `explanation_info` when explained): `warnings` lists what the model scored but may
+        not judge well (a number outside the training range, a rare category).
 
     Raises:
         InvalidInput: every problem of the row at once (400): missing features, values of the
@@ -134,8 +143,21 @@ def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
     if errors:
         raise refusal(errors)
     columns = {c: [features.get(c)] for c in spec.feature_columns}
-    result = predict_columns(job, columns, 1).row(0)
+    predictions = predict_columns(job, columns, 1)
+    result = predictions.row(0)
     result["warnings"] = [w.as_dict() for w in warnings]
+    if explain is None:
+        from jobs.explain import explain_by_default
+
+        explain = explain_by_default(job)
+    if explain:
+        from jobs.explain import explain as explain_row
+
+        class_index = None
+        if not predictions.regression and predictions.probabilities is not None:
+            class_index = int(predictions.probabilities[0].argmax())
+        label = None if predictions.regression else result["prediction"]
+        result.update(explain_row(job, features, class_index=class_index, label=label))
     return result
 
 

@@ -99,3 +99,36 @@ def by_feature(problems: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
         if isinstance(p, Mapping) and p.get("feature"):
             out.setdefault(str(p["feature"]), str(p.get("message") or ""))
     return out
+
+
+UNIT_LABELS = {
+    "log-odds": "log-odds",
+    "probability": "probability",
+    "value": "units of the target",
+    "mixed": "the members' own units",
+}
+
+
+def explanation_bars(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The prediction's contributions as a diverging bar chart (widths in % of half the track)."""
+    if not result or not result.get("explanation"):
+        return None
+    rows = result["explanation"]
+    largest = max(abs(float(r["contribution"])) for r in rows) or 1.0
+    info = result.get("explanation_info") or {}
+    return {
+        "rows": [
+            {
+                "feature": r["feature"],
+                "value": "missing" if r["value"] in (None, "") else r["value"],
+                "contribution": float(r["contribution"]),
+                "width": round(50 * abs(float(r["contribution"])) / largest, 1),
+                "side": "pos" if float(r["contribution"]) >= 0 else "neg",
+            }
+            for r in rows
+        ],
+        "method": info.get("description") or info.get("method"),
+        "exact": bool(info.get("exact")),
+        "unit": UNIT_LABELS.get(str(info.get("unit")), info.get("unit")),
+        "toward": info.get("toward"),
+    }

@@ -317,7 +317,7 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     features = playground.form_features(request.POST)
     result, error, errors, status = None, None, {}, 200
     try:
-        result = services.job_predict(job=job, features=features)
+        result = services.job_predict(job=job, features=features, explain=True)
     except InvalidInput as exc:
         errors = playground.by_feature(exc.extra.get("errors"))
         error = None if errors else exc.message
@@ -328,6 +328,7 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     warnings = playground.by_feature((result or {}).get("warnings"))
     context = {
         "prediction": result,
+        "explanation": playground.explanation_bars(result),
         "prediction_error": error,
         "field_errors": errors,
         **_prediction_form_context(job, inputs=features, errors=errors, warnings=warnings),
