@@ -111,6 +111,7 @@ class _JobOutput(serializers.Serializer):
     metric = serializers.CharField(allow_null=True)
     time_budget = serializers.IntegerField()
     excluded_columns = serializers.ListField(child=serializers.CharField())
+    class_names = serializers.DictField(child=serializers.CharField())
     attempt = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     resubmittable = serializers.BooleanField()
@@ -142,6 +143,13 @@ class JobTrainApi(APIView):
         )
         excluded_columns = serializers.ListField(
             child=serializers.CharField(), required=False, default=list
+        )
+        class_names = serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            required=False,
+            default=dict,
+            help_text='Names for integer-coded classes, e.g. {"0": "no", "1": "yes"}: '
+            "predictions, reports and the API then show the names.",
         )
 
     @extend_schema_serializer(component_name="TrainRequest")
@@ -187,6 +195,7 @@ class JobTrainApi(APIView):
             metric=options.get("metric"),
             time_budget=options.get("time_budget"),
             excluded_columns=options.get("excluded_columns") or [],
+            class_names=options.get("class_names") or {},
             idempotency_key=key,
         )
         if job.status == JobStatus.FAILED and job.error_type == "submit":

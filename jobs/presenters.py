@@ -208,6 +208,7 @@ def job_detail(request: HttpRequest, job: Job) -> dict[str, Any]:
         "metric": job.metric,
         "time_budget": job.time_budget,
         "excluded_columns": list(job.excluded_columns or []),
+        "class_names": dict(job.class_names or {}),
         "attempt": job.attempt,
         "max_attempts": settings.AUTOML_MAX_ATTEMPTS,
         "resubmittable": is_resubmittable(job),

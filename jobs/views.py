@@ -72,6 +72,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 metric=data.get("metric") or None,
                 time_budget=data.get("time_budget"),
                 excluded_columns=data.get("excluded_columns") or [],
+                class_names=data.get("class_names") or {},
                 idempotency_key=data.get("idempotency_key") or None,
             )
         except ApplicationError as exc:

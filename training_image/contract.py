@@ -344,6 +344,8 @@ class Job:
     notes: str = ""
     deployed: bool = False
     deployed_at: str | None = None
+    # Names for integer-coded classes, given at configure time: class value (text) -> name.
+    class_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -402,6 +404,7 @@ ENV_PROBLEM_TYPE = "AUTOML_PROBLEM_TYPE"
 ENV_METRIC = "AUTOML_METRIC"
 ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
 ENV_EXCLUDED_COLUMNS = "AUTOML_EXCLUDED_COLUMNS"
+ENV_CLASS_NAMES = "AUTOML_CLASS_NAMES"  # optional: JSON object, class value (text) -> name
 ENV_SEED = "AUTOML_SEED"
 ENV_STORAGE = "AUTOML_STORAGE"
 ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
@@ -430,6 +433,7 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_REPORTS_LOCATION, True, "folder or bucket receiving HTML reports"),
     EnvVar(ENV_JOB_STORE, True, "sqlite or dynamodb"),
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
+    EnvVar(ENV_CLASS_NAMES, False, "JSON object naming integer-coded classes (value -> name)"),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
 
@@ -469,6 +473,8 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
         ENV_JOB_STORE: backend.job_store,
         ENV_JOB_STORE_LOCATION: backend.job_store_location,
     }
+    if job.class_names:
+        env[ENV_CLASS_NAMES] = json.dumps(dict(job.class_names))
     env.update(dict(backend.extra_env))
     return env
 
@@ -492,6 +498,21 @@ class ContainerConfig:
     # The runner's id of this run and its attempt (AWS Batch; None / 1 elsewhere).
     runner_job_id: str | None = None
     runner_attempt: int = 1
+    class_names: tuple[tuple[str, str], ...] = ()  # class value (text) -> name
+
+
+def _class_names_env(raw: str | None) -> tuple[tuple[str, str], ...]:
+    if raw is None or not raw.strip():
+        return ()
+    try:
+        names = json.loads(raw)
+    except json.JSONDecodeError:
+        names = None
+    if not isinstance(names, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in names.items()
+    ):
+        raise ContainerEnvError(ENV_CLASS_NAMES, "must be a JSON object of text to text")
+    return tuple(names.items())
 
 
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
@@ -558,6 +579,7 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         runner_attempt=(
             integer(ENV_RUNNER_ATTEMPT, 1, 10_000) if environ.get(ENV_RUNNER_ATTEMPT) else 1
         ),
+        class_names=_class_names_env(environ.get(ENV_CLASS_NAMES)),
     )
 
 
