@@ -37,7 +37,6 @@ def test_numbers_read_as_floats(value, expected):
         ("-Infinity", "not_finite"),
         (math.inf, "not_finite"),
         ("abc", "wrong_type"),
-        ("1_000", "wrong_type"),
         (["1"], "wrong_type"),
         ({"v": 1}, "wrong_type"),
     ],
