@@ -39,6 +39,7 @@ class Explainer:
     pipeline: Any
     sources: list[str]  # the original column of each encoded feature
     columns: list[str]  # the pipeline's feature columns
+    encoder: Any = None  # training_image.explain.RowEncoder, when it matches the pipeline
     recent_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_RECENT))
 
     @property
@@ -70,7 +71,25 @@ def _load(job: Job) -> Explainer:
         raise ExplanationUnavailable("the model.pkl could not be loaded") from exc
     preparer = pipeline.named_steps["prepare"]
     sources = encoded_sources(pipeline.named_steps["encode"], preparer.features)
-    return Explainer(pipeline, sources, [f.column for f in preparer.features])
+    found = Explainer(pipeline, sources, [f.column for f in preparer.features])
+    found.encoder = _checked_encoder(found)
+    return found
+
+
+def _checked_encoder(found: Explainer) -> Any:
+    """The fast row encoder, if it encodes an all-missing row exactly as the pipeline does."""
+    import numpy as np
+    import pandas as pd
+
+    from training_image.explain import RowEncoder
+
+    encoder = RowEncoder(found.pipeline)
+    probe = {c: None for c in found.columns}
+    fast = encoder.encode(probe)
+    slow = found.pipeline[:-1].transform(pd.DataFrame({c: [None] for c in found.columns}))
+    if fast is None or fast.shape != slow.shape or not np.allclose(fast, slow, equal_nan=True):
+        return None
+    return encoder
 
 
 def explainer(job: Job, loaded: LoadedModel | None = None) -> Explainer:
@@ -118,9 +137,11 @@ def explain(
 
     from training_image import explain as math
 
-    frame = pd.DataFrame({c: [row.get(c)] for c in found.columns})
     try:
-        encoded = found.pipeline[:-1].transform(frame)
+        encoded = found.encoder.encode(dict(row)) if found.encoder is not None else None
+        if encoded is None:
+            frame = pd.DataFrame({c: [row.get(c)] for c in found.columns})
+            encoded = found.pipeline[:-1].transform(frame)
         parts = math.contributions(found.pipeline.named_steps["model"], encoded, class_index)
     except Exception as exc:  # noqa: BLE001 - never fail a prediction over its explanation
         logger.exception("Could not explain a prediction of job %s", job.job_id)

@@ -84,7 +84,8 @@ def _pick(raw: np.ndarray, n_features: int, class_index: int | None, n_classes: 
 
 
 def _lightgbm(model: Any, X: np.ndarray, class_index: int | None) -> Contributions:
-    raw = model.booster_.predict(X, pred_contrib=True)
+    # One thread: a single row gains nothing from OpenMP, whose start-up costs milliseconds.
+    raw = model.booster_.predict(X, pred_contrib=True, num_threads=1)
     n_classes = len(getattr(model, "classes_", ())) or 1
     values, baseline = _pick(raw, X.shape[1], class_index, n_classes)
     unit = "value" if class_index is None else "log-odds"
@@ -94,7 +95,9 @@ def _lightgbm(model: Any, X: np.ndarray, class_index: int | None) -> Contributio
 def _xgboost(model: Any, X: np.ndarray, class_index: int | None) -> Contributions:
     import xgboost
 
-    raw = model.get_booster().predict(xgboost.DMatrix(X), pred_contribs=True)
+    booster = model.get_booster()
+    booster.set_param({"nthread": 1})  # a single row: threads only add start-up time
+    raw = booster.predict(xgboost.DMatrix(X, nthread=1), pred_contribs=True)
     n_classes = len(getattr(model, "classes_", ())) or 1
     values, baseline = _pick(raw, X.shape[1], class_index, n_classes)
     unit = "value" if class_index is None else "log-odds"
@@ -165,3 +168,55 @@ def by_column(values: np.ndarray, sources: Sequence[str]) -> dict[str, float]:
     for source, value in zip(sources, values, strict=True):
         totals[source] = totals.get(source, 0.0) + float(value)
     return totals
+
+
+class RowEncoder:
+    """The encoded features of one row, computed from the fitted encoder's learned values
+    without pandas or ColumnTransformer (which cost milliseconds per row): the median
+    imputer's statistics, missing flags, one-hot and ordinal categories, TF-IDF.
+
+    `encode` returns None for an encoder it does not know; callers then use the pipeline.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        self.preparer = pipeline.named_steps["prepare"]
+        self.encoder = pipeline.named_steps["encode"]
+        self.known = all(
+            name == "remainder"
+            or transformer == "drop"
+            or name in ("numeric", "missing", "onehot", "ordinal")
+            or name.startswith("text_")
+            for name, transformer, _ in self.encoder.transformers_
+        )
+
+    def encode(self, row: dict[str, Any]) -> np.ndarray | None:
+        from training_image import features as rule
+
+        if not self.known:
+            return None
+        prepared: dict[str, Any] = {}
+        for f in self.preparer.features:
+            values = rule.prepare_column(f, [row.get(f.column)], strict=False)
+            for name, column in zip(f.inputs, values, strict=True):
+                prepared[name] = column[0]
+        parts: list[np.ndarray] = []
+        for name, transformer, columns in self.encoder.transformers_:
+            if name == "remainder" or transformer == "drop":
+                continue
+            if name == "numeric":
+                x = np.array([prepared[c] for c in columns], dtype=np.float64)
+                parts.append(np.where(np.isnan(x), transformer.statistics_, x))
+            elif name == "missing":
+                parts.append(np.isnan(np.array([prepared[c] for c in columns], dtype=np.float64)))
+            elif name == "onehot":
+                for column, categories in zip(columns, transformer.categories_, strict=True):
+                    parts.append((categories == prepared[column]).astype(np.float64))
+            elif name == "ordinal":
+                codes = []
+                for column, categories in zip(columns, transformer.categories_, strict=True):
+                    hits = np.flatnonzero(categories == prepared[column])
+                    codes.append(float(hits[0]) if len(hits) else -1.0)
+                parts.append(np.array(codes))
+            else:  # text_<input>: the fitted vectorizer on the one document
+                parts.append(transformer.transform([prepared[columns]]).toarray().ravel())
+        return np.concatenate(parts).astype(np.float32).reshape(1, -1)

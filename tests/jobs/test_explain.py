@@ -206,3 +206,23 @@ def test_explanations_are_cached_with_the_model(runs, alice, iris):
     assert np.isfinite(
         services.job_predict(job=job, features=row, explain=True)["explanation"][0]["contribution"]
     )
+
+
+@pytest.mark.parametrize("name", ["lgbm", "xgboost", "linear"])
+def test_the_fast_row_encoder_encodes_as_the_pipeline_does(runs, name):
+    from training_image.explain import RowEncoder
+
+    frame, target, _, out = runs[name]
+    model = pickle.loads((out / MODEL_PKL).read_bytes())
+    encoder = RowEncoder(model)
+    rows = frame.drop(columns=[target]).head(40)
+    slow = model[:-1].transform(rows)
+    for index, row in enumerate(rows.to_dict("records")):
+        fast = encoder.encode(row)
+        assert fast is not None
+        np.testing.assert_allclose(fast[0], slow[index], rtol=1e-6, equal_nan=True)
+    # Unseen values and missing ones too.
+    odd = {c: None for c in rows.columns}
+    np.testing.assert_allclose(
+        encoder.encode(odd)[0], model[:-1].transform(pd.DataFrame([odd]))[0], equal_nan=True
+    )
