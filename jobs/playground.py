@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobs.model_spec import Feature
+from training_image.features import date_example
 
 FIELD_PREFIX = "f:"  # form field names: f:<column>, so any column name is safe
 
@@ -28,7 +29,7 @@ def _describe(f: Feature) -> str:
             return f"{kind}, {_number(f.minimum)} – {_number(f.maximum)} in training"
         return kind
     if f.input_type == "date":
-        return f"date, like {f.datetime_format}" if f.datetime_format else "date (YYYY-MM-DD)"
+        return f"date, like {date_example(f.datetime_format)}"
     if f.encoding == "boolean":
         return "true / false"
     if f.encoding == "text":

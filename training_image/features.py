@@ -238,8 +238,9 @@ def read_datetime(value: Any, column: str, fmt: str | None) -> dt.datetime | Non
         except ValueError:
             when = None
     if when is None:
-        expected = f"a date like {fmt}" if fmt else "an ISO date (YYYY-MM-DD)"
-        like = f" (expected like {fmt})" if fmt else ""
+        example = date_example(fmt)
+        expected = f"a date like {example}" if fmt else "an ISO date (YYYY-MM-DD)"
+        like = f" (expected like {example}, format {fmt})" if fmt else ""
         raise ValueProblem(
             "not_a_date",
             f"Cannot convert '{value if isinstance(value, str) else _describe(value)}' to a date "
@@ -249,6 +250,16 @@ def read_datetime(value: Any, column: str, fmt: str | None) -> dt.datetime | Non
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC).replace(tzinfo=None)
     return when
+
+
+def date_example(fmt: str | None) -> str:
+    """A date written in `fmt` (2024-03-01 13:45 in it), to show users what is expected."""
+    if not fmt:
+        return "2024-03-01"
+    try:
+        return dt.datetime(2024, 3, 1, 13, 45, 0, tzinfo=dt.UTC).strftime(fmt)
+    except ValueError:
+        return fmt
 
 
 def date_parts(when: dt.datetime | None, parts: Sequence[str] = ALL_DATE_PARTS) -> list[float]:

@@ -111,7 +111,8 @@ def test_it_refuses_text_for_a_number(spec):
 def test_it_refuses_a_date_in_another_format(spec):
     model_spec, _ = spec
     with pytest.raises(
-        InvalidInput, match=r"to a date for feature 'joined' \(expected like %Y-%m-%d %H:%M\)"
+        InvalidInput,
+        match=r"to a date for feature 'joined' \(expected like 2024-03-01 13:45, format %Y-%m-%d %H:%M\)",
     ):
         inference.build_inputs(model_spec, {**ROWS[0], "joined": "29/02/2024"})
 
