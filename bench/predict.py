@@ -191,6 +191,8 @@ def main() -> None:
     figures["pickle_rows_per_s"] = len(frame) / pickle_cpu
     figures["pickle_rows_per_s_wall"] = len(frame) / pickle_wall
 
+    booster = model.named_steps["model"].estimator_.booster_
+    figures["trees"] = booster.num_trees()
     one = {c: [frame[c].iloc[0]] for c in frame.columns}
     single_frame = frame.head(1)
     onnx_one = []
@@ -228,7 +230,8 @@ def main() -> None:
     )
     print(f"  explanations cost {figures['p50_explained_ms'] / figures['p50_ms']:.1f}x the p50")
     print(
-        f"batch ({len(frame):,} rows from CSV text), per CPU second: ONNX "
+        f"batch ({len(frame):,} rows from CSV text, a model of {figures['trees']} trees), "
+        "per CPU second: ONNX "
         f"{figures['rows_per_s']:,.0f} rows/s, model.pkl {figures['pickle_rows_per_s']:,.0f} "
         f"rows/s ({figures['rows_per_s'] / figures['pickle_rows_per_s']:.1f}x)   "
         f"[target 100,000 rows/s: {verdict['rows_per_s']}]"
