@@ -19,7 +19,6 @@ from typing import Any
 
 from automl_lite import wiring
 from jobs.model_cache import LoadedModel, model_cache
-from jobs.model_spec import ModelError
 from training_image.contract import ARTIFACT_STORAGE, MODEL_PKL, Job
 
 logger = logging.getLogger(__name__)
@@ -143,9 +142,12 @@ def explain(
             frame = pd.DataFrame({c: [row.get(c)] for c in found.columns})
             encoded = found.pipeline[:-1].transform(frame)
         parts = math.contributions(found.pipeline.named_steps["model"], encoded, class_index)
-    except Exception as exc:  # noqa: BLE001 - never fail a prediction over its explanation
+    except Exception:  # noqa: BLE001 - never fail a prediction over its explanation
         logger.exception("Could not explain a prediction of job %s", job.job_id)
-        raise ModelError("The prediction could not be explained") from exc
+        return {
+            "explanation": None,
+            "explanation_info": {"unavailable": "the explanation failed (see the server log)"},
+        }
     if parts is None:
         return {
             "explanation": None,

@@ -226,3 +226,15 @@ def test_the_fast_row_encoder_encodes_as_the_pipeline_does(runs, name):
     np.testing.assert_allclose(
         encoder.encode(odd)[0], model[:-1].transform(pd.DataFrame([odd]))[0], equal_nan=True
     )
+
+
+def test_a_failing_explanation_never_fails_the_prediction(runs, alice, iris, caplog):
+    job, row, _ = job_for(runs, "lgbm", alice, iris)
+    services.job_predict(job=job, features=row, explain=True)
+    broken = model_cache.get(job).explainer
+    broken.encoder = None
+    broken.pipeline = None  # as if the pickle held something unusable
+    body = services.job_predict(job=job, features=row, explain=True)
+    assert body["prediction"] in ("yes", "no")
+    assert body["explanation"] is None
+    assert "failed" in body["explanation_info"]["unavailable"]
