@@ -180,7 +180,11 @@ class LocalAutoLoginMiddleware:
 
 
 class CorsMiddleware:
-    """CORS for the configured origins only; never `*` together with credentials."""
+    """CORS for the configured origins only; never `*` together with credentials.
+
+    PUT is allowed because the earlier edition's client PUTs the CSV to `upload_url`
+    (in local mode our own `/api/datasets/<id>/file`) from its own origin.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -198,7 +202,7 @@ class CorsMiddleware:
             response["Access-Control-Allow-Headers"] = (
                 "Authorization, Content-Type, If-None-Match, X-CSRFToken, Idempotency-Key"
             )
-            response["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+            response["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
             response["Access-Control-Expose-Headers"] = "ETag"
             response["Vary"] = ", ".join(filter(None, [response.get("Vary"), "Origin"]))
         return response

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from jobs.forms import AUTO, TrainForm, metric_choices
-from jobs.services import min_time_budget
+from jobs.services import min_time_budget, target_class_values
 from training_image.contract import (
     MAX_TIME_BUDGET,
     METRIC_LABELS,
@@ -174,6 +174,10 @@ def target_context(
         "max_budget": MAX_TIME_BUDGET,
         "min_budget": min_time_budget(),
         "notes": notes,
+        # Integer-coded classes the user may name (0 -> "no", 1 -> "yes").
+        "class_values": target_class_values(dataset, target)
+        if target and effective in ("binary", "multiclass")
+        else None,
     }
 
 

@@ -48,6 +48,20 @@ API_MIN_TIME_BUDGET = 60
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
+PREDICT_RULES = (
+    "`features` maps each feature column to its raw value. One rule reads every value (the "
+    "model's own `prepare` step applies it too): **missing** is null, a blank string or a CSV "
+    "missing token (NA, N/A, null, NaN, ?); the model fills it in with what it learned. "
+    "**Numbers**: a finite number or text that reads as one; `true`/`false`, infinities "
+    "(`inf`), other text, lists and objects are refused. **Booleans**: true/false, 1/0 or "
+    "yes/no/t/f/y/n. **Categories**: text, or a number whose text is a category; a value the "
+    "model never saw is refused with the allowed values (or, when the model knows more "
+    "values than its card lists, scored with a warning). **Dates**: text in the training "
+    "format. A row with several bad values is refused once, with every problem in "
+    "`extra.errors`; a number outside the training range is scored and reported in "
+    "`warnings`. `probabilities` is keyed by class code (the keys of "
+    "`preprocessing_info.target_mapping`), `class_probabilities` by class label."
+)
 # Room for the multipart framing around a file of the largest allowed size.
 MULTIPART_SLACK = 64 * 1024
 
@@ -102,6 +116,7 @@ class _JobOutput(serializers.Serializer):
     metric = serializers.CharField(allow_null=True)
     time_budget = serializers.IntegerField()
     excluded_columns = serializers.ListField(child=serializers.CharField())
+    class_names = serializers.DictField(child=serializers.CharField())
     attempt = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     resubmittable = serializers.BooleanField()
@@ -133,6 +148,13 @@ class JobTrainApi(APIView):
         )
         excluded_columns = serializers.ListField(
             child=serializers.CharField(), required=False, default=list
+        )
+        class_names = serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            required=False,
+            default=dict,
+            help_text='Names for integer-coded classes, e.g. {"0": "no", "1": "yes"}: '
+            "predictions, reports and the API then show the names.",
         )
 
     @extend_schema_serializer(component_name="TrainRequest")
@@ -178,6 +200,7 @@ class JobTrainApi(APIView):
             metric=options.get("metric"),
             time_budget=options.get("time_budget"),
             excluded_columns=options.get("excluded_columns") or [],
+            class_names=options.get("class_names") or {},
             idempotency_key=key,
         )
         if job.status == JobStatus.FAILED and job.error_type == "submit":
@@ -375,6 +398,13 @@ class JobResubmitApi(APIView):
 # --------------------------------------------------------------------------- #12, #13 predict
 
 
+@extend_schema_serializer(component_name="FeatureContribution")
+class _ContributionOutput(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.JSONField()
+    contribution = serializers.FloatField()
+
+
 class JobPredictApi(APIView):
     """`POST /api/predict/{id}`: score one row with the deployed model."""
 
@@ -382,24 +412,77 @@ class JobPredictApi(APIView):
     class InputSerializer(serializers.Serializer):
         features = serializers.DictField(child=serializers.JSONField(allow_null=True))
 
+    @extend_schema_serializer(component_name="PredictionQuery")
+    class QuerySerializer(serializers.Serializer):
+        explain = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: always add `explanation`; false: never; absent: while explaining "
+            "keeps predictions within their latency target.",
+        )
+
     @extend_schema_serializer(component_name="PredictionResponse")
     class OutputSerializer(serializers.Serializer):
         job_id = serializers.CharField()
         prediction = serializers.JSONField()
         probability = serializers.FloatField(allow_null=True)
-        probabilities = serializers.DictField(child=serializers.FloatField(), allow_null=True)
+        probabilities = serializers.DictField(
+            child=serializers.FloatField(),
+            allow_null=True,
+            help_text="Per class code, as the keys of `preprocessing_info.target_mapping` "
+            "(the earlier edition's keys).",
+        )
+        class_probabilities = serializers.DictField(
+            child=serializers.FloatField(),
+            allow_null=True,
+            help_text="The same probabilities per class label.",
+        )
+        warnings = serializers.ListField(child=serializers.DictField())
+        explanation = serializers.ListField(
+            child=_ContributionOutput(),
+            allow_null=True,
+            required=False,
+            help_text="The top feature contributions toward the prediction, largest first.",
+        )
+        explanation_info = serializers.DictField(
+            required=False,
+            help_text="`method` (tree_shap, saabas, linear, blend), `description`, `exact`, "
+            "`unit` (log-odds, probability, value), `baseline`, `toward` (the class explained); "
+            "or `unavailable` with the reason.",
+        )
         inference_time_ms = serializers.FloatField()
         model_type = serializers.CharField()
 
     @extend_schema(
-        operation_id="predict", request=InputSerializer, responses={200: OutputSerializer}
+        operation_id="predict",
+        summary="Score one row with the deployed model",
+        description=PREDICT_RULES,
+        parameters=[QuerySerializer],
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Not deployed, no ONNX model, or the row has bad values: "
+                "`extra.errors` lists every problem as `{feature, code, message, value?, "
+                "expected?, allowed?}` (code: missing, wrong_type, not_finite, not_a_date, "
+                "unseen_category).",
+            ),
+        },
     )
     def post(self, request: Request, job_id: str) -> Response:
         job = _get_job_for_user(request, job_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.job_predict(job=job, features=data.validated_data["features"])
-        return Response({"job_id": job.job_id, **result})
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = services.job_predict(
+            job=job,
+            features=data.validated_data["features"],
+            explain=query.validated_data["explain"],
+        )
+        return Response({"job_id": job.job_id, **presenters.legacy_prediction(result)})
 
 
 @extend_schema_serializer(component_name="ErrorResponse")
@@ -496,14 +579,17 @@ class JobPredictInfoApi(APIView):
             if f.datetime_format:
                 info["datetime_format"] = f.datetime_format
             feature_info[f.column] = info
+            # Values seen in training, never invented: the median, the most frequent category.
+            if f.median is not None:
+                info["median"] = f.median
             if f.example is not None:
                 example[f.column] = f.example
             elif info.get("allowed_values"):
                 example[f.column] = info["allowed_values"][0]
-            elif f.input_type == "number":
-                example[f.column] = 0
+            elif f.median is not None:
+                example[f.column] = int(f.median) if f.is_integer else f.median
             else:
-                example[f.column] = ""
+                example[f.column] = None  # missing: the model fills it in
         body = {
             "job_id": job.job_id,
             "problem_type": legacy_problem_type(job.problem_type),

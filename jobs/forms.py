@@ -31,6 +31,7 @@ from training_image.contract import (
 from training_image.detection import problem_type_label
 
 AUTO = "auto"
+CLASS_NAME_PREFIX = "class_name:"  # form fields class_name:<class value>, one per class
 PROBLEM_TYPE_CHOICES = [(AUTO, "Detect automatically")] + [
     (value, problem_type_label(value)) for value in PROBLEM_TYPES
 ]
@@ -129,6 +130,12 @@ class TrainForm(forms.Form):
             features = [c for c in self.dataset.columns if c != target and c not in excluded]
             if not features:
                 self.add_error("excluded_columns", "No feature columns are left: exclude fewer.")
+        # Class names come as one field per class value (the configure page lists them).
+        data["class_names"] = {
+            key.removeprefix(CLASS_NAME_PREFIX): str(value).strip()
+            for key, value in self.data.items()
+            if key.startswith(CLASS_NAME_PREFIX) and str(value).strip()
+        }
         problem_type = data.get("problem_type")
         if problem_type is None and self.dataset is not None and target:
             problem_type = detected_problem_type(self.dataset, target)

@@ -1,12 +1,12 @@
 """Serving a deployed model: one row, many rows or a file's columns in, decoded predictions out.
 
 The model card (`model_card.json`) says which graph inputs exist and how each is made from an
-original column (`jobs/model_spec.py`); `jobs/model_inputs.py` builds those inputs from raw
-values with the standard library, the same way the saved pipeline's `RawFramePreparer` does it
-with pandas, so a served prediction matches `model.pkl`'s; `jobs/model_cache.py` keeps the ONNX
+original column (`jobs/model_spec.py`); `jobs/model_inputs.py` checks a row and builds those
+inputs by the rule of `training_image/features.py`, which the saved pipeline's `prepare` step
+applies too, so a served prediction matches `model.pkl`'s; `jobs/model_cache.py` keeps the ONNX
 sessions in a bounded LRU cache. Missing values are passed as NaN / the missing token and imputed
-inside the graph with the *training* statistics; unseen categories go to the graph, whose encoder
-handles them.
+inside the graph with the *training* statistics. A row with bad values is refused with every
+problem listed (`check_row`); a number outside the training range only warns.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from typing import Any
 from automl_lite import wiring
 from core.exceptions import InvalidInput
 from jobs.model_cache import LoadedModel, ModelCache
-from jobs.model_inputs import build_column_inputs, build_inputs, missing_features
+from jobs.model_inputs import (
+    build_column_inputs,
+    build_inputs,
+    check_row,
+    refusal,
+)
 from jobs.model_spec import ModelError, ModelSpec, model_spec
 from training_image.contract import Job
 
@@ -32,6 +37,7 @@ __all__ = [
     "Predictions",
     "build_column_inputs",
     "build_inputs",
+    "check_row",
     "job_spec",
     "load_card",
     "model_cache",
@@ -123,24 +129,58 @@ def job_spec(job: Job) -> ModelSpec:
     return model_spec(load_card(job), job)
 
 
-def predict(job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
+def predict(
+    job: Job, features: Mapping[str, Any], *, explain: bool | None = False
+) -> dict[str, Any]:
     """Score one row; the prediction comes back in the target's original labels.
 
+    Args:
+        job: a job with a model.
+        features: the row, column -> raw value.
+        explain: add the top feature contributions (`jobs.explain`); None: when they stay
+            within the latency budget.
+
+    Returns:
+        `{prediction, probability, probabilities, warnings}` (and `explanation`,
+        `explanation_info` when explained): `warnings` lists what the model scored but may
+        not judge well (a number outside the training range, a rare category).
+
     Raises:
-        InvalidInput: missing features or unreadable values (400).
+        InvalidInput: every problem of the row at once (400): missing features, values of the
+            wrong type, unseen categories (`extra.errors`, one entry per problem).
         ModelError: unusable metadata or a failed inference (500).
     """
     if not isinstance(features, Mapping):
         raise InvalidInput("features must be an object of column names to values")
-    return predict_rows(job, [features]).row(0)
+    spec = job_spec(job)
+    errors, warnings = check_row(spec, features)
+    if errors:
+        raise refusal(errors)
+    columns = {c: [features.get(c)] for c in spec.feature_columns}
+    predictions = predict_columns(job, columns, 1)
+    result = predictions.row(0)
+    result["warnings"] = [w.as_dict() for w in warnings]
+    if explain is None:
+        from jobs.explain import explain_by_default
+
+        explain = explain_by_default(job)
+    if explain:
+        from jobs.explain import explain as explain_row
+
+        class_index = None
+        if not predictions.regression and predictions.probabilities is not None:
+            class_index = int(predictions.probabilities[0].argmax())
+        label = None if predictions.regression else result["prediction"]
+        result.update(explain_row(job, features, class_index=class_index, label=label))
+    return result
 
 
 def predict_rows(job: Job, rows: Sequence[Mapping[str, Any]]) -> Predictions:
     """Score N rows (mappings of column to raw value) with one run of the graph.
 
     Raises:
-        InvalidInput: a row misses features or holds an unreadable value (400);
-            `extra["row"]` is its 0-based index.
+        InvalidInput: the first bad row, with every problem it has (400); `extra["row"]` is
+            its 0-based index.
         ModelError: unusable metadata or a failed inference (500).
     """
     # Check the card before loading the graph, so a bad request costs no model load.
@@ -150,11 +190,9 @@ def predict_rows(job: Job, rows: Sequence[Mapping[str, Any]]) -> Predictions:
             raise InvalidInput(
                 "Each row must be an object of column names to values", {"row": index}
             )
-        missing = missing_features(spec, row)
-        if missing:
-            raise InvalidInput(
-                f"Missing required features: {missing!r}", {"row": index, "missing": missing}
-            )
+        errors, _ = check_row(spec, row)
+        if errors:
+            raise refusal(errors, row=index)
     columns = {c: [row.get(c) for row in rows] for c in spec.feature_columns}
     return predict_columns(job, columns, len(rows))
 

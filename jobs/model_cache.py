@@ -35,6 +35,7 @@ class LoadedModel:
     session: Any
     spec: ModelSpec
     card: dict[str, Any]
+    explainer: Any = None  # jobs.explain.Explainer, loaded from model.pkl when first needed
 
 
 class ModelCache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,8 +10,7 @@ from typing import Any
 
 from core.exceptions import ApplicationError
 from training_image.contract import Job
-
-MISSING_TOKEN = "__missing__"  # default when the card does not name one
+from training_image.features import MISSING_TOKEN, FeatureSpec
 
 
 class ModelError(ApplicationError):
@@ -44,6 +44,21 @@ class Feature:
     maximum: float | None = None
     is_integer: bool = False
     example: Any = None
+    n_values: int | None = None  # categories the model learned (the card may list fewer)
+    median: float | None = None  # training median of a number (a labelled hint, never a default)
+
+    @property
+    def all_categories_known(self) -> bool:
+        """Whether `categories` lists every category the model learned (unseen ones refused)."""
+        return bool(self.categories) and (
+            self.n_values is None or self.n_values <= len(self.categories)
+        )
+
+    @property
+    def mode(self) -> str | None:
+        """The most frequent training category (the card lists them most frequent first)."""
+        choices = self.choices
+        return choices[0] if choices and self.encoding in ("onehot", "ordinal") else None
 
     @property
     def is_numeric(self) -> bool:
@@ -84,6 +99,39 @@ class ModelSpec:
     @property
     def feature_columns(self) -> list[str]:
         return [f.column for f in self.features]
+
+    @functools.cached_property
+    def feature_specs(self) -> list[FeatureSpec]:
+        """Each feature with its graph inputs, as `training_image.features` prepares them.
+
+        Raises:
+            ModelError: a graph input comes from no listed feature.
+        """
+        known = {f.column for f in self.features}
+        if any(i.column not in known for i in self.inputs):
+            raise ModelError("Model metadata missing feature columns information")
+        specs = []
+        for f in self.features:
+            graph = [i for i in self.inputs if i.column == f.column]
+            if not graph:
+                continue
+            specs.append(
+                FeatureSpec(
+                    column=f.column,
+                    kind=f.kind,
+                    encoding=f.encoding,
+                    inputs=tuple(i.name for i in graph),
+                    datetime_format=f.datetime_format,
+                    datetime_parts=tuple(i.derived or "" for i in graph)
+                    if f.encoding == "datetime"
+                    else (),
+                )
+            )
+        return specs
+
+    @functools.cached_property
+    def input_dtypes(self) -> dict[str, str]:
+        return {i.name: i.dtype for i in self.inputs}
 
 
 def _float(value: Any) -> float | None:
@@ -149,6 +197,8 @@ def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
                 maximum=_float(entry.get("max", stats.get("max"))),
                 is_integer=bool(entry.get("is_integer", stats.get("is_integer", False))),
                 example=entry.get("example"),
+                n_values=int(entry["n_values"]) if isinstance(entry.get("n_values"), int) else None,
+                median=_float(entry.get("median", stats.get("median"))),
             )
         )
     if not features or not inputs:

@@ -84,14 +84,23 @@ def legacy_preprocessing(job: Job) -> dict[str, Any] | None:
         d.get("column") if isinstance(d, Mapping) else str(d)
         for d in pre.get("dropped_columns") or []
     ]
+    values = {
+        col: [str(v) for v in listed]
+        for source in ("categorical_values", "text_examples")
+        for col, listed in (pre.get(source) or {}).items()
+        if isinstance(listed, list) and listed
+    }
+    # The earlier client offers a select for a `categorical` column with mappings and a number
+    # input for anything else: a column the model reads as text (two-valued text like sex,
+    # categories, free text with its frequent values as examples) must be `categorical`.
     types = {
-        col: ("numeric" if str(kind) in NUMERIC_FEATURE_TYPES else "categorical")
+        col: (
+            "numeric" if str(kind) in NUMERIC_FEATURE_TYPES and col not in values else "categorical"
+        )
         for col, kind in (pre.get("feature_types") or {}).items()
     }
     categorical = {
-        col: {str(value): code for code, value in enumerate(values)}
-        for col, values in (pre.get("categorical_values") or {}).items()
-        if isinstance(values, list)
+        col: {value: code for code, value in enumerate(listed)} for col, listed in values.items()
     }
     numeric_stats = {}
     for col, stats in (pre.get("numeric_stats") or {}).items():
@@ -111,6 +120,24 @@ def legacy_preprocessing(job: Job) -> dict[str, Any] | None:
         "numeric_stats": numeric_stats,
         "target_mapping": {str(k): v for k, v in (pre.get("target_mapping") or {}).items()},
     }
+
+
+def legacy_prediction(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A prediction as `POST /api/predict/{id}` answers it.
+
+    `probabilities` is keyed by class code (the keys of `preprocessing_info.target_mapping`), as
+    the earlier edition keyed it and its client reads it; `class_probabilities` holds the same
+    numbers by class label. `prediction` stays the original label.
+    """
+    body = dict(result)
+    by_label = result.get("probabilities")
+    if by_label:
+        # The service lists the classes in code order (the model's output columns).
+        body["probabilities"] = {str(code): p for code, p in enumerate(by_label.values())}
+        body["class_probabilities"] = dict(by_label)
+    else:
+        body["class_probabilities"] = None
+    return body
 
 
 def download_urls(request: HttpRequest, job: Job) -> dict[str, str | None]:
@@ -182,6 +209,7 @@ def job_detail(request: HttpRequest, job: Job) -> dict[str, Any]:
         "metric": job.metric,
         "time_budget": job.time_budget,
         "excluded_columns": list(job.excluded_columns or []),
+        "class_names": dict(job.class_names or {}),
         "attempt": job.attempt,
         "max_attempts": settings.AUTOML_MAX_ATTEMPTS,
         "resubmittable": is_resubmittable(job),

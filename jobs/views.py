@@ -16,14 +16,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from automl_lite import wiring
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
-from jobs import inference, links, pages, selectors, services
+from jobs import inference, links, pages, playground, selectors, services, snippets
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
     ARTIFACT_STORAGE,
@@ -75,6 +74,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 metric=data.get("metric") or None,
                 time_budget=data.get("time_budget"),
                 excluded_columns=data.get("excluded_columns") or [],
+                class_names=data.get("class_names") or {},
                 idempotency_key=data.get("idempotency_key") or None,
             )
         except ApplicationError as exc:
@@ -157,7 +157,13 @@ def batch_upload_method() -> str:
     return browser_upload_method()
 
 
-def _prediction_form_context(job: Job) -> dict[str, Any]:
+def _prediction_form_context(
+    job: Job,
+    *,
+    inputs: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    warnings: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Form fields from the model card; an unreadable card just hides the form."""
     card = selectors.job_model_card(job=job)
     if not card:
@@ -166,8 +172,13 @@ def _prediction_form_context(job: Job) -> dict[str, Any]:
         spec = inference.model_spec(card, job)
     except ApplicationError:
         return {"predict_fields": None}
+    usage = {"pickle": snippets.pickle_snippet(job, spec.feature_columns)}
+    if MODEL_ONNX in (job.artifacts or {}):
+        usage["onnx"] = snippets.onnx_snippet(job)
     return {
         "predict_fields": spec.features,
+        "predict_form": playground.playground_fields(spec.features, inputs, errors, warnings),
+        "snippets": usage,
         "model_card": card,
         "predict_file_limits": {
             "max_bytes": settings.AUTOML_MAX_PREDICT_BYTES,
@@ -307,25 +318,42 @@ def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     return _back_to(request, job)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
-    """Score the prediction form's row; htmx gets the result card."""
+    """Score the playground's row; htmx gets the playground back, others the whole page.
+
+    A refused row comes back with each problem next to its field and no prediction (an old
+    one never stays on screen). A GET (a reload after a no-JavaScript POST) goes to the form.
+    """
     job = _get_job_for_user(request, job_id)
-    features = {
-        key.removeprefix("f:"): value for key, value in request.POST.items() if key.startswith("f:")
-    }
-    result, error = None, None
+    if request.method == "GET":
+        return redirect(reverse("jobs:detail", kwargs={"job_id": job.job_id}) + "#deploy-card")
+    features = playground.form_features(request.POST)
+    result, error, errors, status = None, None, {}, 200
     try:
-        result = services.job_predict(job=job, features=features)
+        result = services.job_predict(job=job, features=features, explain=True)
+    except InvalidInput as exc:
+        errors = playground.by_feature(exc.extra.get("errors"))
+        error = None if errors else exc.message
+        status = 400
     except ApplicationError as exc:
-        error = exc.message
-    context = {"prediction": result, "prediction_error": error, "inputs": features}
-    status = 200 if error is None else 400
+        # The model itself failed: say so on the page (503: try again), never a 500 page.
+        error, status = exc.message, 503 if exc.status_code >= 500 else exc.status_code
+    warnings = playground.by_feature((result or {}).get("warnings"))
+    context = {
+        "prediction": result,
+        "explanation": playground.explanation_bars(result),
+        "prediction_error": error,
+        "field_errors": errors,
+        **_prediction_form_context(job, inputs=features, errors=errors, warnings=warnings),
+    }
     if request.htmx:
         return render(
-            request, "jobs/partials/prediction.html", {"job": job, **context}, status=status
+            request, "jobs/partials/playground.html", {"job": job, **context}, status=status
         )
+    if error and not (job.deployed and context.get("predict_form")):
+        messages.error(request, error)  # the page shows no playground to put it in
     return render(
         request, "jobs/detail.html", _detail_context(request, job, **context), status=status
     )
@@ -526,12 +554,11 @@ def job_artifact(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     job, handle = found
-    stem = slugify(job.dataset_name.rsplit(".", 1)[0])[:40] or "job"
     return _private(
         FileResponse(
             handle,
             as_attachment=True,
-            filename=f"{stem}-{job.job_id[:8]}-{name}",
+            filename=snippets.download_name(job, name),
             content_type=ARTIFACT_CONTENT_TYPES[name],
         )
     )

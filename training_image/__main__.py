@@ -276,6 +276,7 @@ class JobRun:
             problem_type=self.config.problem_type,
             metric=self.config.metric,
             excluded=excluded,
+            class_names=dict(self.config.class_names),
             seed=self.config.seed,
             progress=self.reporter.update,
             out_dir=workdir / "artifacts",

@@ -396,6 +396,8 @@ class Job:
     deployed_at: str | None = None
     # The dataset's CsvDialect.to_dict() when the job was created (None: the container sniffs).
     csv_dialect: dict[str, Any] | None = None
+    # Names for integer-coded classes, given at configure time: class value (text) -> name.
+    class_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -491,6 +493,7 @@ ENV_TARGET_COLUMN = "AUTOML_TARGET_COLUMN"
 ENV_PROBLEM_TYPE = "AUTOML_PROBLEM_TYPE"
 ENV_METRIC = "AUTOML_METRIC"
 ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
+ENV_CLASS_NAMES = "AUTOML_CLASS_NAMES"  # optional: JSON object, class value (text) -> name
 ENV_SEED = "AUTOML_SEED"
 ENV_STORAGE = "AUTOML_STORAGE"
 ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
@@ -522,6 +525,7 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_JOB_STORE, True, "sqlite or dynamodb"),
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
     EnvVar(ENV_CSV_DIALECT, False, "JSON CsvDialect of the dataset (absent: sniff the file)"),
+    EnvVar(ENV_CLASS_NAMES, False, "JSON object naming integer-coded classes (value -> name)"),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
 
@@ -576,6 +580,8 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
     }
     if job.csv_dialect is not None:
         env[ENV_CSV_DIALECT] = CsvDialect.from_dict(job.csv_dialect).to_json()
+    if job.class_names:
+        env[ENV_CLASS_NAMES] = json.dumps(dict(job.class_names))
     env.update(dict(backend.extra_env))
     return env
 
@@ -600,6 +606,21 @@ class ContainerConfig:
     runner_attempt: int = 1
     # How to read the dataset (None: sniff it).
     csv_dialect: CsvDialect | None = None
+    class_names: tuple[tuple[str, str], ...] = ()  # class value (text) -> name
+
+
+def _class_names_env(raw: str | None) -> tuple[tuple[str, str], ...]:
+    if raw is None or not raw.strip():
+        return ()
+    try:
+        names = json.loads(raw)
+    except json.JSONDecodeError:
+        names = None
+    if not isinstance(names, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in names.items()
+    ):
+        raise ContainerEnvError(ENV_CLASS_NAMES, "must be a JSON object of text to text")
+    return tuple(names.items())
 
 
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
@@ -658,6 +679,7 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
             integer(ENV_RUNNER_ATTEMPT, 1, 10_000) if environ.get(ENV_RUNNER_ATTEMPT) else 1
         ),
         csv_dialect=_csv_dialect(environ.get(ENV_CSV_DIALECT)),
+        class_names=_class_names_env(environ.get(ENV_CLASS_NAMES)),
     )
 
 

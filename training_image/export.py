@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import pickle
 import platform
 import re
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ ONNX_CHECK_ROWS = 2_000
 # Largest |pickle - ONNX| difference accepted: probabilities, or values relative to their scale.
 ONNX_TOLERANCE = 1e-4
 PREPROCESSING_MAX_BYTES = 40_000
+TEXT_EXAMPLES = 20  # frequent values of a free-text column kept as examples for forms
 LIBRARIES = (
     "flaml",
     "lightgbm",
@@ -96,7 +96,11 @@ def align_lightgbm_thresholds(model: Any) -> None:
 
 
 def pickle_model(model: Any) -> bytes:
-    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    """model.pkl: the pipeline, with the code of this package's classes inside (portable.py),
+    so `pickle.load` works in a Python that has only the ML libraries."""
+    from training_image import portable
+
+    return portable.dumps(model)
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -429,9 +433,15 @@ def feature_entries(
             if len(values):
                 entry["min"] = float(values.min())
                 entry["max"] = float(values.max())
+                entry["median"] = float(values.median())
                 entry["is_integer"] = bool((values % 1 == 0).all())
         elif f.encoding == "datetime":
             entry["format"] = f.datetime_format
+        elif f.encoding == "text":
+            # A few frequent values, as examples a form can offer (any text is accepted).
+            present = s[s.notna()].astype(str).str.strip()
+            counts = present[present != ""].value_counts()
+            entry["examples"] = [str(v)[:200] for v in counts.index[:TEXT_EXAMPLES]]
         entries.append(entry)
     return entries
 
@@ -503,7 +513,9 @@ def model_card(
                 "opset": ONNX_TARGET_OPSET,
             },
             "pickle": {
-                "load": "pickle.load(f) with the training_image package importable",
+                "load": "pickle.load(f) in Python with numpy, pandas, scikit-learn, lightgbm "
+                "and xgboost at the versions in library_versions; the file carries the code of "
+                "its own preprocessing classes (load only files you trust: loading runs code)",
                 "predict": "model.predict(df) and model.predict_proba(df) take a DataFrame "
                 "with the original feature columns and return original labels",
             },
@@ -519,7 +531,12 @@ def preprocessing_summary(
 ) -> dict[str, Any]:
     """The job record's `preprocessing` field (small: the web reads it on every page)."""
     numeric = {
-        e["name"]: {"min": e["min"], "max": e["max"], "is_integer": e["is_integer"]}
+        e["name"]: {
+            "min": e["min"],
+            "max": e["max"],
+            "is_integer": e["is_integer"],
+            "median": e.get("median"),
+        }
         for e in feature_list
         if "min" in e
     }
@@ -531,6 +548,11 @@ def preprocessing_summary(
             for e in feature_list
             if "allowed_values" in e
         }
+        examples = {
+            e["name"]: [v[:100] for v in e["examples"][:limit]]
+            for e in feature_list
+            if "examples" in e
+        }
         summary = jsonable(
             {
                 "feature_columns": [f.column for f in features],
@@ -538,6 +560,7 @@ def preprocessing_summary(
                 "dropped_columns": dropped,
                 "target_mapping": {str(i): c for i, c in enumerate(classes)} if classes else {},
                 "categorical_values": categorical,
+                "text_examples": examples,
                 "numeric_stats": numeric,
             }
         )

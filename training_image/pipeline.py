@@ -138,6 +138,7 @@ def train_frame(
     problem_type: str | None = None,
     metric: str | None = None,
     excluded: Sequence[str] = (),
+    class_names: dict[str, str] | None = None,
     seed: int = 42,
     progress: ProgressCallback | None = None,
     out_dir: str | Path | None = None,
@@ -160,6 +161,8 @@ def train_frame(
         problem_type: "binary", "multiclass" or "regression"; None detects it.
         metric: one of contract.METRICS[problem_type]; None takes the problem type's default.
         excluded: columns to leave out.
+        class_names: names for integer-coded classes (class value as text -> name), given
+            at configure time; the model then learns, predicts and reports the names.
         seed: random seed for splits, search and models.
         progress: called with {phase, message, trials, best_estimator, best_score, metric,
             elapsed, eta} as the run goes (possibly from a helper thread; may raise to stop).
@@ -215,6 +218,8 @@ def train_frame(
     if len(df) < MIN_ROWS:
         raise DataError(f"The file has {len(df)} rows: at least {MIN_ROWS} are needed to train.")
     df = normalise_frame(df)
+    if class_names:
+        df = _named_classes(df, target, class_names)
     infos = profile_frame(df)
     report = _report_module() if reports else None
     if report is not None:
@@ -551,6 +556,31 @@ def _final_state(result: Any) -> Any:
     state = SearchState(trials=result.trials)
     state.best = min(result.trials, key=lambda t: t.loss) if result.trials else None
     return state
+
+
+def class_value_text(value: Any) -> str | None:
+    """An integer-coded class value as text ("1" for 1 and 1.0), None when missing."""
+    if value is None or isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if (
+        isinstance(value, int | np.integer)
+        or isinstance(value, float | np.floating)
+        and float(value).is_integer()
+    ):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _named_classes(df: pd.DataFrame, target: str, names: dict[str, str]) -> pd.DataFrame:
+    """The frame with the target's coded values replaced by their names (unnamed codes keep
+    their text), so every later step sees the names."""
+    texts = [class_value_text(v) for v in df[target].tolist()]
+    named = [None if t is None else names.get(t, t) for t in texts]
+    out = df.copy()
+    out[target] = pd.Series(named, index=df.index, dtype=object)
+    return out
 
 
 def _with_string_columns(df: pd.DataFrame) -> pd.DataFrame:

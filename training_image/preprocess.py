@@ -4,7 +4,8 @@ The saved model is one `Pipeline`:
 
     prepare  RawFramePreparer   raw rows (original columns) -> one typed column per graph input:
                                 numbers as float, categories and text as strings, dates split
-                                into parts. Runs before the ONNX graph.
+                                into parts, by the rule of `features.py` (which the server
+                                applies to request values too). Runs before the ONNX graph.
     encode   ColumnTransformer  median imputation + missing flags, one-hot (few categories) or
                                 frequency-ranked ordinal codes (many), TF-IDF for text.
                                 Learned on training rows only; unseen categories map to all-zero
@@ -28,42 +29,27 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from training_image import features as rule
 from training_image.detection import DROPPED_KINDS, KIND_REASONS, Family, Kind
+from training_image.features import (  # the rule is defined once, in features.py
+    DATE_PARTS,
+    ENCODINGS,  # noqa: F401 - re-exported for callers of this module
+    MISSING_TOKEN,  # noqa: F401 - re-exported for callers of this module
+    TIME_PARTS,
+    FeatureSpec,
+)
 
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
 
     from training_image.data import ColumnInfo
 
-MISSING_TOKEN = "__missing__"  # a missing category: learned like any other value
 ONEHOT_MAX_CATEGORIES = 15  # more distinct values than this: ordinal codes instead
 ORDINAL_MAX_CATEGORIES = 1000  # the most frequent categories get codes; rarer ones share -1
 ORDINAL_MIN_COUNT = 2  # a category seen once gets no code of its own (it would only overfit)
 TEXT_MAX_FEATURES = 50  # most frequent words kept per free-text column
 # ASCII words of 2+ characters: identical in Python's `re` and onnxruntime's RE2 tokenizer.
 TEXT_TOKEN_PATTERN = r"[a-zA-Z0-9]{2,}"
-DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "epoch_days")
-TIME_PARTS = ("hour",)
-
-ENCODINGS = ("numeric", "boolean", "onehot", "ordinal", "text", "datetime")
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """How one original column becomes graph inputs."""
-
-    column: str
-    kind: str  # detection.Kind value
-    encoding: str  # one of ENCODINGS
-    inputs: tuple[str, ...]  # names of the graph inputs made from this column
-    datetime_format: str | None = None
-    datetime_parts: tuple[str, ...] = ()
-
-    @property
-    def is_numeric_input(self) -> bool:
-        return self.encoding in ("numeric", "boolean", "datetime")
 
 
 @dataclass
@@ -150,62 +136,6 @@ def _feature_spec(index: int, column: str, info: ColumnInfo) -> FeatureSpec:
 # --------------------------------------------------------------------------- raw rows -> inputs
 
 
-def _to_float(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
-    text = s.astype("str").str.strip().where(s.notna(), None)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-def _to_bool_float(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
-    lowered = s.astype("str").str.strip().str.lower()
-    out = pd.Series(np.nan, index=s.index, dtype="float64")
-    out[lowered.isin(_TRUE) & s.notna()] = 1.0
-    out[lowered.isin(_FALSE) & s.notna()] = 0.0
-    return out
-
-
-def _to_category(s: pd.Series) -> pd.Series:
-    text = s.astype("str").str.strip()
-    missing = s.isna() | (text == "")
-    return text.where(~missing, MISSING_TOKEN).astype(object)
-
-
-def _to_text(s: pd.Series) -> pd.Series:
-    # Lower-cased here, not in the vectorizer: the ONNX lower-casing op needs an OS locale servers
-    # may lack, while str.lower() is the same everywhere.
-    return s.astype("str").str.lower().where(s.notna(), "").astype(object)
-
-
-def datetime_parts(s: pd.Series, fmt: str | None, parts: Sequence[str]) -> dict[str, pd.Series]:
-    """The numeric parts of a date column (NaN where the value is missing or unparseable).
-
-    The same arithmetic a server does with the standard library on `datetime.strptime(value,
-    fmt)`: year, month, day, weekday() (Monday = 0), day of year, hour, and days since
-    1970-01-01 (UTC when the value carries an offset).
-    """
-    from training_image.data import parse_datetimes
-
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        when = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
-    else:
-        text = s.astype("str").str.strip().where(s.notna(), None)
-        when = parse_datetimes(text, fmt or "ISO8601")
-    when = pd.to_datetime(when)
-    values = {
-        "year": when.dt.year,
-        "month": when.dt.month,
-        "day": when.dt.day,
-        "dayofweek": when.dt.dayofweek,
-        "dayofyear": when.dt.dayofyear,
-        "hour": when.dt.hour,
-        "epoch_days": (when - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1),
-    }
-    return {p: values[p].astype("float64") for p in parts}
-
-
 class RawFramePreparer(TransformerMixin, BaseEstimator):
     """Raw rows with the original columns -> one typed column per graph input.
 
@@ -236,20 +166,12 @@ class RawFramePreparer(TransformerMixin, BaseEstimator):
         out: dict[str, pd.Series] = {}
         for f in self.features:
             s = X[f.column]
-            if f.encoding == "numeric":
-                out[f.inputs[0]] = _to_float(s)
-            elif f.encoding == "boolean":
-                out[f.inputs[0]] = _to_bool_float(s)
-            elif f.encoding in ("onehot", "ordinal"):
-                out[f.inputs[0]] = _to_category(s)
-            elif f.encoding == "text":
-                out[f.inputs[0]] = _to_text(s)
-            elif f.encoding == "datetime":
-                parts = datetime_parts(s, f.datetime_format, f.datetime_parts)
-                for name, part in zip(f.inputs, f.datetime_parts, strict=True):
-                    out[name] = parts[part]
-            else:
-                raise ValueError(f"unknown encoding {f.encoding!r} for column {f.column!r}")
+            raw = s.to_numpy() if s.dtype.kind in "fiu" else s.tolist()
+            # Leniently: a value the server would refuse becomes missing here.
+            prepared = rule.prepare_column(f, raw, strict=False)
+            for name, values in zip(f.inputs, prepared, strict=True):
+                numeric = f.is_numeric_input
+                out[name] = pd.Series(values, index=X.index, dtype="float64" if numeric else object)
         return pd.DataFrame(out, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -20,6 +20,7 @@ from jobs.services.create import (
     job_create,
     min_time_budget,
     not_a_target_message,
+    target_class_values,
 )
 from jobs.services.delete import ARTIFACT_LABELS, DeleteSummary, job_delete
 from jobs.services.handoff import hand_off
@@ -49,6 +50,7 @@ from jobs.services.reconcile import (
 )
 
 __all__ = [
+    "target_class_values",
     "ARTIFACT_LABELS",
     "IDEMPOTENCY_NAMESPACE",
     "INTERRUPTED_WATCH",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,64 @@ def _validate_training(
     return problem_type, metric, int(time_budget), excluded
 
 
+MAX_CLASS_NAME_LENGTH = 60
+_INTEGER = re.compile(r"^-?\d+$")
+
+
+def target_class_values(dataset: Dataset, target_column: str) -> list[str] | None:
+    """The integer class values of a target, as text, when the analysis lists them all; None
+    when the target is not integer-coded (nothing to name)."""
+    columns = {c.get("name"): c for c in (dataset.analysis or {}).get("columns", [])}
+    column = columns.get(target_column) or {}
+    top = column.get("top_values") or []
+    values = [str(v.get("value")) for v in top]
+    if not values or not all(_INTEGER.match(v) for v in values):
+        return None
+    if column.get("unique") is not None and int(column["unique"]) > len(values):
+        return None  # more classes than the analysis lists
+    return sorted(values, key=int)
+
+
+def validate_class_names(
+    *,
+    dataset: Dataset,
+    target_column: str,
+    problem_type: str,
+    names: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The class names to train with (blank ones left out), checked against the target.
+
+    Raises:
+        InvalidInput: names for a regression or a target that is not integer-coded, a value
+            that is not one of the target's classes, a name too long or used twice.
+    """
+    cleaned = {str(k).strip(): str(v).strip() for k, v in (names or {}).items()}
+    cleaned = {k: v for k, v in cleaned.items() if v}
+    if not cleaned:
+        return {}
+    if problem_type == "regression":
+        raise InvalidInput("Class names apply to classification, not to regression")
+    known = target_class_values(dataset, target_column)
+    if known is None:
+        raise InvalidInput(
+            f"Class names apply to a target coded as whole numbers; '{target_column}' is not"
+        )
+    unknown = [k for k in cleaned if k not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Class names for values {unknown} that '{target_column}' does not have "
+            f"(its classes: {', '.join(known)})"
+        )
+    long = [v for v in cleaned.values() if len(v) > MAX_CLASS_NAME_LENGTH]
+    if long:
+        raise InvalidInput(f"Class names must be {MAX_CLASS_NAME_LENGTH} characters or less")
+    final = [cleaned.get(v, v) for v in known]
+    repeated = sorted({n for n in final if final.count(n) > 1})
+    if repeated:
+        raise InvalidInput(f"Each class needs its own name: {', '.join(repeated)} is used twice")
+    return cleaned
+
+
 def job_create(
     *,
     owner_id: str,
@@ -145,6 +204,7 @@ def job_create(
     metric: str | None = None,
     time_budget: int | None = None,
     excluded_columns: Iterable[str] = (),
+    class_names: Mapping[str, str] | None = None,
     idempotency_key: str | None = None,
     repository: JobRepository | None = None,
     datasets: DatasetRepository | None = None,
@@ -165,6 +225,8 @@ def job_create(
         metric: Optimisation metric; None/"auto" uses the problem type's default.
         time_budget: Search seconds; None picks one from the row count.
         excluded_columns: Columns to leave out of the features.
+        class_names: Names for integer-coded classes (class value as text -> name); the
+            model then predicts and reports the names.
         idempotency_key: Client key that makes repeats return the same job.
 
     Returns:
@@ -203,6 +265,9 @@ def job_create(
         time_budget=time_budget,
         excluded_columns=excluded_columns,
     )
+    names = validate_class_names(
+        dataset=dataset, target_column=target_column, problem_type=problem_type, names=class_names
+    )
     job = Job(
         job_id=job_id or str(uuid.uuid4()),
         owner_id=owner_id,
@@ -216,6 +281,7 @@ def job_create(
         excluded_columns=excluded,
         idempotency_key=idempotency_key,
         csv_dialect=dataset.csv_dialect,
+        class_names=names,
     )
     try:
         repository.add(job)

@@ -15,12 +15,21 @@ if TYPE_CHECKING:
     from jobs.prediction_files import ScoredFile
 
 
-def job_predict(*, job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
+def job_predict(
+    *, job: Job, features: Mapping[str, Any], explain: bool | None = False
+) -> dict[str, Any]:
     """Score one row with the job's deployed ONNX model.
 
+    Args:
+        job: the deployed job.
+        features: the row, column -> raw value.
+        explain: add the top feature contributions (True), not (False), or when they keep
+            the prediction within its latency target (None).
+
     Returns:
-        `{prediction, probability?, probabilities?, inference_time_ms, model_type}`,
-        the prediction in the target's original labels.
+        `{prediction, probability?, probabilities?, warnings, explanation?,
+        explanation_info?, inference_time_ms, model_type}`, the prediction in the target's
+        original labels.
 
     Raises:
         InvalidInput: not deployed, no ONNX model, missing features or a value that
@@ -36,7 +45,7 @@ def job_predict(*, job: Job, features: Mapping[str, Any]) -> dict[str, Any]:
         )
     if MODEL_ONNX not in (job.artifacts or {}):
         raise InvalidInput("No ONNX model available for this job")
-    result = inference.predict(job, features)
+    result = inference.predict(job, features, explain=explain)
     result["inference_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
     result["model_type"] = (job.metrics or {}).get("best_estimator") or "unknown"
     return result

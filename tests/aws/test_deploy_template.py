@@ -158,6 +158,16 @@ def test_it_lets_the_browser_post_to_the_datasets_bucket_only():
     buckets = resources_of("AWS::S3::Bucket")
     cors = buckets["DatasetsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert cors[0]["AllowedMethods"] == ["POST", "PUT"]
+    # The configured client origins (the earlier edition's front end PUTs its file) get their
+    # own rule, and the web app's CORS allows the same origins.
+    condition, client_rule, _ = cors[1]["Fn::If"]
+    assert condition == "HasClientOrigins"
+    assert client_rule["AllowedMethods"] == ["POST", "PUT"]
+    assert client_rule["AllowedOrigins"] == {"Fn::Split": [",", {"Ref": "ClientOrigins"}]}
+    web = resources_of("AWS::Lambda::Function")["WebFunction"]["Properties"]
+    assert web["Environment"]["Variables"]["AUTOML_CORS_ALLOWED_ORIGINS"] == {
+        "Ref": "ClientOrigins"
+    }
     assert all(
         "CorsConfiguration" not in b["Properties"]
         for n, b in buckets.items()
@@ -229,7 +239,9 @@ def stack():
     from moto import mock_aws
 
     with mock_aws(config={"batch": {"use_docker": False}}):
-        deployed = deploy_stack(two_phase=True)
+        deployed = deploy_stack(
+            two_phase=True, ClientOrigins="http://localhost:3000,https://automl.example.com"
+        )
         yield {
             "status": "UPDATE_COMPLETE",
             "outputs": deployed.outputs,

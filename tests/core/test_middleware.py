@@ -44,6 +44,21 @@ def test_it_allows_only_configured_origins(settings):
 
 
 @pytest.mark.django_db
+def test_it_allows_the_earlier_clients_put_in_the_preflight(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["http://localhost:3000"]
+    preflight = Client().options(
+        "/api/datasets/abc/file",
+        HTTP_ORIGIN="http://localhost:3000",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert preflight.status_code == 204
+    methods = {m.strip() for m in preflight["Access-Control-Allow-Methods"].split(",")}
+    assert {"PUT", "POST", "GET", "PATCH", "DELETE"} <= methods
+    assert "Content-Type" in preflight["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.django_db
 def test_it_reports_health(client):
     body = client.get("/api/health").json()
     assert body["status"] == "healthy"

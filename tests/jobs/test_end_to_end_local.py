@@ -71,7 +71,8 @@ def test_it_trains_a_string_target_end_to_end(alice, alice_client, anon, penguin
         f"/api/predict/{job.job_id}", {"features": GENTOO}, content_type="application/json"
     ).json()
     assert prediction["prediction"] == "Gentoo"
-    assert set(prediction["probabilities"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    assert set(prediction["probabilities"]) == {"0", "1", "2"}
+    assert set(prediction["class_probabilities"]) == {"Adelie", "Chinstrap", "Gentoo"}
 
     download = anon.get(api["model_download_url"].removeprefix("http://testserver"))
     assert download.status_code == 200

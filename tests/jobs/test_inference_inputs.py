@@ -24,6 +24,7 @@ FEATURES = (
     FeatureSpec("member", "boolean", "boolean", ("f1_member",)),
     FeatureSpec("city", "categorical", "onehot", ("f2_city",)),
     FeatureSpec("review", "text", "text", ("f3_review",)),
+    FeatureSpec("plan", "categorical", "ordinal", ("f5_plan",)),
     FeatureSpec(
         "joined",
         "datetime",
@@ -44,10 +45,19 @@ ROWS = [
         "city": " Paris ",
         "review": "Great VALUE",
         "joined": "2024-02-29 13:45",
+        "plan": "gold",
     },
-    {"age": "41", "member": "0", "city": "Lyon", "review": "ok", "joined": "1999-12-31 23:59"},
-    {"age": None, "member": None, "city": None, "review": None, "joined": None},
-    {"age": "", "member": True, "city": "", "review": "", "joined": ""},
+    {
+        "age": "41",
+        "member": "0",
+        "city": "Lyon",
+        "review": "ok",
+        "joined": "1999-12-31 23:59",
+        "plan": " silver ",
+    },
+    {"age": None, "member": None, "city": None, "review": None, "joined": None, "plan": None},
+    {"age": "", "member": True, "city": "", "review": "", "joined": "", "plan": "NA"},
+    {"age": " 7.5 ", "member": "Yes", "city": "NaN", "review": 12, "joined": "?", "plan": 3},
 ]
 
 
@@ -87,7 +97,9 @@ def test_it_lists_missing_features_like_the_reference(spec):
     model_spec, _ = spec
     with pytest.raises(InvalidInput) as error:
         inference.build_inputs(model_spec, {"age": 3, "city": "Paris"})
-    assert error.value.message == "Missing required features: ['member', 'review', 'joined']"
+    assert (
+        error.value.message == "Missing required features: ['member', 'review', 'plan', 'joined']"
+    )
 
 
 def test_it_refuses_text_for_a_number(spec):
@@ -99,7 +111,8 @@ def test_it_refuses_text_for_a_number(spec):
 def test_it_refuses_a_date_in_another_format(spec):
     model_spec, _ = spec
     with pytest.raises(
-        InvalidInput, match=r"to a date for feature 'joined' \(expected like %Y-%m-%d %H:%M\)"
+        InvalidInput,
+        match=r"to a date for feature 'joined' \(expected like 2024-03-01 13:45, format %Y-%m-%d %H:%M\)",
     ):
         inference.build_inputs(model_spec, {**ROWS[0], "joined": "29/02/2024"})
 
@@ -110,7 +123,39 @@ def test_the_card_gives_form_fields_with_choices_and_ranges(spec):
     assert by_name["city"].input_type == "select"
     assert by_name["city"].choices == ["Paris", "Lyon"]
     assert by_name["age"].input_type == "number"
-    assert (by_name["age"].minimum, by_name["age"].maximum) == (34.0, 41.0)
+    assert (by_name["age"].minimum, by_name["age"].maximum) == (7.5, 41.0)
     assert by_name["member"].input_type == "select"
     assert by_name["joined"].input_type == "date"
     assert by_name["joined"].datetime_format == "%Y-%m-%d %H:%M"
+
+
+def test_training_and_serving_read_a_csv_file_the_same_way(tmp_path, spec):
+    """The container reads a CSV with pandas (typed columns); the server gets the same cells as
+    text: every encoding must come out the same."""
+    import csv
+
+    from training_image.data import load_csv, normalise_frame
+
+    model_spec, preparer = spec
+    path = tmp_path / "rows.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ROWS[0]))
+        writer.writeheader()
+        writer.writerows(
+            {k: "" if v is None else ("true" if v is True else v) for k, v in row.items()}
+            for row in ROWS
+        )
+    frame = normalise_frame(load_csv(path))
+    expected = preparer.transform(frame)
+    with open(path, newline="") as handle:
+        cells = list(csv.DictReader(handle))
+    for index, row in enumerate(cells):
+        feeds = inference.build_inputs(model_spec, row)
+        for name, value in feeds.items():
+            want, got = expected[name].iloc[index], value[0, 0]
+            if isinstance(got, str):
+                assert got == want, (name, index)
+            elif isinstance(want, float) and math.isnan(want):
+                assert math.isnan(got), (name, index)
+            else:
+                assert got == pytest.approx(np.float32(want), rel=1e-6), (name, index)

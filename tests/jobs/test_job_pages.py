@@ -235,7 +235,7 @@ def test_delete_removes_the_job_and_returns_to_the_list(alice_client, alice, iri
     assert wiring.dataset_repository().get(iris.dataset_id) is not None  # kept unless asked
 
 
-@pytest.mark.parametrize("action", ["cancel", "resubmit", "delete", "meta", "deploy", "predict"])
+@pytest.mark.parametrize("action", ["cancel", "resubmit", "delete", "meta", "deploy"])
 def test_actions_check_ownership_and_method(alice_client, bob_client, alice, iris, runner, action):
     job = store_job(alice, iris, status=JobStatus.RUNNING)
     assert bob_client.post(f"/jobs/{job.job_id}/{action}/").status_code == 404
@@ -282,12 +282,65 @@ def test_deploy_then_predict_through_htmx(alice_client, alice, iris):
     assert 'data-testid="prediction">Gentoo<' in result.content.decode()
 
 
-def test_predict_shows_a_clear_error_for_a_bad_number(alice_client, alice, iris):
+def test_a_refused_row_comes_back_with_each_error_next_to_its_field(alice_client, alice, iris):
     job = completed(alice, iris, deployed=True)
-    features = {f"f:{k}": str(v) for k, v in GENTOO.items()} | {"f:body_mass_g": "heavy"}
+    features = {f"f:{k}": str(v) for k, v in GENTOO.items()} | {
+        "f:body_mass_g": "heavy",
+        "f:bill_depth_mm": "inf",
+    }
     result = alice_client.post(f"/jobs/{job.job_id}/predict/", features, HTTP_HX_REQUEST="true")
     assert result.status_code == 400
-    assert "Cannot convert &#x27;heavy&#x27; to number" in result.content.decode()
+    html = result.content.decode()
+    assert 'id="playground"' in html
+    assert 'data-testid="prediction"' not in html  # no prediction, old or new
+    assert "No prediction" in html and "2 values to fix" in html
+    for column, message in (
+        ("body_mass_g", "Cannot convert &#x27;heavy&#x27; to number"),
+        ("bill_depth_mm", "must be a finite number"),
+    ):
+        field = html.split(f'data-feature="{column}"', 1)[1].split('data-feature="', 1)[0]
+        assert message in field, column
+        assert 'aria-invalid="true"' in field
+    # The other values stay as typed.
+    assert 'value="47.5"' in html
+
+
+def test_the_form_invents_no_values(alice_client, alice, iris):
+    job = completed(alice, iris, deployed=True)
+    html = alice_client.get(f"/jobs/{job.job_id}/").content.decode()
+    form = html.split('id="playground"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="" selected>(missing: the model fills it in)</option>' in form
+    assert " selected>Biscoe" not in form
+    assert 'value=""' in form.split('name="f:body_mass_g"', 1)[1].split(">", 1)[0]
+
+
+def test_the_no_javascript_form_predicts_on_the_page(alice_client, alice, iris):
+    job = completed(alice, iris, deployed=True)
+    features = {f"f:{k}": str(v) for k, v in GENTOO.items()}
+    page = alice_client.post(f"/jobs/{job.job_id}/predict/", features)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<html" in html and 'data-testid="prediction">Gentoo<' in html
+    refused = alice_client.post(f"/jobs/{job.job_id}/predict/", {**features, "f:island": "Mars"})
+    assert refused.status_code == 400
+    assert "&#x27;Mars&#x27; is not a value of &#x27;island&#x27;" in refused.content.decode()
+
+
+def test_a_get_of_the_predict_url_goes_to_the_form(alice_client, bob_client, alice, iris):
+    job = completed(alice, iris, deployed=True)
+    response = alice_client.get(f"/jobs/{job.job_id}/predict/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job.job_id}/#deploy-card"
+    assert bob_client.get(f"/jobs/{job.job_id}/predict/").status_code == 404
+    assert alice_client.put(f"/jobs/{job.job_id}/predict/").status_code == 405
+
+
+def test_predict_on_an_undeployed_model_says_so_on_the_page(alice_client, alice, iris):
+    job = completed(alice, iris, deployed=False)
+    features = {f"f:{k}": str(v) for k, v in GENTOO.items()}
+    page = alice_client.post(f"/jobs/{job.job_id}/predict/", features)
+    assert page.status_code == 400
+    assert "Model is not deployed" in page.content.decode()
 
 
 # --------------------------------------------------------------------------- files

@@ -108,8 +108,15 @@ def test_it_predicts_the_original_label_with_probabilities(alice_client, alice, 
     assert response.status_code == 200
     body = response.json()
     assert body["prediction"] == "Gentoo"
-    assert set(body["probabilities"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    # The earlier edition's keys: class codes, as in preprocessing_info.target_mapping.
+    assert set(body["probabilities"]) == {"0", "1", "2"}
+    assert body["class_probabilities"] == {
+        "Adelie": body["probabilities"]["0"],
+        "Chinstrap": body["probabilities"]["1"],
+        "Gentoo": body["probabilities"]["2"],
+    }
     assert body["probability"] == max(body["probabilities"].values())
+    assert body["probability"] == body["class_probabilities"]["Gentoo"]
     assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert body["model_type"] == "lrl2"
     assert isinstance(body["inference_time_ms"], float)
@@ -121,18 +128,94 @@ def test_it_accepts_numbers_as_strings_and_ignores_extra_keys(alice_client, alic
     assert predict(alice_client, job, features).json()["prediction"] == "Gentoo"
 
 
-def test_missing_values_are_imputed_by_the_model(alice_client, alice, iris):
+def test_one_400_lists_every_problem_of_the_row(alice_client, alice, iris):
     job = penguin_job(alice, iris)
-    response = predict(alice_client, job, {**GENTOO, "sex": None, "body_mass_g": ""})
-    assert response.status_code == 200
+    features = {
+        "island": "Atlantis",  # unseen category
+        "bill_length_mm": True,  # a boolean for a number
+        "bill_depth_mm": "inf",  # not finite
+        "flipper_length_mm": ["218"],  # a list
+        "body_mass_g": 5200,
+    }  # "sex" is missing
+    response = predict(alice_client, job, features)
+    assert response.status_code == 400
+    body = response.json()
+    errors = {e["feature"]: e for e in body["extra"]["errors"]}
+    assert set(errors) == {"island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "sex"}
+    assert errors["island"]["code"] == "unseen_category"
+    assert errors["island"]["allowed"] == ["Biscoe", "Dream", "Torgersen"]
+    assert errors["bill_length_mm"]["code"] == "wrong_type"
+    assert errors["bill_depth_mm"]["code"] == "not_finite"
+    assert errors["flipper_length_mm"]["code"] == "wrong_type"
+    assert errors["sex"]["code"] == "missing"
+    assert body["detail"].startswith("Missing required features: ['sex']; ")
+    for name in errors:
+        assert f"'{name}'" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "code"),
+    [
+        ("island", "green", "unseen_category"),
+        ("island", 5, "unseen_category"),
+        ("island", ["Biscoe"], "wrong_type"),
+        ("island", {"name": "Biscoe"}, "wrong_type"),
+        ("body_mass_g", True, "wrong_type"),
+        ("body_mass_g", "inf", "not_finite"),
+        ("body_mass_g", "-Infinity", "not_finite"),
+        ("body_mass_g", "heavy", "wrong_type"),
+    ],
+)
+def test_it_refuses_each_wrong_value_by_the_one_rule(
+    alice_client, alice, iris, feature, value, code
+):
+    job = penguin_job(alice, iris)
+    response = predict(alice_client, job, {**GENTOO, feature: value})
+    assert response.status_code == 400, response.content
+    [error] = response.json()["extra"]["errors"]
+    assert (error["feature"], error["code"]) == (feature, code)
+
+
+@pytest.mark.parametrize("missing", [None, "", "  ", "NA", "NaN", "null", "?"])
+def test_missing_values_are_imputed_by_the_model_whatever_their_spelling(
+    alice_client, alice, iris, missing
+):
+    job = penguin_job(alice, iris)
+    response = predict(alice_client, job, {**GENTOO, "sex": missing, "body_mass_g": missing})
+    assert response.status_code == 200, response.content
     assert response.json()["prediction"] == "Gentoo"
+    assert response.json()["warnings"] == []
 
 
-def test_an_unseen_category_goes_to_the_model_not_to_an_error(alice_client, alice, iris):
+def test_a_number_outside_the_training_range_warns_but_predicts(alice_client, alice, iris):
     job = penguin_job(alice, iris)
-    response = predict(alice_client, job, {**GENTOO, "island": "Atlantis"})
+    response = predict(alice_client, job, {**GENTOO, "body_mass_g": 99_000})
     assert response.status_code == 200
-    assert response.json()["prediction"] in {"Adelie", "Chinstrap", "Gentoo"}
+    [warning] = response.json()["warnings"]
+    assert (warning["feature"], warning["code"]) == ("body_mass_g", "out_of_range")
+    assert "outside the training range 2700 – 6300" in warning["message"]
+
+
+def test_json_nan_and_infinity_are_refused_not_a_500(alice_client, alice, iris):
+    import json
+
+    job = penguin_job(alice, iris)
+    for literal in ("NaN", "Infinity"):
+        response = alice_client.post(
+            f"/api/predict/{job.job_id}",
+            '{"features": {"body_mass_g": ' + literal + "}}",
+            content_type="application/json",
+        )
+        assert response.status_code in (400, 422), literal  # DRF's strict parser: not JSON
+    # 1e999 is valid JSON that overflows to infinity: the serializer refuses it too.
+    body = json.dumps({"features": {**GENTOO, "body_mass_g": 0}}).replace(
+        '"body_mass_g": 0', '"body_mass_g": 1e999'
+    )
+    response = alice_client.post(
+        f"/api/predict/{job.job_id}", body, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "features" in response.json()["detail"][0]["loc"]
 
 
 def test_it_lists_missing_features(alice_client, alice, iris):
