@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automl_lite import wiring
-from jobs.model_cache import LoadedModel, model_cache
+from jobs.model_cache import LoadedModel
 from training_image.contract import ARTIFACT_STORAGE, MODEL_PKL, Job
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _checked_encoder(found: Explainer) -> Any:
 
 def explainer(job: Job, loaded: LoadedModel | None = None) -> Explainer:
     """The job's explainer, loaded once and kept with its ONNX session."""
-    loaded = loaded or model_cache.get(job)
+    loaded = loaded or wiring.model_cache().get(job)
     if loaded.explainer is None:
         with _lock:
             if loaded.explainer is None:
@@ -108,7 +108,7 @@ def explainer(job: Job, loaded: LoadedModel | None = None) -> Explainer:
 
 def explain_by_default(job: Job) -> bool:
     """Explain when not asked otherwise, while explanations stay within the latency budget."""
-    loaded = model_cache.get(job)
+    loaded = wiring.model_cache().get(job)
     if loaded.explainer is None:
         return True  # not measured yet: the first one tells
     if isinstance(loaded.explainer, ExplanationUnavailable):

@@ -54,9 +54,13 @@ def aws_mode(
     web = stack.web_environment
     process = {**FAKE_CREDENTIALS, **({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})}
     hosts = f"{web['DJANGO_ALLOWED_HOSTS']},{TEST_HOSTS}"
+    signing_key = settings.SECRET_KEY
     with django_configured_from(
         settings, {**web, **process, "DJANGO_ALLOWED_HOSTS": hosts, **environment}
     ):
         # The test client speaks plain HTTP; AWS mode marks cookies Secure for HTTPS only.
         settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+        # Clients a test signed in before switching keep their sessions (the stack's own
+        # generated key is read and checked by test_secrets and the end-to-end test).
+        settings.SECRET_KEY = signing_key
         yield AwsMode(stack=stack, s3=stack.client("s3"))

@@ -12,7 +12,6 @@ from tests.aws.aws_mode import aws_mode
 from tests.jobs.trained import mixed_frame, store_trained_job, train
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-PREFIX = "automl-serving"
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +24,11 @@ def trained(tmp_path_factory):
 @pytest.fixture
 def job(settings, moto_batch, alice, trained):
     model_cache.clear()
-    with aws_mode(settings, prefix=PREFIX, bucket_per_alias=True) as s3:
+    with aws_mode(settings) as mode:
         _, result, out = trained
         stored = store_trained_job(alice, None, result, out)
-        keys = {o["Key"] for o in s3.list_objects_v2(Bucket=f"{PREFIX}-models")["Contents"]}
+        listed = mode.s3.list_objects_v2(Bucket=mode.bucket("models"))["Contents"]
+        keys = {o["Key"] for o in listed}
         assert set(stored.artifacts.values()) <= keys  # the artifacts really are in S3
         yield stored
     model_cache.clear()
