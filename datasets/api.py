@@ -24,7 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import InvalidInput, LengthRequired, UnsupportedMediaType
+from core.exceptions import InvalidInput, LengthRequired
+from core.file_bodies import check_file_body
 from datasets import selectors, services
 from datasets.permissions import IsOwner
 from training_image.contract import Dataset, DatasetStatus, legacy_problem_type
@@ -32,13 +33,6 @@ from training_image.detection import Family, Kind
 
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 # The file PUT's body is the CSV itself: these types say the client sent something else.
-NOT_A_FILE_TYPES = (
-    "application/json",
-    "application/xml",
-    "text/xml",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-)
 LENGTH_REQUIRED = (
     "Send the file with a Content-Length header: chunked uploads are not accepted. "
     "PUT the file to the upload URL again."
@@ -190,11 +184,7 @@ class DatasetFileApi(DatasetApi):
     )
     def put(self, request: Request, dataset_id: str) -> Response:
         dataset = self.get_dataset(request, dataset_id)
-        media_type = (request.content_type or "").split(";")[0].strip().lower()
-        if media_type in NOT_A_FILE_TYPES or media_type.endswith("+json"):
-            raise UnsupportedMediaType(
-                f"The body must be the CSV file itself (Content-Type: text/csv), not {media_type}."
-            )
+        check_file_body(request.content_type)
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         try:
             length = int(raw_length) if raw_length else None

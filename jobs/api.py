@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import InvalidInput, ServiceUnavailable
+from core.file_bodies import check_file_body
 from jobs import inference, presenters, selectors, services
 from jobs.prediction_files import check_size
 from training_image.contract import (
@@ -756,6 +757,7 @@ class JobBatchFileApi(APIView):
 
         job = _get_job_for_user(request, job_id)
         batch = _get_batch_for_user(request, job, batch_id)
+        check_file_body(request.content_type)
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         if raw_length and not raw_length.isdigit():
             raise InvalidInput("Content-Length must be a whole number of bytes.")

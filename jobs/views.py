@@ -318,7 +318,7 @@ def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     return _back_to(request, job)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     """Score the playground's row; htmx gets the playground back, others the whole page.
@@ -327,7 +327,7 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     one never stays on screen). A GET (a reload after a no-JavaScript POST) goes to the form.
     """
     job = _get_job_for_user(request, job_id)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return redirect(reverse("jobs:detail", kwargs={"job_id": job.job_id}) + "#deploy-card")
     features = playground.form_features(request.POST)
     result, error, errors, status = None, None, {}, 200

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -269,7 +269,7 @@ class LocalRunner:
 
 
 def stop_orphaned_trainings(
-    repository=None,  # noqa: ANN001 - a JobRepository; wiring's by default
+    repository: Any,
     *,
     grace_seconds: float = TERMINATE_GRACE_SECONDS,
 ) -> list[str]:
@@ -280,9 +280,6 @@ def stop_orphaned_trainings(
     SIGTERM (time to record why it stopped), then SIGKILL after `grace_seconds`; the
     reconciliation that follows fails or re-queues the jobs. Returns their ids.
     """
-    from automl_lite import wiring
-
-    repository = repository or wiring.job_repository()
     me = hostname()
     orphans: list[tuple[str, int]] = []
     for job in repository.list_by_status(list(LIVE_STATUSES)):

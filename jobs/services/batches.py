@@ -358,8 +358,8 @@ def batch_confirm(
     if batch.status in (BatchStatus.SCORING, BatchStatus.COMPLETED):
         return batch
     if batch.status == BatchStatus.PENDING:
+        check_can_score(job)  # the model's fault, not the file's: the batch stays pending
         try:
-            check_can_score(job)
             size = _stored_size(storage, batch)
             head = _read_head(storage, batch.input_key, size)
             check_head(job, head, complete=len(head) >= size)

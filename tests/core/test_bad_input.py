@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from automl_lite import wiring
 from datasets import services as dataset_services
 from tests.jobs.factories import store_dataset, store_job
-from training_image.contract import DatasetStatus, JobStatus
+from training_image.contract import DatasetStatus, JobStatus, PredictionBatch, new_id
 
 pytestmark = pytest.mark.django_db
 
@@ -63,11 +63,22 @@ ENDPOINTS = url_names()
 
 @pytest.fixture
 def records(alice):
-    """The signed-in user's dataset (ready), an upload in progress and a completed job."""
+    """The signed-in user's dataset (ready), an upload in progress, a completed job and a
+    batch waiting for its file."""
     dataset = store_dataset(alice)
     upload = dataset_services.dataset_create_upload(owner_id=str(alice.pk), filename="new.csv")
     job = store_job(alice, dataset, status=JobStatus.COMPLETED, deployed=True)
-    return {"dataset": dataset, "upload": upload, "job": job}
+    batch_id = new_id()
+    batch = wiring.batch_repository().add(
+        PredictionBatch(
+            batch_id=batch_id,
+            owner_id=str(alice.pk),
+            job_id=job.job_id,
+            filename="rows.csv",
+            input_key=f"batches/{job.job_id}/{batch_id}/rows.csv",
+        )
+    )
+    return {"dataset": dataset, "upload": upload, "job": job, "batch": batch}
 
 
 def url_for(name: str, params: list[str], records) -> str:
@@ -76,6 +87,7 @@ def url_for(name: str, params: list[str], records) -> str:
             records["upload"] if name == "api:dataset-file" else records["dataset"]
         ).dataset_id,
         "job_id": records["job"].job_id,
+        "batch_id": records["batch"].batch_id,
         "name": "model.onnx",
     }
     return reverse(name, kwargs={p: values[p] for p in params})

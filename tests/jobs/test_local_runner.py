@@ -292,7 +292,7 @@ def test_runlocal_stops_trainings_left_by_a_dead_worker(alice, iris, jobs_repo):
     try:
         jobs_repo.update(job.job_id, runner_job_id=format_runner_id(orphan.pid))
         assert wait_for(lambda: local.is_job_process(orphan.pid, job.job_id))
-        stopped = local.stop_orphaned_trainings(grace_seconds=5)
+        stopped = local.stop_orphaned_trainings(wiring.job_repository(), grace_seconds=5)
         assert orphan.wait(timeout=10) == -signal.SIGTERM
     finally:
         if orphan.poll() is None:

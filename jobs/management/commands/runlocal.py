@@ -171,10 +171,11 @@ class Command(BaseCommand):
         jobs' messages with it. Stop such processes, fail the jobs whose process is gone,
         and hand waiting jobs back to the queue.
         """
+        from automl_lite import wiring
         from jobs import services
         from jobs.runners.local import stop_orphaned_trainings
 
-        stopped = stop_orphaned_trainings()
+        stopped = stop_orphaned_trainings(wiring.job_repository())
         if stopped:
             self._log(f"stopped {len(stopped)} training(s) left by a dead worker: {stopped}")
         report = services.jobs_reconcile(requeue_waiting=True)
