@@ -23,6 +23,7 @@ from core.records import (
     Position,
     RecordSpec,
     StatusConflict,
+    Where,
     already_exists,
     not_found,
     too_large,
@@ -33,6 +34,8 @@ THROTTLING_ERRORS = frozenset(
 )
 # Waits between attempts of a throttled call (seconds): five attempts in about 1.5 s.
 RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
+# Items a filtered query reads per request at least (DynamoDB filters after reading).
+FILTERED_READ = 100
 
 
 def to_dynamo(value: Any) -> Any:
@@ -134,12 +137,35 @@ class DynamoStore:
     def _key(self, record_id: str) -> dict[str, str]:
         return {self.spec.id_field: record_id}
 
+    def _derived(self, fields: Mapping[str, Any], owner_id: str | None) -> Item:
+        """The index attributes (RecordSpec.derive) a write of `fields` sets."""
+        if (
+            self.spec.derive is None
+            or not owner_id
+            or not (fields.keys() & self.spec.derived_inputs)
+        ):
+            return {}
+        return self.spec.derive(fields, owner_id)
+
+    def _owner_of(self, record_id: str) -> str | None:
+        # The owner never changes, so reading it before a conditional write cannot race.
+        response = self._call(
+            "get_item",
+            Key=self._key(record_id),
+            ConsistentRead=True,
+            ProjectionExpression="#o",
+            ExpressionAttributeNames={"#o": self.spec.owner_index.hash_key},
+        )
+        return (response.get("Item") or {}).get(self.spec.owner_index.hash_key)
+
     # ------------------------------------------------------------------ store protocol
 
     def insert(self, item: Item) -> None:
         from boto3.dynamodb.conditions import Attr
         from botocore.exceptions import ClientError
 
+        owner = item.get(self.spec.owner_index.hash_key)
+        item = {**item, **self._derived(item, owner)}
         try:
             self._call(
                 "put_item",
@@ -166,6 +192,8 @@ class DynamoStore:
         from boto3.dynamodb.types import TypeDeserializer
         from botocore.exceptions import ClientError
 
+        if self.spec.derive is not None and changes.keys() & self.spec.derived_inputs:
+            changes = {**changes, **self._derived(changes, self._owner_of(record_id))}
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -237,6 +265,7 @@ class DynamoStore:
         descending: bool,
         after: Position | None,
         limit: int | None,
+        where: Where | None = None,
     ) -> list[Item]:
         from boto3.dynamodb.conditions import Key
 
@@ -245,6 +274,8 @@ class DynamoStore:
             "KeyConditionExpression": Key(index.hash_key).eq(value),
             "ScanIndexForward": not descending,
         }
+        if where:
+            kwargs["FilterExpression"] = self._filter(where)
         if after is not None:
             # A position is exactly a GSI's LastEvaluatedKey: table key + index keys.
             kwargs["ExclusiveStartKey"] = {
@@ -255,7 +286,9 @@ class DynamoStore:
         items: list[Item] = []
         while limit is None or len(items) < limit:
             if limit is not None:
-                kwargs["Limit"] = limit - len(items)
+                # Limit counts items read before the filter: read a fuller page when filtering.
+                wanted = limit - len(items)
+                kwargs["Limit"] = max(wanted, FILTERED_READ) if where else wanted
             response = self._call("query", **kwargs)
             items += [decode_item(i) for i in response.get("Items", [])]
             # A page can stop early at 1 MB; keep reading so pages hold exactly `limit`.
@@ -263,7 +296,39 @@ class DynamoStore:
             if not start:
                 break
             kwargs["ExclusiveStartKey"] = start
-        return items
+        # A position is any returned item's keys, so trimming the surplus loses nothing.
+        return items if limit is None else items[:limit]
+
+    def _filter(self, where: Where) -> Any:
+        from boto3.dynamodb.conditions import Attr
+
+        conditions = [Attr(name).eq(value) for name, value in where.equals]
+        conditions += [Attr(name).contains(value) for name, value in where.has]
+        if where.text:
+            if self.spec.search_attribute is None:
+                raise TypeError(f"{self.spec.noun} records have no search text")
+            conditions.append(Attr(self.spec.search_attribute).contains(where.text))
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined & condition
+        return combined
+
+    def count(self, index: Index, value: str) -> int:
+        from boto3.dynamodb.conditions import Key
+
+        kwargs: dict[str, Any] = {
+            "IndexName": index.name,
+            "KeyConditionExpression": Key(index.hash_key).eq(value),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = self._call("query", **kwargs)
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return total
+            kwargs["ExclusiveStartKey"] = start
 
 
 def _is_too_large(exc: Exception) -> bool:

@@ -601,11 +601,65 @@ DYNAMO_DATASETS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_DATASET_STATUS_INDEX: ("status", "created_at"),
 }
+# A user's jobs in one status / of one problem type, newest first (the history's filters).
+DYNAMO_OWNER_STATUS_INDEX = "owner_status-created_at-index"
+DYNAMO_OWNER_PROBLEM_INDEX = "owner_problem-created_at-index"
 DYNAMO_JOBS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_STATUS_INDEX: ("status", "updated_at"),
     DYNAMO_DATASET_INDEX: ("dataset_id", "created_at"),
+    DYNAMO_OWNER_STATUS_INDEX: ("owner_status", "created_at"),
+    DYNAMO_OWNER_PROBLEM_INDEX: ("owner_problem", "created_at"),
 }
+
+# --------------------------------------------------------------------------- history filters
+#
+# The owner-scoped filter indexes are keyed on "<owner_id>|<value>". DynamoDB stores these
+# keys as attributes every writer of a status or problem type sets (job_derived_attributes:
+# the web's adapter and the container's job store); SQLite computes the same text as
+# generated columns (SQLITE_JOB_GENERATED_COLUMNS), so a writer that only mirrors `status`
+# and `item` still keeps them right. A job without a problem type has no `owner_problem`
+# (a sparse index). Search text is kept the same way: one function, stored on DynamoDB,
+# computed on the fly by SQLite.
+OWNER_KEY_SEPARATOR = "|"
+JOB_OWNER_KEYS = {"owner_status": "status", "owner_problem": "problem_type"}
+JOB_SEARCH_FIELDS = ("dataset_name", "target_column", "job_id")
+JOB_SEARCH_ATTRIBUTE = "search_text"
+JOB_DERIVED_INPUTS = frozenset({*JOB_OWNER_KEYS.values(), *JOB_SEARCH_FIELDS})
+SQLITE_JOB_GENERATED_COLUMNS = {
+    "owner_status": "owner_id || '|' || status",
+    "owner_problem": "owner_id || '|' || NULLIF(json_extract(item, '$.problem_type'), '')",
+}
+SQLITE_JOB_FILTER_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_owner_status_created ON jobs (owner_status, created_at DESC, job_id);
+CREATE INDEX IF NOT EXISTS jobs_owner_problem_created ON jobs (owner_problem, created_at DESC, job_id);
+CREATE INDEX IF NOT EXISTS jobs_dataset_created ON jobs (dataset_id, created_at DESC, job_id);
+"""
+
+
+def owner_key(owner_id: str, value: str) -> str:
+    """The hash key of an owner-scoped filter index: one owner's jobs with one value."""
+    return f"{owner_id}{OWNER_KEY_SEPARATOR}{value}"
+
+
+def job_search_text(item: Mapping[str, Any]) -> str:
+    """What a history search matches: dataset name, target and id, case-folded."""
+    return " ".join(str(item.get(name) or "") for name in JOB_SEARCH_FIELDS).casefold()
+
+
+def job_derived_attributes(fields: Mapping[str, Any], owner_id: str) -> dict[str, str | None]:
+    """The index attributes a write of `fields` (a whole record or a write's changes) sets.
+
+    Only attributes whose inputs are in `fields` are returned; None means "remove".
+    """
+    derived: dict[str, str | None] = {}
+    for name, source in JOB_OWNER_KEYS.items():
+        if source in fields:
+            value = fields[source]
+            derived[name] = owner_key(owner_id, str(value)) if value else None
+    if all(name in fields for name in JOB_SEARCH_FIELDS):
+        derived[JOB_SEARCH_ATTRIBUTE] = job_search_text(fields)
+    return derived
 
 
 def sqlite_job_columns(job: Job) -> dict[str, Any]:

@@ -23,11 +23,13 @@ from typing import Any, TypeVar
 
 from training_image.contract import (
     DYNAMO_JOBS_KEY,
+    JOB_OWNER_KEYS,
     RECLAIM_FROM,
     RECLAIM_TO,
     RECLAIMABLE_ERROR,
     Job,
     JobStatus,
+    job_derived_attributes,
     sources_for,
     sqlite_job_columns,
     utcnow,
@@ -215,10 +217,23 @@ class DynamoJobStore(JobStore):
 
     def __init__(self, table: Any) -> None:
         self.table = table
+        self._owners: dict[str, str] = {}
 
     def get(self, job_id: str) -> Job | None:
         item = self.table.get_item(Key={DYNAMO_JOBS_KEY: job_id}, ConsistentRead=True).get("Item")
         return None if item is None else Job.from_item(_from_dynamo(item))
+
+    def _owner_of(self, job_id: str) -> str | None:
+        if job_id not in self._owners:
+            item = self.table.get_item(
+                Key={DYNAMO_JOBS_KEY: job_id},
+                ConsistentRead=True,
+                ProjectionExpression="owner_id",
+            ).get("Item")
+            if not item:
+                return None
+            self._owners[job_id] = str(item["owner_id"])
+        return self._owners[job_id]
 
     def conditional_update(
         self,
@@ -229,6 +244,12 @@ class DynamoJobStore(JobStore):
     ) -> bool:
         from botocore.exceptions import ClientError
 
+        if changes.keys() & set(JOB_OWNER_KEYS.values()):
+            # The history's owner + status / problem type indexes key on attributes every
+            # writer keeps (contract.job_derived_attributes); the owner never changes.
+            owner = self._owner_of(job_id)
+            if owner:
+                changes = {**changes, **job_derived_attributes(changes, owner)}
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values = {f":v{i}": _to_dynamo(value) for i, value in enumerate(changes.values())}
         # As the web's adapter does, an empty field is left out of the item (REMOVE), never
