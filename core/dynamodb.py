@@ -313,6 +313,41 @@ class DynamoStore:
             combined = combined & condition
         return combined
 
+    def fill_derived(self) -> int:
+        """Set the derived index attributes on items written before they existed.
+
+        A one-off migration (`create_tables` runs it), so the one Scan in this module:
+        listings never scan. Returns how many items were filled.
+        """
+        from boto3.dynamodb.conditions import Attr
+
+        if self.spec.derive is None:
+            return 0
+        missing = None
+        for name in sorted(self.spec.derived_keys):
+            condition = Attr(name).not_exists()
+            missing = condition if missing is None else missing | condition
+        kwargs: dict[str, Any] = {"FilterExpression": missing}
+        filled = 0
+        while True:
+            response = self._call("scan", **kwargs)
+            for raw in response.get("Items", []):
+                item = decode_item(raw)
+                owner = item.get(self.spec.owner_index.hash_key)
+                fields = {name: item.get(name) for name in self.spec.derived_inputs}
+                derived = {
+                    k: v
+                    for k, v in self._derived(fields, owner).items()
+                    if v is not None and k not in item
+                }
+                if derived:
+                    self.update(item[self.spec.id_field], derived, only_if_status=None)
+                    filled += 1
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return filled
+            kwargs["ExclusiveStartKey"] = start
+
     def count(self, index: Index, value: str) -> int:
         from boto3.dynamodb.conditions import Key
 

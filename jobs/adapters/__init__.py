@@ -162,6 +162,12 @@ class JobRecords(RecordRepository[Job]):
         (value,) = status_values(self.spec, [status])
         return self.count(DYNAMO_OWNER_STATUS_INDEX, owner_key(owner_id, value))
 
+    def fill_index_keys(self) -> int:
+        """Give jobs stored before the filter indexes their keys (DynamoDB; SQLite computes
+        them itself). Returns how many jobs were filled."""
+        fill = getattr(self._store, "fill_derived", None)
+        return fill() if fill is not None else 0
+
     def list_by_status(self, statuses: Iterable[JobStatus | str], *, limit: int = 500) -> list[Job]:
         """Up to `limit` jobs in any of `statuses`, least recently updated first.
 
