@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from core.exceptions import InvalidInput, ServiceUnavailable
 from jobs import inference, presenters, selectors, services
 from jobs.prediction_files import check_size
+from jobs.repository import MAX_QUERY_LENGTH, JobFilter
 from training_image.contract import (
     LEGACY_STATUS,
     MAX_TIME_BUDGET,
@@ -40,6 +41,7 @@ from training_image.contract import (
 
 # The reference API accepts 60-3600 s; the configure page allows down to the product floor.
 API_MIN_TIME_BUDGET = 60
+JOB_FILTER_PARAMS = ("status", "tag", "dataset_id", "problem_type", "q")
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
@@ -200,6 +202,25 @@ class JobListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
         next_token = serializers.CharField(required=False, allow_blank=True, allow_null=True)
         user_id = serializers.CharField(required=False)  # accepted, ignored: always the caller
+        # Ours. A `next_token` continues the listing it came from, with the same filters.
+        status = serializers.ChoiceField(
+            choices=[str(s) for s in JobStatus],
+            required=False,
+            allow_blank=True,
+            help_text="The job's own status (`status_detail`): a cancelled job is `cancelled` "
+            "here, though `status` reports it as `failed` for the reference's clients.",
+        )
+        tag = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        dataset_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        problem_type = serializers.ChoiceField(
+            choices=list(PROBLEM_TYPES), required=False, allow_blank=True
+        )
+        q = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=MAX_QUERY_LENGTH,
+            help_text="Part of the dataset name, target column or job id (any case).",
+        )
 
     @extend_schema_serializer(component_name="JobListResponse")
     class OutputSerializer(serializers.Serializer):
@@ -212,10 +233,12 @@ class JobListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        data = filters.validated_data
         page = selectors.job_list(
             user=request.user,
-            limit=filters.validated_data["limit"],
-            cursor=filters.validated_data.get("next_token") or None,
+            limit=data["limit"],
+            cursor=data.get("next_token") or None,
+            filters=JobFilter.build(**{name: data.get(name) for name in JOB_FILTER_PARAMS}),
         )
         body = {
             "jobs": [presenters.job_summary(job) for job in page.items],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,12 +25,14 @@ from automl_lite import wiring
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
 from jobs import inference, links, pages, selectors, services
+from jobs.repository import JobFilter
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
     ARTIFACT_STORAGE,
     METRIC_LABELS,
     METRICS,
     MODEL_ONNX,
+    PROBLEM_TYPES,
     Job,
     JobStatus,
 )
@@ -88,23 +91,57 @@ def job_create(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- list
 
 
+FILTER_PARAMS = ("q", "status", "problem_type", "dataset_id", "tag")
+
+
+def _filter_values(request: HttpRequest) -> dict[str, str]:
+    """The history filters as the user typed them (for the form and for links)."""
+    return {name: request.GET.get(name, "").strip() for name in FILTER_PARAMS}
+
+
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
 def job_list(request: HttpRequest) -> HttpResponse:
-    """The user's jobs, newest first; "Load more" fetches the next rows through htmx."""
+    """The user's jobs, newest first, kept to the filters in the URL.
+
+    htmx gets fragments: "Load more" the next rows, the filter form the results card.
+    """
+    from datasets.selectors import dataset_list
+
     cursor = request.GET.get("cursor") or None
+    values = _filter_values(request)
+    filters = None
+    error = None
     try:
-        page = selectors.job_list(user=request.user, limit=PAGE_SIZE, cursor=cursor)
+        filters = JobFilter.build(**values)
+        page = selectors.job_list(
+            user=request.user, limit=PAGE_SIZE, cursor=cursor, filters=filters
+        )
     except InvalidInput as exc:
-        if request.htmx:
+        if request.htmx and cursor:
             return HttpResponse(exc.message, status=400)
-        messages.error(request, exc.message)
-        page = Page()
-    context = {"jobs": page.items, "next_cursor": page.next_cursor}
+        error, page = exc.message, Page()
+    context = {
+        "jobs": page.items,
+        "next_cursor": page.next_cursor,
+        "filters": values,
+        "filtered": bool(filters) or error is not None,
+        "filter_query": urlencode({k: v for k, v in values.items() if v}),
+        "filter_error": error,
+        "status_choices": [str(s) for s in JobStatus],
+        "problem_choices": PROBLEM_TYPES,
+    }
+    status = 400 if error else 200
     if request.htmx and cursor:
         return render(request, "jobs/partials/job_rows.html", context)
-    return render(request, "jobs/list.html", context)
+    if request.htmx and request.htmx.target == "job-results":
+        return render(request, "jobs/partials/job_results.html", context, status=status)
+    context["stats"] = selectors.job_stats(user=request.user)
+    if request.htmx and request.htmx.target == "history-stats":
+        return render(request, "jobs/partials/history_stats.html", context)
+    context["datasets"] = dataset_list(user=request.user, limit=100).items
+    return render(request, "jobs/list.html", context, status=status)
 
 
 @require_GET
@@ -240,7 +277,14 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
         messages.error(request, exc.message)
         return _back_to(request, job)
     note = f" Kept {', '.join(summary.kept_resources)}." if summary.kept_resources else ""
-    messages.success(request, f"Deleted the job and {len(summary.deleted_resources)} files.{note}")
+    done = f"Deleted the job and {len(summary.deleted_resources)} files.{note}"
+    if request.htmx and request.POST.get("from") == "list":
+        # A history row: it becomes a note; the tiles above the table refresh themselves.
+        context = {"job": job, "message": done}
+        response = render(request, "jobs/partials/job_row_deleted.html", context)
+        response["HX-Trigger"] = "jobs-changed"
+        return response
+    messages.success(request, done)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("jobs:list")
