@@ -183,8 +183,12 @@ def configure_context(
     train_form: TrainForm | None = None,
     target: str | None = None,
     jobs: list[Job] | None = None,
+    from_job: Job | None = None,
 ) -> dict[str, Any]:
-    """Everything the configure page and its analysis fragment render."""
+    """Everything the configure page and its analysis fragment render.
+
+    With `from_job` (a finished run on this dataset) the form starts from its settings.
+    """
     analysis = dataset.analysis or {}
     context: dict[str, Any] = {
         "dataset": dataset,
@@ -204,6 +208,12 @@ def configure_context(
         excluded = set(data.getlist("excluded_columns")) if hasattr(data, "getlist") else set()
         problem_type, metric = data.get("problem_type"), data.get("metric")
         time_budget = data.get("time_budget") or ""
+    elif from_job is not None:
+        target = from_job.target_column
+        excluded = set(from_job.excluded_columns) & set(dataset.columns) - {target}
+        problem_type, metric = from_job.problem_type, from_job.metric
+        time_budget = from_job.time_budget
+        train_form = TrainForm(dataset=dataset, initial={"target_column": target})
     else:
         target = target if target in dataset.columns else analysis.get("suggested_target")
         excluded = set(excluded_by_default) - {target}
@@ -225,6 +235,7 @@ def configure_context(
         ],
         excluded_by_default=excluded_by_default,
         idempotency_key=_form_key(train_form),
+        from_job=from_job,
     )
     return context
 

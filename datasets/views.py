@@ -20,7 +20,7 @@ from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
 from datasets import pages, selectors, services
 from datasets.forms import BrowserUploadForm, UploadForm
-from training_image.contract import Dataset
+from training_image.contract import Dataset, Job
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -171,15 +171,40 @@ def render_configure(
     train_form: TrainForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The configure page of a dataset the user may see (also with a bound, invalid form)."""
+    """The configure page of a dataset the user may see (also with a bound, invalid form).
+
+    `?from_job=<id>` starts the form from a finished run's settings ("Train again").
+    """
     dataset = _get_dataset_for_user(request, dataset_id)
     context = pages.configure_context(
         dataset,
         train_form=train_form,
         target=request.GET.get("target") or request.GET.get("target_column"),
         jobs=selectors.dataset_jobs(dataset=dataset),
+        from_job=_job_to_copy(request, dataset),
     )
     return render(request, "datasets/detail.html", context, status=status)
+
+
+def _job_to_copy(request: AuthenticatedHttpRequest, dataset: Dataset) -> Job | None:
+    """The finished run of this dataset named by `?from_job=`, if the user may see it."""
+    from django.http import Http404
+
+    from jobs.selectors import job_get
+
+    job_id = request.GET.get("from_job")
+    if not job_id or request.method != "GET":
+        return None
+    try:
+        job = job_get(job_id=job_id, user=request.user)
+    except Http404:
+        job = None
+    if job is None or job.dataset_id != dataset.dataset_id or not job.is_terminal:
+        messages.warning(
+            request, "That run cannot be copied (it is gone or unfinished): the form starts fresh."
+        )
+        return None
+    return job
 
 
 @require_GET

@@ -382,11 +382,37 @@ class JobCancelApi(APIView):
 
 
 class JobResubmitApi(APIView):
-    """`POST /api/jobs/{id}/resubmit`: run a failed job again (attempt + 1)."""
+    """`POST /api/jobs/{id}/resubmit`: run a failed job again, or train a finished one again.
 
-    @extend_schema(operation_id="jobs_resubmit", request=None, responses={200: _JobOutput})
+    A failed job runs again as itself (attempt + 1). A completed or cancelled job cannot
+    move again, so a new job with the same settings is created: the answer (201) is that
+    job, with its own `job_id`, and `Location` points at it.
+    """
+
+    @extend_schema(
+        operation_id="jobs_resubmit",
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="For a completed or cancelled job: repeat with the same key to "
+                "get the same new job back.",
+            )
+        ],
+        responses={200: _JobOutput, 201: _JobOutput},
+    )
     def post(self, request: Request, job_id: str) -> Response:
-        job = services.job_resubmit(job=_get_job_for_user(request, job_id))
+        job = _get_job_for_user(request, job_id)
+        if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+            new = services.job_train_again(
+                job=job, idempotency_key=request.headers.get("Idempotency-Key")
+            )
+            response = _job_response(request, new, status=201)
+            response["Location"] = f"/api/jobs/{new.job_id}"
+            return response
+        job = services.job_resubmit(job=job)
         return _job_response(request, job)
 
 

@@ -18,6 +18,7 @@ from jobs.services.create import (
     detected_problem_type,
     idempotent_job_id,
     job_create,
+    job_train_again,
     min_time_budget,
     not_a_target_message,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "is_resubmittable",
     "job_cancel",
     "job_create",
+    "job_train_again",
     "job_delete",
     "job_deploy",
     "job_predict",

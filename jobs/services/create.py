@@ -267,3 +267,43 @@ def _repeat(
     if existing.error_type == ErrorType.SUBMIT and is_resubmittable(existing):
         return job_resubmit(job=existing, repository=repository, datasets=datasets, runner=runner)
     return existing
+
+
+def job_train_again(
+    *,
+    job: Job,
+    idempotency_key: str | None = None,
+    repository: JobRepository | None = None,
+    datasets: DatasetRepository | None = None,
+    runner: Runner | None = None,
+) -> Job:
+    """A new job with the settings of the finished `job` (same dataset, target, problem
+    type, metric, budget and excluded columns), validated and started like any other.
+
+    Raises:
+        InvalidTransition: `job` is still pending, queued or running.
+        NotFound: its dataset has been deleted.
+        InvalidInput: its settings no longer fit (e.g. a budget under today's minimum).
+    """
+    if not job.is_terminal:
+        raise InvalidTransition(
+            f"This job is still {job.status}: wait for it to finish, or cancel it, before "
+            "training again with its settings."
+        )
+    datasets = datasets or wiring.dataset_repository()
+    dataset = datasets.get(job.dataset_id)
+    if dataset is None or dataset.owner_id != job.owner_id:
+        raise NotFound("The dataset of this job has been deleted; upload it again to train.")
+    return job_create(
+        owner_id=job.owner_id,
+        dataset_id=job.dataset_id,
+        target_column=job.target_column,
+        problem_type=job.problem_type,
+        metric=job.metric,
+        time_budget=job.time_budget,
+        excluded_columns=job.excluded_columns,
+        idempotency_key=idempotency_key,
+        repository=repository,
+        datasets=datasets,
+        runner=runner,
+    )
