@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from training_image import contract as _contract
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -168,7 +170,9 @@ AUTOML_LOCAL_CONCURRENCY = _int("AUTOML_LOCAL_CONCURRENCY", 1, low=1, high=64)
 AUTOML_SEED = _int("AUTOML_SEED", 42, low=0, high=2**31 - 1)
 AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
 # Smallest search budget a user may ask for (the product floor; tests lower it to train in seconds).
-AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
+AUTOML_MIN_TIME_BUDGET = _int(
+    "AUTOML_MIN_TIME_BUDGET", _contract.MIN_TIME_BUDGET, low=1, high=_contract.MAX_TIME_BUDGET
+)
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
 AUTOML_PRESIGNED_TTL = _int("AUTOML_PRESIGNED_TTL", 3600, low=60, high=7 * 86_400)

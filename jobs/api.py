@@ -33,14 +33,15 @@ from training_image.contract import (
     LEGACY_STATUS,
     MAX_TIME_BUDGET,
     METRICS,
+    MIN_TIME_BUDGET,
     PROBLEM_TYPES,
     Job,
     JobStatus,
+    TrainingRequestError,
     legacy_problem_type,
+    validate_training_request,
 )
 
-# The reference API accepts 60-3600 s; the configure page allows down to the product floor.
-API_MIN_TIME_BUDGET = 60
 JOB_FILTER_PARAMS = ("status", "tag", "dataset_id", "problem_type", "q")
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
@@ -116,20 +117,27 @@ class JobTrainApi(APIView):
 
     @extend_schema_serializer(component_name="TrainingConfig")
     class ConfigSerializer(serializers.Serializer):
+        """Types only: the values are checked by contract.validate_training_request."""
+
         time_budget = serializers.IntegerField(
-            min_value=API_MIN_TIME_BUDGET,
-            max_value=MAX_TIME_BUDGET,
             required=False,
             allow_null=True,
+            help_text=f"Search seconds, from the deployment's floor (default "
+            f"{MIN_TIME_BUDGET}) to {MAX_TIME_BUDGET}; null for the automatic budget.",
         )
-        metric = serializers.ChoiceField(
-            choices=["auto", *ALL_METRICS], required=False, allow_null=True, default="auto"
+        metric = serializers.CharField(
+            required=False,
+            allow_null=True,
+            default="auto",
+            help_text=f"auto, or one of {', '.join(ALL_METRICS)} that fits the problem type.",
         )
-        problem_type = serializers.ChoiceField(
-            choices=["auto", *PROBLEM_TYPES], required=False, allow_null=True
+        problem_type = serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text=f"auto, or one of {', '.join(PROBLEM_TYPES)}.",
         )
         excluded_columns = serializers.ListField(
-            child=serializers.CharField(), required=False, default=list
+            child=serializers.CharField(trim_whitespace=False), required=False, default=list
         )
 
     @extend_schema_serializer(component_name="TrainRequest")
@@ -166,6 +174,21 @@ class JobTrainApi(APIView):
         if not config.is_valid():
             raise serializers.ValidationError({"config": config.errors})
         options = config.validated_data
+        try:
+            # The request's own shape, as the form and the container check it; the job
+            # service checks it again against the dataset's columns and analysis.
+            validate_training_request(
+                target_column=data.validated_data["target_column"],
+                problem_type=options.get("problem_type"),
+                metric=options.get("metric"),
+                time_budget=options.get("time_budget"),
+                excluded_columns=options.get("excluded_columns") or [],
+                min_time_budget=services.min_time_budget(),
+            )
+        except TrainingRequestError as exc:
+            raise serializers.ValidationError(
+                {"config": {field: [message] for field, message in exc.errors}}
+            ) from None
         key = request.headers.get("Idempotency-Key") or data.validated_data.get("idempotency_key")
         job = services.job_create(
             owner_id=str(request.user.pk),

@@ -12,21 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import MinValueValidator
 
-from jobs.services import (
-    MAX_IDEMPOTENCY_KEY_LENGTH,
-    detected_problem_type,
-    min_time_budget,
-    not_a_target_message,
-)
+from jobs.services import MAX_IDEMPOTENCY_KEY_LENGTH, analysis_profiles, min_time_budget
 from training_image.contract import (
     MAX_TIME_BUDGET,
     METRIC_LABELS,
     METRICS,
     PROBLEM_TYPES,
     Dataset,
+    TrainingRequestError,
     auto_time_budget,
+    validate_training_request,
 )
 from training_image.detection import problem_type_label
 
@@ -68,7 +64,6 @@ class TrainForm(forms.Form):
     metric = forms.ChoiceField(choices=METRIC_CHOICES, required=False, initial=AUTO)
     time_budget = forms.IntegerField(
         required=False,
-        max_value=MAX_TIME_BUDGET,
         help_text="Seconds of model search. Leave blank for the automatic budget.",
     )
     excluded_columns = _ColumnChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
@@ -80,9 +75,8 @@ class TrainForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.dataset = dataset
         budget = self.fields["time_budget"]
-        # The floor is a setting (tests lower it), so it is applied per form, not per class.
-        budget.min_value = min_time_budget()
-        budget.validators.append(MinValueValidator(min_time_budget()))
+        # The floor is a setting (tests lower it), so it is read per form; the range itself
+        # is checked by contract.validate_training_request.
         budget.widget.attrs.update(min=min_time_budget(), max=MAX_TIME_BUDGET, step=1)
         if dataset is not None:
             self.fields["dataset_id"].initial = dataset.dataset_id
@@ -101,12 +95,6 @@ class TrainForm(forms.Form):
             raise forms.ValidationError("This form belongs to another dataset.")
         return value
 
-    def clean_target_column(self) -> str:
-        target = self.cleaned_data["target_column"]
-        if self.dataset is not None and target not in self.dataset.columns:
-            raise forms.ValidationError(f"Target column '{target}' not found in dataset")
-        return target
-
     def clean_problem_type(self) -> str | None:
         value = self.cleaned_data.get("problem_type")
         return None if value in (None, "", AUTO) else value
@@ -116,30 +104,25 @@ class TrainForm(forms.Form):
         return None if value in (None, "", AUTO) else value
 
     def clean(self) -> dict[str, Any]:
+        """The request through `contract.validate_training_request` (with the dataset's
+        columns and analysis when the form has them), each problem beside its field."""
         data = super().clean()
-        target = data.get("target_column")
-        excluded = data.get("excluded_columns") or []
-        if target and target in excluded:
-            self.add_error(
-                "excluded_columns",
-                f"The target column '{target}' cannot also be excluded: untick it, or pick "
-                "another target.",
+        if "target_column" not in data:
+            return data  # the field's own error ("Choose the column to predict") says it
+        dataset = self.dataset
+        try:
+            validate_training_request(
+                target_column=data["target_column"],
+                problem_type=data.get("problem_type"),
+                metric=data.get("metric"),
+                time_budget=data.get("time_budget"),
+                excluded_columns=data.get("excluded_columns") or [],
+                columns=list(dataset.columns) if dataset is not None else None,
+                profiles=analysis_profiles(dataset) if dataset is not None else None,
+                min_time_budget=min_time_budget(),
             )
-        if self.dataset is not None and target:
-            features = [c for c in self.dataset.columns if c != target and c not in excluded]
-            if not features:
-                self.add_error("excluded_columns", "No feature columns are left: exclude fewer.")
-        problem_type = data.get("problem_type")
-        if problem_type is None and self.dataset is not None and target:
-            problem_type = detected_problem_type(self.dataset, target)
-            if problem_type is None and "target_column" not in self.errors:
-                self.add_error("target_column", not_a_target_message(self.dataset, target))
-        metric = data.get("metric")
-        if metric and problem_type in METRICS and metric not in METRICS[problem_type]:
-            self.add_error(
-                "metric",
-                f"{METRIC_LABELS.get(metric, metric)} does not apply to "
-                f"{problem_type_label(problem_type).lower()}; pick one of "
-                f"{', '.join(METRIC_LABELS.get(m, m) for m in METRICS[problem_type])}.",
-            )
+        except TrainingRequestError as exc:
+            for field, message in exc.errors:
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, message)
         return data

@@ -209,6 +209,189 @@ def auto_time_budget(row_count: int) -> int:
     return 1_200
 
 
+# --------------------------------------------------------------------------- training request
+
+
+class TrainingRequestError(ValueError):
+    """A training request that cannot run. `errors` lists (field, message) pairs, the
+    fields named as the configure form and the API's `config` name them."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        self.field, self.message = errors[0]
+        super().__init__("; ".join(message for _, message in errors))
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """A validated training request: what a job record and the container's run carry."""
+
+    target_column: str
+    problem_type: str | None  # None: the container detects it (no analysis at hand)
+    metric: str | None  # None: the problem type's default, once known
+    time_budget: int | None  # None: no row count at hand to pick one from
+    excluded_columns: tuple[str, ...]
+
+
+def _budget(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)
+
+
+def validate_training_request(
+    *,
+    target_column: str,
+    problem_type: str | None = None,
+    metric: str | None = None,
+    time_budget: Any = None,
+    excluded_columns: Any = (),
+    columns: list[str] | tuple[str, ...] | None = None,
+    profiles: Mapping[str, Mapping[str, Any]] | None = None,
+    row_count: int | None = None,
+    min_time_budget: int = MIN_TIME_BUDGET,
+) -> TrainingSettings:
+    """The one check of a training request: the configure form, the API, the job service
+    and the container all call it, so a request means the same and fails the same way
+    everywhere.
+
+    Args:
+        target_column: The column to predict.
+        problem_type: binary, multiclass or regression; None, "" or "auto" to detect.
+        metric: A metric of the problem type; None, "" or "auto" for its default.
+        time_budget: Search seconds (int or digits); None or "" for the automatic budget.
+        excluded_columns: Columns to leave out of the features.
+        columns: The dataset's columns, when known (the checks against them are skipped
+            otherwise: the API's shape check, the container before it reads the file).
+        profiles: The analysis entries by column name (`problem_type`, `kind`, `unique`),
+            when known: "auto" then resolves to the detected problem type.
+        row_count: The dataset's rows, when known, for the automatic budget.
+        min_time_budget: The budget floor: the deployment's (the web's setting, by default
+            MIN_TIME_BUDGET); the container passes CONTAINER_MIN_TIME_BUDGET, the web
+            having checked the deployment's floor already.
+
+    Returns:
+        The settings with "auto" resolved as far as the facts given allow.
+
+    Raises:
+        TrainingRequestError: every problem found, each with the field it belongs to.
+    """
+    errors: list[tuple[str, str]] = []
+    target = target_column if isinstance(target_column, str) else ""
+    if not target:
+        errors.append(("target_column", "Choose the column to predict."))
+    elif columns is not None and target not in columns:
+        errors.append(("target_column", f"Target column '{target}' not found in dataset"))
+
+    if isinstance(excluded_columns, str) or not all(
+        isinstance(c, str) for c in excluded_columns or ()
+    ):
+        errors.append(("excluded_columns", "Excluded columns must be a list of column names."))
+        excluded: list[str] = []
+    else:
+        excluded = list(dict.fromkeys(excluded_columns or ()))
+    if columns is not None:
+        unknown = [c for c in excluded if c not in columns]
+        if unknown:
+            errors.append(("excluded_columns", f"Excluded columns not found in dataset: {unknown}"))
+    if target and target in excluded:
+        errors.append(
+            (
+                "excluded_columns",
+                f"The target column '{target}' cannot also be excluded: untick it, or pick "
+                "another target.",
+            )
+        )
+    elif (
+        columns is not None
+        and target in columns
+        and not [c for c in columns if c != target and c not in excluded]
+    ):
+        errors.append(("excluded_columns", "No feature columns are left: exclude fewer."))
+
+    chosen = None if problem_type in (None, "", "auto") else problem_type
+    if chosen is not None and chosen not in PROBLEM_TYPES:
+        errors.append(
+            (
+                "problem_type",
+                f"Unknown problem type '{chosen}': use one of {', '.join(PROBLEM_TYPES)}.",
+            )
+        )
+        chosen = None
+    elif (
+        chosen is None
+        and profiles is not None
+        and target
+        and (columns is None or target in columns)
+    ):
+        profile = profiles.get(target) or {}
+        detected = profile.get("problem_type")
+        if detected in PROBLEM_TYPES:
+            chosen = detected
+        else:
+            from training_image.detection import unusable_target_reason
+
+            unique = profile.get("unique")
+            reason = unusable_target_reason(
+                profile.get("kind"), unique if isinstance(unique, int) else None
+            )
+            errors.append(
+                (
+                    "target_column",
+                    f"Column '{target}' cannot be a training target: {reason}. Pick another "
+                    "target, or choose the problem type yourself.",
+                )
+            )
+
+    every_metric = {m for names in METRICS.values() for m in names}
+    chosen_metric = None if metric in (None, "", "auto") else metric
+    if chosen_metric is not None and chosen_metric not in every_metric:
+        errors.append(("metric", f"Unknown metric '{chosen_metric}'."))
+        chosen_metric = None
+    elif chosen_metric is not None and chosen in METRICS and chosen_metric not in METRICS[chosen]:
+        from training_image.detection import problem_type_label
+
+        errors.append(
+            (
+                "metric",
+                f"{METRIC_LABELS.get(chosen_metric, chosen_metric)} does not apply to "
+                f"{problem_type_label(chosen).lower()} ({chosen}); pick one of "
+                f"{', '.join(METRIC_LABELS.get(m, m) for m in METRICS[chosen])}.",
+            )
+        )
+    if chosen_metric is None and chosen in METRICS:
+        chosen_metric = default_metric(chosen)
+
+    budget: int | None = None
+    try:
+        budget = _budget(time_budget)
+    except (TypeError, ValueError):
+        errors.append(("time_budget", "Time budget must be a whole number of seconds."))
+    else:
+        if budget is None and row_count is not None:
+            budget = auto_time_budget(row_count)
+        elif budget is not None and not min_time_budget <= budget <= MAX_TIME_BUDGET:
+            errors.append(
+                (
+                    "time_budget",
+                    f"Time budget must be between {min_time_budget} and {MAX_TIME_BUDGET} seconds.",
+                )
+            )
+    if errors:
+        raise TrainingRequestError(errors)
+    return TrainingSettings(
+        target_column=target,
+        problem_type=chosen,
+        metric=chosen_metric,
+        time_budget=budget,
+        excluded_columns=tuple(excluded),
+    )
+
+
 # --------------------------------------------------------------------------- artifacts
 
 MODEL_PKL = "model.pkl"
@@ -494,6 +677,16 @@ class ContainerConfig:
     runner_attempt: int = 1
 
 
+# Which container variable carries each field of a training request.
+_TRAINING_FIELD_ENV = {
+    "target_column": ENV_TARGET_COLUMN,
+    "problem_type": ENV_PROBLEM_TYPE,
+    "metric": ENV_METRIC,
+    "time_budget": ENV_TIME_BUDGET,
+    "excluded_columns": ENV_EXCLUDED_COLUMNS,
+}
+
+
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
     """Validate the container's environment; raise ContainerEnvError naming the variable."""
 
@@ -524,13 +717,6 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
             need(var.name)
 
     problem_type = choice(ENV_PROBLEM_TYPE, (*PROBLEM_TYPES, "auto"))
-    metric = need(ENV_METRIC)
-    all_metrics = {m for ms in METRICS.values() for m in ms}
-    if metric != "auto" and metric not in all_metrics:
-        raise ContainerEnvError(ENV_METRIC, f"unknown metric {metric!r}")
-    if metric != "auto" and problem_type != "auto" and metric not in METRICS[problem_type]:
-        raise ContainerEnvError(ENV_METRIC, f"{metric!r} does not apply to {problem_type}")
-
     raw_excluded = need(ENV_EXCLUDED_COLUMNS)
     try:
         excluded = json.loads(raw_excluded)
@@ -538,15 +724,32 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings") from None
     if not isinstance(excluded, list) or not all(isinstance(c, str) for c in excluded):
         raise ContainerEnvError(ENV_EXCLUDED_COLUMNS, "must be a JSON list of strings")
+    budget = need(ENV_TIME_BUDGET)
+    if not budget.isdigit():
+        raise ContainerEnvError(ENV_TIME_BUDGET, f"must be an integer, got {budget!r}")
+    try:
+        # The web's check, again: the record may come from anywhere (a script, an old web).
+        request = validate_training_request(
+            target_column=environ[ENV_TARGET_COLUMN],  # column names may carry spaces
+            problem_type=problem_type,
+            metric=need(ENV_METRIC),
+            time_budget=budget,
+            excluded_columns=excluded,
+            min_time_budget=CONTAINER_MIN_TIME_BUDGET,
+        )
+    except TrainingRequestError as exc:
+        raise ContainerEnvError(_TRAINING_FIELD_ENV[exc.field], exc.message) from None
 
     return ContainerConfig(
         job_id=need(ENV_JOB_ID),
         dataset_key=need(ENV_DATASET_KEY),
-        target_column=environ[ENV_TARGET_COLUMN],  # column names may carry spaces
-        problem_type=None if problem_type == "auto" else problem_type,
-        metric=None if metric == "auto" else metric,
-        time_budget=integer(ENV_TIME_BUDGET, CONTAINER_MIN_TIME_BUDGET, MAX_TIME_BUDGET),
-        excluded_columns=tuple(excluded),
+        target_column=request.target_column,
+        problem_type=request.problem_type,
+        # An explicit metric stays; "auto" stays None (the container resolves it once the
+        # problem type is detected).
+        metric=None if need(ENV_METRIC) == "auto" else request.metric,
+        time_budget=int(request.time_budget or 0),
+        excluded_columns=request.excluded_columns,
         seed=integer(ENV_SEED, 0, 2**31 - 1),
         storage=choice(ENV_STORAGE, ("local", "s3")),
         datasets_location=need(ENV_DATASETS_LOCATION),

@@ -15,12 +15,11 @@ from __future__ import annotations
 from jobs.services.create import (
     IDEMPOTENCY_NAMESPACE,
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    detected_problem_type,
+    analysis_profiles,
     idempotent_job_id,
     job_create,
     job_train_again,
     min_time_budget,
-    not_a_target_message,
 )
 from jobs.services.delete import ARTIFACT_LABELS, DeleteSummary, job_delete
 from jobs.services.handoff import hand_off
@@ -61,8 +60,8 @@ __all__ = [
     "DeleteSummary",
     "ReconcileReport",
     "clean_tags",
-    "detected_problem_type",
     "hand_off",
+    "analysis_profiles",
     "idempotent_job_id",
     "is_resubmittable",
     "job_cancel",
@@ -79,6 +78,5 @@ __all__ = [
     "jobs_reconcile",
     "last_sign_of_life",
     "min_time_budget",
-    "not_a_target_message",
     "recently_interrupted",
 ]

@@ -13,17 +13,14 @@ from core.exceptions import AlreadyExists, InvalidInput, InvalidTransition, NotF
 from jobs.services.handoff import hand_off
 from jobs.services.lifecycle import is_resubmittable, job_resubmit
 from training_image.contract import (
-    MAX_TIME_BUDGET,
-    METRICS,
-    PROBLEM_TYPES,
     Dataset,
     DatasetStatus,
     ErrorType,
     Job,
     JobStatus,
-    auto_time_budget,
+    TrainingRequestError,
+    validate_training_request,
 )
-from training_image.detection import unusable_target_reason
 
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
@@ -58,22 +55,9 @@ def _analysis_column(dataset: Dataset, column: str) -> Mapping[str, Any] | None:
     return entry if isinstance(entry, Mapping) else None
 
 
-def detected_problem_type(dataset: Dataset, column: str) -> str | None:
-    """The problem type the dataset analysis detected for `column` as a target (or None)."""
-    entry = _analysis_column(dataset, column)
-    value = entry.get("problem_type") if entry else None
-    return value if value in PROBLEM_TYPES else None
-
-
-def not_a_target_message(dataset: Dataset, column: str) -> str:
-    """What to tell a user who picked a column that cannot be predicted."""
-    entry = _analysis_column(dataset, column) or {}
-    unique = entry.get("unique")
-    reason = unusable_target_reason(entry.get("kind"), unique if isinstance(unique, int) else None)
-    return (
-        f"Column '{column}' cannot be a training target: {reason}. Pick another target, "
-        "or choose the problem type yourself."
-    )
+def analysis_profiles(dataset: Dataset) -> dict[str, Mapping[str, Any]]:
+    """The analysis entry of every column, by name."""
+    return {name: entry for name in dataset.columns if (entry := _analysis_column(dataset, name))}
 
 
 def _validate_training(
@@ -85,7 +69,11 @@ def _validate_training(
     time_budget: int | None,
     excluded_columns: Iterable[str],
 ) -> tuple[str, str, int, list[str]]:
-    """Check a training request against its dataset; returns (problem type, metric, budget, excluded)."""
+    """Check a training request against its dataset; returns (problem type, metric, budget, excluded).
+
+    The request itself is checked by `contract.validate_training_request`, the one check
+    the configure form, the API and the container make too.
+    """
     if dataset.status == DatasetStatus.FAILED:
         raise InvalidInput(
             f"This dataset was rejected and cannot be trained on: {dataset.error_message or 'see the dataset page'}"
@@ -95,45 +83,29 @@ def _validate_training(
             f"Dataset is not ready for training (it is {dataset.status}). "
             "Wait for the analysis to finish, then try again."
         )
-    columns = list(dataset.columns)
-    if target_column not in columns:
-        raise InvalidInput(f"Target column '{target_column}' not found in dataset")
-    excluded: list[str] = []
-    for column in excluded_columns:
-        if column not in excluded:
-            excluded.append(column)
-    unknown = [c for c in excluded if c not in columns]
-    if unknown:
-        raise InvalidInput(f"Excluded columns not found in dataset: {unknown}")
-    if target_column in excluded:
-        raise InvalidInput(f"The target column '{target_column}' cannot also be excluded")
-    if not [c for c in columns if c != target_column and c not in excluded]:
-        raise InvalidInput("No feature columns are left: exclude fewer columns")
-
-    if problem_type in (None, "", "auto"):
-        problem_type = detected_problem_type(dataset, target_column)
-        if problem_type is None:
-            raise InvalidInput(not_a_target_message(dataset, target_column))
-    elif problem_type not in PROBLEM_TYPES:
-        raise InvalidInput(
-            f"Unknown problem type '{problem_type}': use one of {', '.join(PROBLEM_TYPES)}"
+    try:
+        request = validate_training_request(
+            target_column=target_column,
+            problem_type=problem_type,
+            metric=metric,
+            time_budget=time_budget,
+            excluded_columns=list(excluded_columns),
+            columns=list(dataset.columns),
+            profiles=analysis_profiles(dataset),
+            row_count=dataset.row_count or 0,
+            min_time_budget=min_time_budget(),
         )
-
-    if metric in (None, "", "auto"):
-        metric = METRICS[problem_type][0]
-    elif metric not in METRICS[problem_type]:
-        choices = ", ".join(METRICS[problem_type])
+    except TrainingRequestError as exc:
         raise InvalidInput(
-            f"Metric '{metric}' does not apply to {problem_type} problems; use one of {choices}"
-        )
-
-    if time_budget is None:
-        time_budget = auto_time_budget(dataset.row_count or 0)
-    elif not min_time_budget() <= int(time_budget) <= MAX_TIME_BUDGET:
-        raise InvalidInput(
-            f"Time budget must be between {min_time_budget()} and {MAX_TIME_BUDGET} seconds"
-        )
-    return problem_type, metric, int(time_budget), excluded
+            exc.message, {"field": exc.field, "errors": [list(e) for e in exc.errors]}
+        ) from None
+    assert request.problem_type and request.metric and request.time_budget  # all known here
+    return (
+        request.problem_type,
+        request.metric,
+        request.time_budget,
+        list(request.excluded_columns),
+    )
 
 
 def job_create(
