@@ -9,6 +9,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import api_views
+from datasets import urls as datasets_urls
+from jobs import urls as jobs_urls
 
 api_patterns = [
     path("", api_views.RootApi.as_view(), name="root"),
@@ -23,7 +25,11 @@ api_patterns = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="datasets:list", permanent=False), name="home"),
-    path("datasets/", include("datasets.urls")),
+    # The dataset pages, and the configure page jobs serves at a dataset's own URL.
+    path(
+        "datasets/",
+        include((datasets_urls.urlpatterns + jobs_urls.configure_urlpatterns, "datasets")),
+    ),
     path("jobs/", include("jobs.urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

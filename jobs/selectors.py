@@ -141,6 +141,13 @@ def job_stats(*, user: AbstractBaseUser, repository: JobRepository | None = None
     return {**counts, "best": best}
 
 
+def jobs_for_dataset(*, dataset: Dataset, repository: JobRepository | None = None) -> list[Job]:
+    """The training jobs of `dataset`, newest first (the dataset index)."""
+    repository = repository or wiring.job_repository()
+    jobs = repository.list_for_dataset(dataset.dataset_id)
+    return sorted(jobs, key=lambda job: job.created_at, reverse=True)
+
+
 def job_dataset(*, job: Job) -> Dataset | None:
     """The dataset the job was trained on, when it still exists."""
     dataset = wiring.dataset_repository().get(job.dataset_id)

@@ -24,3 +24,11 @@ urlpatterns = [
     path("<str:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
     path("<str:job_id>/reports/<str:name>", views.job_report, name="report"),
 ]
+
+# The configure page is a dataset's page, `/datasets/<id>/` (`datasets:detail`), with its
+# fragments: its views are ours, and automl_lite/urls.py mounts them in the datasets namespace.
+configure_urlpatterns = [
+    path("<str:dataset_id>/", views.job_configure, name="detail"),
+    path("<str:dataset_id>/analysis/", views.job_configure_analysis, name="analysis"),
+    path("<str:dataset_id>/target/", views.job_configure_target, name="target"),
+]

@@ -24,7 +24,8 @@ from django.views.decorators.vary import vary_on_headers
 from automl_lite import wiring
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
-from jobs import inference, links, pages, selectors, services
+from jobs import configure, inference, links, pages, selectors, services
+from jobs.forms import TrainForm
 from jobs.repository import JobFilter
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
@@ -33,6 +34,7 @@ from training_image.contract import (
     METRICS,
     MODEL_ONNX,
     PROBLEM_TYPES,
+    Dataset,
     Job,
     JobStatus,
 )
@@ -51,19 +53,92 @@ def _back_to(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.job_id)
 
 
-# --------------------------------------------------------------------------- create
+# --------------------------------------------------------------------------- configure + create
+
+
+def _get_dataset_for_user(request: HttpRequest, dataset_id: str) -> Dataset:
+    from datasets.selectors import dataset_get
+
+    return dataset_get(dataset_id=dataset_id, user=request.user)
+
+
+def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
+    """The finished run of this dataset named by `?from_job=`, if the user may see it."""
+    job_id = request.GET.get("from_job")
+    if not job_id or request.method != "GET":
+        return None
+    try:
+        job = selectors.job_get(job_id=job_id, user=request.user)
+    except Http404:
+        job = None
+    if job is None or job.dataset_id != dataset.dataset_id or not job.is_terminal:
+        messages.warning(
+            request, "That run cannot be copied (it is gone or unfinished): the form starts fresh."
+        )
+        return None
+    return job
+
+
+def _render_configure(
+    request: HttpRequest,
+    *,
+    dataset_id: str,
+    train_form: TrainForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The configure page of a dataset the user may see (also with a bound, invalid form).
+
+    `?from_job=<id>` starts the form from a finished run's settings ("Train again").
+    """
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = configure.configure_context(
+        dataset,
+        train_form=train_form,
+        target=request.GET.get("target") or request.GET.get("target_column"),
+        jobs=selectors.jobs_for_dataset(dataset=dataset),
+        from_job=_job_to_copy(request, dataset),
+    )
+    return render(request, "jobs/configure.html", context, status=status)
+
+
+@require_GET
+@login_required
+def job_configure(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The configure page (`datasets:detail`): analysis, columns, target and training options."""
+    return _render_configure(request, dataset_id=dataset_id)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The analysis card, polled every 2 s while analyzing; the training form once ready."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = configure.configure_context(dataset, jobs=selectors.jobs_for_dataset(dataset=dataset))
+    return render(request, "jobs/partials/configure.html", context)
+
+
+@require_GET
+@login_required
+def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    info = configure.target_context(
+        dataset,
+        request.GET.get("target_column") or request.GET.get("target"),
+        problem_type=request.GET.get("problem_type"),
+        metric=request.GET.get("metric"),
+    )
+    context = {"target_info": info, "time_budget": request.GET.get("time_budget", "")}
+    return render(request, "jobs/partials/target.html", context)
 
 
 @require_POST
 @login_required
 def job_create(request: HttpRequest) -> HttpResponse:
     """Start a training run from the configure page; errors re-render that page."""
-    from datasets.selectors import dataset_get
-    from datasets.views import render_configure
-    from jobs.forms import TrainForm
-
     # With the dataset the form checks the columns, so errors show next to their field.
-    dataset = dataset_get(dataset_id=str(request.POST.get("dataset_id", "")), user=request.user)
+    dataset = _get_dataset_for_user(request, str(request.POST.get("dataset_id", "")))
     form = TrainForm(request.POST, dataset=dataset)
     if form.is_valid():
         data = form.cleaned_data
@@ -85,7 +160,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 messages.error(request, job.error_message or "The job could not be started.")
             return redirect("jobs:detail", job_id=job.job_id)
     # The configure page again, with the bound form and its errors.
-    return render_configure(request, dataset_id=dataset.dataset_id, train_form=form, status=400)
+    return _render_configure(request, dataset_id=dataset.dataset_id, train_form=form, status=400)
 
 
 # --------------------------------------------------------------------------- list
