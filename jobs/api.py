@@ -100,6 +100,9 @@ class _JobOutput(serializers.Serializer):
     metric = serializers.CharField(allow_null=True)
     time_budget = serializers.IntegerField()
     excluded_columns = serializers.ListField(child=serializers.CharField())
+    seed = serializers.IntegerField(allow_null=True)
+    ensemble = serializers.BooleanField()
+    kept_columns = serializers.ListField(child=serializers.CharField())
     attempt = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     resubmittable = serializers.BooleanField()
@@ -138,6 +141,20 @@ class JobTrainApi(APIView):
         )
         excluded_columns = serializers.ListField(
             child=serializers.CharField(trim_whitespace=False), required=False, default=list
+        )
+        # Ours.
+        seed = serializers.IntegerField(
+            required=False, allow_null=True, help_text="Random seed; null for the deployment's."
+        )
+        ensemble = serializers.BooleanField(
+            required=False, default=True, help_text="May a weighted ensemble be tried."
+        )
+        kept_columns = serializers.ListField(
+            child=serializers.CharField(trim_whitespace=False),
+            required=False,
+            default=list,
+            help_text="Identifier or constant columns to keep as features (the analysis "
+            "would leave them out).",
         )
 
     @extend_schema_serializer(component_name="TrainRequest")
@@ -184,6 +201,9 @@ class JobTrainApi(APIView):
                 time_budget=options.get("time_budget"),
                 excluded_columns=options.get("excluded_columns") or [],
                 min_time_budget=services.min_time_budget(),
+                seed=options.get("seed"),
+                ensemble=options.get("ensemble", True),
+                kept_columns=options.get("kept_columns") or [],
             )
         except TrainingRequestError as exc:
             raise serializers.ValidationError(
@@ -199,6 +219,9 @@ class JobTrainApi(APIView):
             time_budget=options.get("time_budget"),
             excluded_columns=options.get("excluded_columns") or [],
             idempotency_key=key,
+            seed=options.get("seed"),
+            ensemble=options.get("ensemble", True),
+            kept_columns=options.get("kept_columns") or [],
         )
         if job.status == JobStatus.FAILED and job.error_type == "submit":
             raise ServiceUnavailable(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from datasets.pages import DEFAULT_REMEDIES, REMEDIES, column_rows, rejection_code
 from jobs.forms import AUTO, TrainForm, metric_choices
 from jobs.services import min_time_budget
@@ -24,6 +26,8 @@ from training_image.contract import (
 )
 from training_image.detection import DROPPED_KINDS, problem_type_label
 
+# A regression target with this few distinct values is probably a class label.
+FEW_VALUES = 10
 BUDGET_RULE = "< 1,000 rows: 120 s · < 10,000: 300 s · < 50,000: 600 s · more: 1,200 s"
 
 
@@ -53,6 +57,15 @@ def target_context(
             )
         if column.get("kind") in DROPPED_KINDS:
             notes.append(f"'{target}' is {column.get('reason') or 'not a usable feature'}.")
+        unique = column.get("unique")
+        if effective == "regression" and isinstance(unique, int) and 2 <= unique <= FEW_VALUES:
+            values = ", ".join(str(v.get("value")) for v in (column.get("top_values") or [])[:5])
+            notes.append(
+                f"'{target}' takes only {unique} distinct values"
+                f"{f' ({values})' if values else ''}: regression will predict numbers in "
+                "between them. If these are classes, choose binary or multiclass "
+                "classification above."
+            )
         if detected is None:
             notes.append(
                 "This column does not look like a target (a single value, free text, a date or "
@@ -77,6 +90,7 @@ def target_context(
         "budget_rule": BUDGET_RULE,
         "max_budget": MAX_TIME_BUDGET,
         "min_budget": min_time_budget(),
+        "default_seed": settings.AUTOML_SEED,
         "notes": notes,
     }
 
@@ -112,17 +126,21 @@ def configure_context(
         excluded = set(data.getlist("excluded_columns")) if hasattr(data, "getlist") else set()
         problem_type, metric = data.get("problem_type"), data.get("metric")
         time_budget = data.get("time_budget") or ""
+        seed = data.get("seed") or ""
+        ensemble = (data.getlist("ensemble") if hasattr(data, "getlist") else ["1"])[-1:] != ["0"]
     elif from_job is not None:
         target = from_job.target_column
         excluded = set(from_job.excluded_columns) & set(dataset.columns) - {target}
         problem_type, metric = from_job.problem_type, from_job.metric
         time_budget = from_job.time_budget
+        seed, ensemble = from_job.seed, from_job.ensemble
         train_form = TrainForm(dataset=dataset, initial={"target_column": target})
     else:
         target = target if target in dataset.columns else analysis.get("suggested_target")
         excluded = set(excluded_by_default) - {target}
         problem_type = metric = None
-        time_budget = ""
+        time_budget = seed = ""
+        ensemble = True
         train_form = TrainForm(dataset=dataset, initial={"target_column": target})
     rows = column_rows(dataset)
     for row in rows:
@@ -134,6 +152,8 @@ def configure_context(
         target=target,
         target_info=target_context(dataset, target, problem_type=problem_type, metric=metric),
         time_budget=time_budget,
+        seed=seed,
+        ensemble=ensemble,
         warnings=[
             w for w in analysis.get("warnings", []) if w.get("code") not in ("id", "constant")
         ],

@@ -70,6 +70,17 @@ class TrainForm(forms.Form):
     idempotency_key = forms.CharField(
         required=False, max_length=MAX_IDEMPOTENCY_KEY_LENGTH, widget=forms.HiddenInput
     )
+    seed = forms.IntegerField(
+        required=False, help_text="Random seed of the split and search; blank for the default."
+    )
+    # The page sends ensemble=0 from a hidden input, then 1 from the ticked box; a request
+    # without the field (an older page, a script) keeps the default: on.
+    ensemble = forms.TypedChoiceField(
+        required=False,
+        choices=[("1", "on"), ("0", "off")],
+        coerce=lambda value: value != "0",
+        empty_value=True,
+    )
 
     def __init__(self, *args: Any, dataset: Dataset | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,6 +114,16 @@ class TrainForm(forms.Form):
         value = self.cleaned_data.get("metric")
         return None if value in (None, "", AUTO) else value
 
+    def kept_columns(self, data: dict[str, Any]) -> list[str]:
+        """The analysis's default exclusions (identifier, constant) the user unticked: the
+        container drops such columns unless told to keep them."""
+        if self.dataset is None:
+            return []
+        defaults = (self.dataset.analysis or {}).get("excluded_columns") or {}
+        excluded = set(data.get("excluded_columns") or [])
+        target = data.get("target_column")
+        return [c for c in defaults if c not in excluded and c != target]
+
     def clean(self) -> dict[str, Any]:
         """The request through `contract.validate_training_request` (with the dataset's
         columns and analysis when the form has them), each problem beside its field."""
@@ -120,9 +141,14 @@ class TrainForm(forms.Form):
                 columns=list(dataset.columns) if dataset is not None else None,
                 profiles=analysis_profiles(dataset) if dataset is not None else None,
                 min_time_budget=min_time_budget(),
+                seed=data.get("seed"),
+                ensemble=data.get("ensemble", True),
+                kept_columns=self.kept_columns(data),
             )
         except TrainingRequestError as exc:
             for field, message in exc.errors:
                 if field not in self.errors:
                     self.add_error(field if field in self.fields else None, message)
+        else:
+            data["kept_columns"] = self.kept_columns(data)
         return data

@@ -322,6 +322,7 @@ def compare_context(jobs: list[Job]) -> dict[str, Any]:
         marks = _best_marks(values, name in LOWER_IS_BETTER)
         rows.append(
             {
+                "name": name,
                 "label": metric_label(name),
                 "lower_is_better": name in LOWER_IS_BETTER,
                 "cells": [{"value": v, "best": b} for v, b in zip(values, marks, strict=True)],

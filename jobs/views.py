@@ -129,7 +129,12 @@ def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
         problem_type=request.GET.get("problem_type"),
         metric=request.GET.get("metric"),
     )
-    context = {"target_info": info, "time_budget": request.GET.get("time_budget", "")}
+    context = {
+        "target_info": info,
+        "time_budget": request.GET.get("time_budget", ""),
+        "seed": request.GET.get("seed", ""),
+        "ensemble": (request.GET.getlist("ensemble") or ["1"])[-1] != "0",
+    }
     return render(request, "jobs/partials/target.html", context)
 
 
@@ -152,6 +157,9 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 time_budget=data.get("time_budget"),
                 excluded_columns=data.get("excluded_columns") or [],
                 idempotency_key=data.get("idempotency_key") or None,
+                seed=data.get("seed"),
+                ensemble=data.get("ensemble", True),
+                kept_columns=data.get("kept_columns") or [],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -268,6 +268,8 @@ class JobRun:
             metric=self.config.metric,
             excluded=self.config.excluded_columns,
             seed=self.config.seed,
+            ensemble=self.config.ensemble,
+            kept=self.config.kept_columns,
             progress=self.reporter.update,
             out_dir=workdir / "artifacts",
             on_artifact=self.upload,

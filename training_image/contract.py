@@ -212,6 +212,9 @@ def auto_time_budget(row_count: int) -> int:
 # --------------------------------------------------------------------------- training request
 
 
+MAX_SEED = 2**31 - 1
+
+
 class TrainingRequestError(ValueError):
     """A training request that cannot run. `errors` lists (field, message) pairs, the
     fields named as the configure form and the API's `config` name them."""
@@ -231,6 +234,9 @@ class TrainingSettings:
     metric: str | None  # None: the problem type's default, once known
     time_budget: int | None  # None: no row count at hand to pick one from
     excluded_columns: tuple[str, ...]
+    seed: int | None = None  # None: the deployment's seed
+    ensemble: bool = True
+    kept_columns: tuple[str, ...] = ()
 
 
 def _budget(value: Any) -> int | None:
@@ -254,6 +260,9 @@ def validate_training_request(
     profiles: Mapping[str, Mapping[str, Any]] | None = None,
     row_count: int | None = None,
     min_time_budget: int = MIN_TIME_BUDGET,
+    seed: Any = None,
+    ensemble: Any = True,
+    kept_columns: Any = (),
 ) -> TrainingSettings:
     """The one check of a training request: the configure form, the API, the job service
     and the container all call it, so a request means the same and fails the same way
@@ -273,6 +282,9 @@ def validate_training_request(
         min_time_budget: The budget floor: the deployment's (the web's setting, by default
             MIN_TIME_BUDGET); the container passes CONTAINER_MIN_TIME_BUDGET, the web
             having checked the deployment's floor already.
+        seed: The search's random seed (0 to 2**31 - 1); None for the deployment's.
+        ensemble: Whether a weighted ensemble of the best models may be tried.
+        kept_columns: Identifier or constant columns to keep as features anyway.
 
     Returns:
         The settings with "auto" resolved as far as the facts given allow.
@@ -381,6 +393,41 @@ def validate_training_request(
                     f"Time budget must be between {min_time_budget} and {MAX_TIME_BUDGET} seconds.",
                 )
             )
+    if chosen_metric == "mape" and profiles is not None and target:
+        profile = profiles.get(target) or {}
+        low, high = profile.get("min"), profile.get("max")
+        if isinstance(low, int | float) and isinstance(high, int | float) and low <= 0 <= high:
+            errors.append(
+                (
+                    "metric",
+                    f"MAPE divides by the target, and '{target}' reaches zero (from {low} to "
+                    f"{high}): pick RMSE or MAE instead.",
+                )
+            )
+
+    chosen_seed: int | None = None
+    if seed not in (None, ""):
+        try:
+            chosen_seed = _budget(seed)
+        except (TypeError, ValueError):
+            chosen_seed = -1
+        if chosen_seed is None or not 0 <= chosen_seed <= MAX_SEED:
+            errors.append(("seed", f"Seed must be a whole number from 0 to {MAX_SEED}."))
+            chosen_seed = None
+    if not isinstance(ensemble, bool):
+        errors.append(("ensemble", "Ensemble must be true or false."))
+
+    if isinstance(kept_columns, str) or not all(isinstance(c, str) for c in kept_columns or ()):
+        errors.append(("kept_columns", "Kept columns must be a list of column names."))
+        kept: list[str] = []
+    else:
+        kept = [c for c in dict.fromkeys(kept_columns or ()) if c != target]
+        clash = [c for c in kept if c in excluded]
+        if clash:
+            errors.append(("kept_columns", f"Columns cannot be both kept and excluded: {clash}"))
+        if columns is not None and (unknown := [c for c in kept if c not in columns]):
+            errors.append(("kept_columns", f"Kept columns not found in dataset: {unknown}"))
+
     if errors:
         raise TrainingRequestError(errors)
     return TrainingSettings(
@@ -389,7 +436,26 @@ def validate_training_request(
         metric=chosen_metric,
         time_budget=budget,
         excluded_columns=tuple(excluded),
+        seed=chosen_seed,
+        ensemble=bool(ensemble),
+        kept_columns=tuple(kept),
     )
+
+
+def mape_applies(values: Any) -> bool:
+    """Whether MAPE means something for these target values: all of one sign and none
+    near zero (within 1 % of the median size), so no row's error is divided by ~0."""
+    sizes = []
+    for value in values:
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            return False
+        sizes.append(number)
+    if not sizes or not (all(v > 0 for v in sizes) or all(v < 0 for v in sizes)):
+        return False
+    magnitudes = sorted(abs(v) for v in sizes)
+    median = magnitudes[len(magnitudes) // 2]
+    return magnitudes[0] >= 0.01 * median
 
 
 # --------------------------------------------------------------------------- artifacts
@@ -527,6 +593,12 @@ class Job:
     notes: str = ""
     deployed: bool = False
     deployed_at: str | None = None
+    # Search settings: the random seed (None: the deployment's, Backend.seed), whether a
+    # weighted ensemble may be tried, and the columns the analysis would drop (identifier,
+    # constant) that the user chose to keep as features.
+    seed: int | None = None
+    ensemble: bool = True
+    kept_columns: list[str] = field(default_factory=list)
 
     @property
     def is_terminal(self) -> bool:
@@ -548,7 +620,15 @@ def _from_item(cls: type, item: Mapping[str, Any]) -> Any:
 # Fields stored as JSON text in SQLite (and as native maps/lists in DynamoDB).
 JSON_FIELDS = {
     "Dataset": ("columns", "analysis"),
-    "Job": ("excluded_columns", "progress", "metrics", "artifacts", "preprocessing", "tags"),
+    "Job": (
+        "excluded_columns",
+        "progress",
+        "metrics",
+        "artifacts",
+        "preprocessing",
+        "tags",
+        "kept_columns",
+    ),
 }
 
 
@@ -586,6 +666,8 @@ ENV_METRIC = "AUTOML_METRIC"
 ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
 ENV_EXCLUDED_COLUMNS = "AUTOML_EXCLUDED_COLUMNS"
 ENV_SEED = "AUTOML_SEED"
+ENV_ENSEMBLE = "AUTOML_ENSEMBLE"  # optional: "false" turns the weighted ensemble off
+ENV_KEPT_COLUMNS = "AUTOML_KEPT_COLUMNS"  # optional JSON list: detected drops to keep
 ENV_STORAGE = "AUTOML_STORAGE"
 ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
 ENV_MODELS_LOCATION = "AUTOML_MODELS_LOCATION"
@@ -613,6 +695,12 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_REPORTS_LOCATION, True, "folder or bucket receiving HTML reports"),
     EnvVar(ENV_JOB_STORE, True, "sqlite or dynamodb"),
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
+    EnvVar(ENV_ENSEMBLE, False, "true (default) or false: may a weighted ensemble be tried"),
+    EnvVar(
+        ENV_KEPT_COLUMNS,
+        False,
+        "JSON list of identifier or constant columns to keep as features (default [])",
+    ),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
 
@@ -644,13 +732,15 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
         ENV_METRIC: job.metric or "auto",
         ENV_TIME_BUDGET: str(int(job.time_budget)),
         ENV_EXCLUDED_COLUMNS: json.dumps(list(job.excluded_columns)),
-        ENV_SEED: str(backend.seed),
+        ENV_SEED: str(backend.seed if job.seed is None else job.seed),
         ENV_STORAGE: backend.storage,
         ENV_DATASETS_LOCATION: backend.datasets_location,
         ENV_MODELS_LOCATION: backend.models_location,
         ENV_REPORTS_LOCATION: backend.reports_location,
         ENV_JOB_STORE: backend.job_store,
         ENV_JOB_STORE_LOCATION: backend.job_store_location,
+        ENV_ENSEMBLE: "true" if job.ensemble else "false",
+        ENV_KEPT_COLUMNS: json.dumps(list(job.kept_columns)),
     }
     env.update(dict(backend.extra_env))
     return env
@@ -675,6 +765,8 @@ class ContainerConfig:
     # The runner's id of this run and its attempt (AWS Batch; None / 1 elsewhere).
     runner_job_id: str | None = None
     runner_attempt: int = 1
+    ensemble: bool = True
+    kept_columns: tuple[str, ...] = ()
 
 
 # Which container variable carries each field of a training request.
@@ -750,7 +842,7 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         metric=None if need(ENV_METRIC) == "auto" else request.metric,
         time_budget=int(request.time_budget or 0),
         excluded_columns=request.excluded_columns,
-        seed=integer(ENV_SEED, 0, 2**31 - 1),
+        seed=integer(ENV_SEED, 0, MAX_SEED),
         storage=choice(ENV_STORAGE, ("local", "s3")),
         datasets_location=need(ENV_DATASETS_LOCATION),
         models_location=need(ENV_MODELS_LOCATION),
@@ -761,7 +853,31 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         runner_attempt=(
             integer(ENV_RUNNER_ATTEMPT, 1, 10_000) if environ.get(ENV_RUNNER_ATTEMPT) else 1
         ),
+        ensemble=_flag(environ, ENV_ENSEMBLE, default=True),
+        kept_columns=_json_names(environ, ENV_KEPT_COLUMNS),
     )
+
+
+def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ContainerEnvError(name, f"must be true or false, got {raw!r}")
+    return raw in ("true", "1")
+
+
+def _json_names(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ContainerEnvError(name, "must be a JSON list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ContainerEnvError(name, "must be a JSON list of strings")
+    return tuple(value)
 
 
 # --------------------------------------------------------------------------- storage schema

@@ -139,6 +139,7 @@ def train_frame(
     metric: str | None = None,
     excluded: Sequence[str] = (),
     seed: int = 42,
+    kept: Sequence[str] = (),
     progress: ProgressCallback | None = None,
     out_dir: str | Path | None = None,
     on_artifact: ArtifactCallback | None = None,
@@ -161,6 +162,8 @@ def train_frame(
         metric: one of contract.METRICS[problem_type]; None takes the problem type's default.
         excluded: columns to leave out.
         seed: random seed for splits, search and models.
+        kept: identifier or constant columns to keep as features anyway (the user unticked
+            the analysis's exclusion); other such columns are dropped.
         progress: called with {phase, message, trials, best_estimator, best_score, metric,
             elapsed, eta} as the run goes (possibly from a helper thread; may raise to stop).
         out_dir: when given, the artifacts are written there.
@@ -248,7 +251,9 @@ def train_frame(
 
     # ---------------------------------------------------------------- preprocessing
     clock.enter(JobPhase.PREPROCESSING, "Encoding the features")
-    plan = preprocess.plan_features(df, target, infos, [c for c in excluded if c != target])
+    plan = preprocess.plan_features(
+        df, target, infos, [c for c in excluded if c != target], kept=kept
+    )
     if not plan.features:
         raise DataError(
             "No column is left to learn from: every column other than the target was excluded "
@@ -456,6 +461,7 @@ def train_frame(
         trained_on=trained_on,
         metric=metric,
         best_estimator=best_name,
+        ensemble={"allowed": bool(ensemble), "used": bool(choice.use), "reason": choice.reason},
     )
     evaluation: dict[str, Any] = {
         "problem_type": problem_type,

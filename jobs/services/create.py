@@ -19,6 +19,7 @@ from training_image.contract import (
     Job,
     JobStatus,
     TrainingRequestError,
+    TrainingSettings,
     validate_training_request,
 )
 
@@ -68,8 +69,11 @@ def _validate_training(
     metric: str | None,
     time_budget: int | None,
     excluded_columns: Iterable[str],
-) -> tuple[str, str, int, list[str]]:
-    """Check a training request against its dataset; returns (problem type, metric, budget, excluded).
+    seed: int | None = None,
+    ensemble: bool = True,
+    kept_columns: Iterable[str] = (),
+) -> TrainingSettings:
+    """Check a training request against its dataset; returns it with "auto" resolved.
 
     The request itself is checked by `contract.validate_training_request`, the one check
     the configure form, the API and the container make too.
@@ -94,18 +98,15 @@ def _validate_training(
             profiles=analysis_profiles(dataset),
             row_count=dataset.row_count or 0,
             min_time_budget=min_time_budget(),
+            seed=seed,
+            ensemble=ensemble,
+            kept_columns=list(kept_columns),
         )
     except TrainingRequestError as exc:
         raise InvalidInput(
             exc.message, {"field": exc.field, "errors": [list(e) for e in exc.errors]}
         ) from None
-    assert request.problem_type and request.metric and request.time_budget  # all known here
-    return (
-        request.problem_type,
-        request.metric,
-        request.time_budget,
-        list(request.excluded_columns),
-    )
+    return request
 
 
 def job_create(
@@ -118,6 +119,9 @@ def job_create(
     time_budget: int | None = None,
     excluded_columns: Iterable[str] = (),
     idempotency_key: str | None = None,
+    seed: int | None = None,
+    ensemble: bool = True,
+    kept_columns: Iterable[str] = (),
     repository: JobRepository | None = None,
     datasets: DatasetRepository | None = None,
     runner: Runner | None = None,
@@ -138,6 +142,9 @@ def job_create(
         time_budget: Search seconds; None picks one from the row count.
         excluded_columns: Columns to leave out of the features.
         idempotency_key: Client key that makes repeats return the same job.
+        seed: The search's random seed; None for the deployment's.
+        ensemble: Whether a weighted ensemble of the best models may be tried.
+        kept_columns: Identifier or constant columns to keep as features anyway.
 
     Returns:
         The job as stored after the hand-off (normally `queued`).
@@ -167,13 +174,16 @@ def job_create(
     dataset = datasets.get(dataset_id)
     if dataset is None or dataset.owner_id != owner_id:
         raise NotFound("Dataset not found")
-    problem_type, metric, time_budget, excluded = _validate_training(
+    request = _validate_training(
         dataset=dataset,
         target_column=target_column,
         problem_type=problem_type,
         metric=metric,
         time_budget=time_budget,
         excluded_columns=excluded_columns,
+        seed=seed,
+        ensemble=ensemble,
+        kept_columns=kept_columns,
     )
     job = Job(
         job_id=job_id or str(uuid.uuid4()),
@@ -182,11 +192,14 @@ def job_create(
         dataset_name=dataset.filename,
         target_column=target_column,
         status=JobStatus.PENDING,
-        problem_type=problem_type,
-        metric=metric,
-        time_budget=time_budget,
-        excluded_columns=excluded,
+        problem_type=request.problem_type,
+        metric=request.metric,
+        time_budget=int(request.time_budget or 0),
+        excluded_columns=list(request.excluded_columns),
         idempotency_key=idempotency_key,
+        seed=request.seed,
+        ensemble=request.ensemble,
+        kept_columns=list(request.kept_columns),
     )
     try:
         repository.add(job)
@@ -275,6 +288,9 @@ def job_train_again(
         time_budget=job.time_budget,
         excluded_columns=job.excluded_columns,
         idempotency_key=idempotency_key,
+        seed=job.seed,
+        ensemble=job.ensemble,
+        kept_columns=job.kept_columns,
         repository=repository,
         datasets=datasets,
         runner=runner,

@@ -86,6 +86,18 @@ def metric_value(value: Any, digits: int = 4) -> str:
     return f"{value:.{int(digits)}f}"
 
 
+# Metrics read as a share, shown as a percentage (MAPE 0.082 is "8.2%").
+PERCENT_METRICS = frozenset({"mape"})
+
+
+@register.filter
+def metric_text(value: Any, name: Any) -> str:
+    """A metric's value as people read it: `value|metric_text:name`."""
+    if str(name) in PERCENT_METRICS:
+        return percent(value, 1)
+    return metric_value(value, 4)
+
+
 @register.filter
 def percent(value: Any, digits: int = 1) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
