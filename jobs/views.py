@@ -302,9 +302,9 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
     the results or the failure report replace the card.
     """
     job = _get_job_for_user(request, job_id)
-    response = render(
-        request, "jobs/partials/progress.html", {"progress": pages.progress_context(job)}
-    )
+    # The timeline rides along (out of band), so "Started —" fills in by itself.
+    context = {"progress": pages.progress_context(job), "timeline": pages.timeline_context(job)}
+    response = render(request, "jobs/partials/progress.html", context)
     if request.htmx and request.GET.get("live") and job.is_terminal:
         response["HX-Refresh"] = "true"
     return response

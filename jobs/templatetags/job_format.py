@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from training_image.contract import METRIC_LABELS, estimator_label, parse_time
 
@@ -43,6 +45,52 @@ def duration(seconds: Any) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def ago(moment: dt.datetime, now: dt.datetime) -> str:
+    """How long ago `moment` was, as people say it: "just now", "3 min ago", "Dec 3"."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 86_400:
+        return f"{round(seconds / 3600)} h ago"
+    if seconds < 7 * 86_400:
+        days = round(seconds / 86_400)
+        return f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{moment:%b} {moment.day}" + (f", {moment.year}" if moment.year != now.year else "")
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A record timestamp as `<time>`: "3 min ago", with the exact time in the tooltip.
+
+    static/js/time.js turns the tooltip into the reader's local time and keeps the words
+    current; without it they read in UTC.
+    """
+    moment = isotime(value)
+    if moment is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<time datetime="{}" data-when="ago" title="{} UTC">{}</time>',
+        moment.isoformat(),
+        f"{moment:%b} {moment.day}, {moment:%Y %H:%M:%S}",
+        ago(moment, dt.datetime.now(dt.UTC)),
+    )
+
+
+@register.filter
+def local_time(value: Any) -> str:
+    """A record timestamp as `<time>` in full (time.js shows it in the reader's time zone)."""
+    moment = isotime(value)
+    if moment is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<time datetime="{}" data-when="local">{} UTC</time>',
+        moment.isoformat(),
+        f"{moment:%b} {moment.day}, {moment:%Y %H:%M:%S}",
+    )
 
 
 @register.filter
