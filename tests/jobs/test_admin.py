@@ -219,7 +219,7 @@ def test_a_bulk_delete_asks_first(staff, repo, alice):
     asked = staff.post(LIST_URL, {"action": "delete", "_selected_action": ids})
     body = asked.content.decode()
     assert asked.status_code == 200 and "Are you sure?" in body
-    assert "cannot be undone" in body and "id=\"confirm-delete\"" in body and "2 jobs" in body
+    assert "cannot be undone" in body and 'id="confirm-delete"' in body and "2 jobs" in body
     assert all(repo.get(i) is not None for i in ids)  # nothing deleted yet
     done = staff.post(LIST_URL, {"action": "delete", "_selected_action": ids, "confirmed": "yes"})
     assert done.status_code == 302 and all(repo.get(i) is None for i in ids)
