@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import api_views
 from datasets import urls as datasets_urls
 from jobs import urls as jobs_urls
+from jobs import views as jobs_views
 
 api_patterns = [
     path("", api_views.RootApi.as_view(), name="root"),
@@ -24,7 +24,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="datasets:list", permanent=False), name="home"),
+    path("", jobs_views.home, name="home"),
     # The dataset pages, and the configure page jobs serves at a dataset's own URL.
     path(
         "datasets/",

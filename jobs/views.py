@@ -174,6 +174,21 @@ def job_create(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- list
 
 
+HOME_RECENT = 5
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The first page: what the product does, its three steps, and the user's recent runs."""
+    context: dict[str, Any] = {"recent": [], "stats": None}
+    if request.user.is_authenticated:
+        context["recent"] = selectors.job_list(user=request.user, limit=HOME_RECENT).items
+        context["stats"] = {
+            "runs": wiring.job_repository().count_for_owner(str(request.user.pk)),
+        }
+    return render(request, "home.html", context)
+
+
 FILTER_PARAMS = ("q", "status", "problem_type", "dataset_id", "tag")
 
 
