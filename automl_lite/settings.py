@@ -14,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from training_image import contract as _contract
+from training_image import costs as _costs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,19 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(name: str, default: float, *, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
     if not low <= value <= high:
         raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
     return value
@@ -172,6 +186,18 @@ AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
 # Smallest search budget a user may ask for (the product floor; tests lower it to train in seconds).
 AUTOML_MIN_TIME_BUDGET = _int(
     "AUTOML_MIN_TIME_BUDGET", _contract.MIN_TIME_BUDGET, low=1, high=_contract.MAX_TIME_BUDGET
+)
+# What a run costs on AWS Fargate Spot (training_image/costs.py holds the defaults): the
+# prices per vCPU-second and GB-second, and the training task's size.
+AUTOML_FARGATE_SPOT_VCPU_SECOND_USD = _float(
+    "AUTOML_FARGATE_SPOT_VCPU_SECOND_USD", _costs.VCPU_SECOND_USD, low=0, high=1
+)
+AUTOML_FARGATE_SPOT_GB_SECOND_USD = _float(
+    "AUTOML_FARGATE_SPOT_GB_SECOND_USD", _costs.GB_SECOND_USD, low=0, high=1
+)
+AUTOML_TRAINING_VCPUS = _float("AUTOML_TRAINING_VCPUS", _costs.TASK_VCPUS, low=0.25, high=16)
+AUTOML_TRAINING_MEMORY_GB = _float(
+    "AUTOML_TRAINING_MEMORY_GB", _costs.TASK_MEMORY_GB, low=0.5, high=120
 )
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)

@@ -110,6 +110,14 @@ class _JobOutput(serializers.Serializer):
     error_type = serializers.CharField(allow_null=True)
     error_phase = serializers.CharField(allow_null=True)
     all_metrics = serializers.DictField()
+    estimated_cost_usd = serializers.FloatField(
+        help_text="What the run should cost on AWS Fargate Spot, from its budget and the task size."
+    )
+    cost_usd = serializers.FloatField(
+        allow_null=True,
+        help_text="What the finished run cost on Fargate Spot, from its measured wall clock "
+        "(in local mode: what it would have cost; it cost nothing here).",
+    )
 
 
 # --------------------------------------------------------------------------- #6 train
@@ -170,6 +178,7 @@ class JobTrainApi(APIView):
         status = serializers.CharField()
         estimated_time = serializers.IntegerField()
         status_detail = serializers.CharField()
+        estimated_cost_usd = serializers.FloatField()
 
     @extend_schema(
         operation_id="train",
@@ -233,6 +242,7 @@ class JobTrainApi(APIView):
             "status": LEGACY_STATUS[JobStatus(job.status)],
             "estimated_time": job.time_budget,
             "status_detail": str(job.status),
+            "estimated_cost_usd": selectors.job_cost(job)["estimated_cost_usd"],
         }
         return Response(self.OutputSerializer(body).data)
 

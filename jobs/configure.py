@@ -13,6 +13,7 @@ from django.conf import settings
 
 from datasets.pages import DEFAULT_REMEDIES, REMEDIES, column_rows, rejection_code
 from jobs.forms import AUTO, TrainForm, metric_choices
+from jobs.selectors import budget_cost
 from jobs.services import min_time_budget
 from training_image.contract import (
     MAX_TIME_BUDGET,
@@ -31,14 +32,24 @@ FEW_VALUES = 10
 BUDGET_RULE = "< 1,000 rows: 120 s · < 10,000: 300 s · < 50,000: 600 s · more: 1,200 s"
 
 
+def _budget_or(value: Any, default: int) -> int:
+    try:
+        budget = int(value)
+    except (TypeError, ValueError):
+        return default
+    return budget if 0 < budget <= MAX_TIME_BUDGET else default
+
+
 def target_context(
     dataset: Dataset,
     target: str | None,
     *,
     problem_type: str | None = None,
     metric: str | None = None,
+    time_budget: Any = None,
 ) -> dict[str, Any]:
-    """The target card: detected problem type, the type in force, metrics, auto budget."""
+    """The target card: detected problem type, the type in force, metrics, auto budget,
+    and what the run should cost on AWS."""
     analysis = dataset.analysis or {}
     columns = {c["name"]: c for c in analysis.get("columns", [])}
     column = columns.get(target or "")
@@ -91,6 +102,7 @@ def target_context(
         "max_budget": MAX_TIME_BUDGET,
         "min_budget": min_time_budget(),
         "default_seed": settings.AUTOML_SEED,
+        "estimated_cost_usd": budget_cost(_budget_or(time_budget, auto_time_budget(rows))),
         "notes": notes,
     }
 
@@ -150,7 +162,9 @@ def configure_context(
         form=train_form,
         columns=rows,
         target=target,
-        target_info=target_context(dataset, target, problem_type=problem_type, metric=metric),
+        target_info=target_context(
+            dataset, target, problem_type=problem_type, metric=metric, time_budget=time_budget
+        ),
         time_budget=time_budget,
         seed=seed,
         ensemble=ensemble,

@@ -200,3 +200,43 @@ def jobs_to_compare(*, job_ids: list[str], user: AbstractBaseUser | AnonymousUse
             f"Compare up to {MAX_COMPARED} jobs at a time; {len(unique)} were picked."
         )
     return [job_get(job_id=job_id, user=user) for job_id in unique]
+
+
+def cost_settings() -> tuple[Any, Any]:
+    """The task size and prices of the settings (training_image.costs holds the defaults)."""
+    from django.conf import settings
+
+    from training_image.costs import Prices, TaskSize
+
+    return (
+        TaskSize(settings.AUTOML_TRAINING_VCPUS, settings.AUTOML_TRAINING_MEMORY_GB),
+        Prices(
+            settings.AUTOML_FARGATE_SPOT_VCPU_SECOND_USD, settings.AUTOML_FARGATE_SPOT_GB_SECOND_USD
+        ),
+    )
+
+
+def budget_cost(time_budget: int) -> float:
+    """`estimated_cost_usd` of a run with this search budget."""
+    from training_image.costs import estimated_cost_usd
+
+    task, prices = cost_settings()
+    return estimated_cost_usd(time_budget, task=task, prices=prices)
+
+
+def job_cost(job: Job) -> dict[str, float | None]:
+    """`estimated_cost_usd` from the job's budget; `cost_usd` from its measured wall clock
+    (started to finished), once it has finished. What AWS would bill, in either mode."""
+    from training_image.contract import parse_time
+    from training_image.costs import run_cost_usd
+
+    task, prices = cost_settings()
+    measured = None
+    started, finished = parse_time(job.started_at), parse_time(job.completed_at)
+    if job.is_terminal and started is not None and finished is not None:
+        seconds = max((finished - started).total_seconds(), 0.0)
+        measured = round(run_cost_usd(seconds, task=task, prices=prices), 6)
+    return {
+        "estimated_cost_usd": round(budget_cost(job.time_budget), 6),
+        "cost_usd": measured,
+    }

@@ -128,6 +128,7 @@ def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
         request.GET.get("target_column") or request.GET.get("target"),
         problem_type=request.GET.get("problem_type"),
         metric=request.GET.get("metric"),
+        time_budget=request.GET.get("time_budget"),
     )
     context = {
         "target_info": info,
@@ -266,6 +267,7 @@ def _detail_context(request: HttpRequest, job: Job, **extra: Any) -> dict[str, A
         "timeline": pages.timeline_context(job),
         "metric_label": METRIC_LABELS.get(job.metric or "", job.metric),
         "metric_choices": METRICS.get(job.problem_type or "", ()),
+        "cost": selectors.job_cost(job),
     }
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         context["failure"] = pages.failure_context(job)

@@ -134,6 +134,24 @@ def metric_value(value: Any, digits: int = 4) -> str:
     return f"{value:.{int(digits)}f}"
 
 
+@register.filter
+def job_cost_usd(job: Any) -> float | None:
+    """What a finished job cost on AWS Fargate Spot (None while it runs)."""
+    from jobs.selectors import job_cost
+
+    return job_cost(job)["cost_usd"]
+
+
+@register.filter
+def usd(value: Any) -> str:
+    """Dollars as a bill shows them: "$0.0023" under a cent, "$0.53", "$12.30"."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if 0 < value < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
 # Metrics read as a share, shown as a percentage (MAPE 0.082 is "8.2%").
 PERCENT_METRICS = frozenset({"mape"})
 
