@@ -24,6 +24,8 @@ from training_image.contract import (
     Job,
     auto_time_budget,
     default_metric,
+    is_imbalanced,
+    profile_class_counts,
 )
 from training_image.detection import DROPPED_KINDS, problem_type_label
 
@@ -56,7 +58,9 @@ def target_context(
     detected = column.get("problem_type") if column else None
     chosen = problem_type if problem_type in METRICS else AUTO
     effective = chosen if chosen != AUTO else detected
-    metrics = metric_choices(effective)
+    counts = profile_class_counts(column)
+    imbalanced = effective in ("binary", "multiclass") and is_imbalanced(counts)
+    metrics = metric_choices(effective, imbalanced=imbalanced)
     if metric not in {value for value, _ in metrics}:
         metric = AUTO
     rows = dataset.row_count or 0
@@ -77,6 +81,14 @@ def target_context(
                 "between them. If these are classes, choose binary or multiclass "
                 "classification above."
             )
+        if imbalanced and counts:
+            rare = min(column.get("top_values") or [], key=lambda v: v.get("count", 0))
+            notes.append(
+                f"Imbalanced classes: '{rare.get('value')}' is only {rare.get('pct')}% of the rows. "
+                "Training weights the classes to balance them, and the default metric is "
+                f"{METRIC_LABELS[default_metric(effective, imbalanced=True)]}, which counts "
+                "the rare class (accuracy would look good by always predicting the common one)."
+            )
         if detected is None:
             notes.append(
                 "This column does not look like a target (a single value, free text, a date or "
@@ -93,7 +105,10 @@ def target_context(
         "effective_label": problem_type_label(effective),
         "metrics": metrics,
         "metric": metric or AUTO,
-        "default_metric_label": METRIC_LABELS.get(default_metric(effective), "")
+        "imbalanced": imbalanced,
+        "default_metric_label": METRIC_LABELS.get(
+            default_metric(effective, imbalanced=imbalanced), ""
+        )
         if effective in METRICS
         else "",
         "rows": rows,
@@ -114,6 +129,7 @@ def configure_context(
     target: str | None = None,
     jobs: list[Job] | None = None,
     from_job: Job | None = None,
+    also_exclude: list[str] | None = None,
 ) -> dict[str, Any]:
     """Everything the configure page and its analysis fragment render.
 
@@ -142,7 +158,9 @@ def configure_context(
         ensemble = (data.getlist("ensemble") if hasattr(data, "getlist") else ["1"])[-1:] != ["0"]
     elif from_job is not None:
         target = from_job.target_column
-        excluded = set(from_job.excluded_columns) & set(dataset.columns) - {target}
+        excluded = (set(from_job.excluded_columns) | set(also_exclude or ())) & set(
+            dataset.columns
+        ) - {target}
         problem_type, metric = from_job.problem_type, from_job.metric
         time_budget = from_job.time_budget
         seed, ensemble = from_job.seed, from_job.ensemble
@@ -174,6 +192,9 @@ def configure_context(
         excluded_by_default=excluded_by_default,
         idempotency_key=_form_key(train_form),
         from_job=from_job,
+        newly_excluded=[
+            c for c in also_exclude or () if from_job is not None and c in excluded and c != target
+        ],
     )
     return context
 

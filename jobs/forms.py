@@ -22,6 +22,7 @@ from training_image.contract import (
     Dataset,
     TrainingRequestError,
     auto_time_budget,
+    default_metric,
     validate_training_request,
 )
 from training_image.detection import problem_type_label
@@ -36,10 +37,12 @@ METRIC_CHOICES = [(AUTO, "Default for the problem type")] + [
 ]
 
 
-def metric_choices(problem_type: str | None) -> list[tuple[str, str]]:
+def metric_choices(problem_type: str | None, *, imbalanced: bool = False) -> list[tuple[str, str]]:
     """`auto` plus the metrics that apply to `problem_type` (all of them when unknown)."""
     names = METRICS.get(problem_type or "", ALL_METRICS)
-    default = METRICS[problem_type][0] if problem_type in METRICS else None
+    default = (
+        default_metric(problem_type, imbalanced=imbalanced) if problem_type in METRICS else None
+    )
     auto_label = (
         f"Default ({METRIC_LABELS.get(default, default)})" if default else METRIC_CHOICES[0][1]
     )

@@ -97,6 +97,8 @@ def _render_configure(
         target=request.GET.get("target") or request.GET.get("target_column"),
         jobs=selectors.jobs_for_dataset(dataset=dataset),
         from_job=_job_to_copy(request, dataset),
+        # "Exclude and train again" (a leakage warning): the run's settings minus a column.
+        also_exclude=request.GET.getlist("exclude"),
     )
     return render(request, "jobs/configure.html", context, status=status)
 

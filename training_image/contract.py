@@ -181,8 +181,38 @@ def estimator_label(name: object) -> str:
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
 
 
-def default_metric(problem_type: str) -> str:
+# A classification target is imbalanced when its rarest class is under this share of rows:
+# class weights are then applied, and the default metric is an F1 that counts the rare class.
+IMBALANCE_SHARE = 0.2
+IMBALANCED_METRICS = {"binary": "f1", "multiclass": "f1_macro"}
+
+
+def is_imbalanced(class_counts: Any) -> bool:
+    """Whether the rarest of these class counts is under IMBALANCE_SHARE of their total."""
+    counts = [int(c) for c in (() if class_counts is None else class_counts) if int(c) > 0]
+    total = sum(counts)
+    return len(counts) >= 2 and total > 0 and min(counts) / total < IMBALANCE_SHARE
+
+
+def default_metric(problem_type: str, *, imbalanced: bool = False) -> str:
+    """The metric a job optimises when none is chosen: F1 for imbalanced classes."""
+    if imbalanced and problem_type in IMBALANCED_METRICS:
+        return IMBALANCED_METRICS[problem_type]
     return METRICS[problem_type][0]
+
+
+def profile_class_counts(profile: Mapping[str, Any] | None) -> list[int] | None:
+    """A target column's class counts from the upload analysis (`top_values`), when they
+    cover every class; None otherwise."""
+    profile = profile or {}
+    top = profile.get("top_values") or []
+    counts = [v.get("count") for v in top if isinstance(v, Mapping)]
+    unique = profile.get("unique")
+    if not counts or not all(isinstance(c, int) for c in counts):
+        return None
+    if not isinstance(unique, int) or unique > len(counts):
+        return None
+    return counts
 
 
 def legacy_problem_type(problem_type: str | None) -> str | None:
@@ -376,7 +406,8 @@ def validate_training_request(
             )
         )
     if chosen_metric is None and chosen in METRICS:
-        chosen_metric = default_metric(chosen)
+        counts = profile_class_counts((profiles or {}).get(target))
+        chosen_metric = default_metric(chosen, imbalanced=is_imbalanced(counts))
 
     budget: int | None = None
     try:

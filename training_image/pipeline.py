@@ -34,7 +34,6 @@ from training_image.data import normalise_frame, profile_frame
 from training_image.errors import DataError
 from training_image.serialize import dumps
 from training_image.target import (
-    IMBALANCE_SHARE,
     MIN_ROWS,
     RARE_CLASS_ROWS,
     balanced_weights,
@@ -238,8 +237,9 @@ def train_frame(
     tgt = prepare_target(df, target, infos[target], problem_type)
     warnings.extend(tgt.warnings)
     problem_type = tgt.problem_type
+    imbalanced = problem_type != "regression" and contract.is_imbalanced(np.bincount(tgt.y))
     if metric is None:
-        metric = contract.default_metric(problem_type)
+        metric = contract.default_metric(problem_type, imbalanced=imbalanced)
     elif metric not in contract.METRICS[problem_type]:
         raise DataError(
             f"The metric '{metric}' does not apply to {problem_type}; choose one of "
@@ -270,7 +270,9 @@ def train_frame(
         )
     y_train, y_test = y[train_idx], y[test_idx]
     weights = None
-    if metric in ("f1", "f1_macro") and np.bincount(y_train).min() / len(y_train) < IMBALANCE_SHARE:
+    # Imbalanced classes get balanced weights by default; log loss keeps the plain ones, as
+    # reweighting would skew the probabilities it scores.
+    if classification and metric != "log_loss" and contract.is_imbalanced(np.bincount(y_train)):
         weights = balanced_weights(y_train)
     fitted_search = preprocess.fit_pipeline(
         plan.features, X_train, y_train, _NoModel()
