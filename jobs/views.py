@@ -245,17 +245,39 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", context, status=status)
 
 
+PICKER_SIZE = 60
+
+
 @require_GET
 @login_required
 def job_compare(request: HttpRequest) -> HttpResponse:
-    """Up to four jobs side by side: `?ids=a&ids=b` (the job list's checkboxes) or `?ids=a,b`."""
+    """Two to four jobs side by side: `?ids=a&ids=b` (the history's ticks) or `?ids=a,b`.
+
+    Without ids, or with the wrong number of them, the picker: the user's finished runs.
+    """
     job_ids = [part for value in request.GET.getlist("ids") for part in value.split(",")]
-    try:
-        jobs = selectors.jobs_to_compare(job_ids=job_ids, user=request.user)
-    except InvalidInput as exc:
-        messages.error(request, exc.message)
-        return redirect("jobs:list")
-    return render(request, "jobs/compare.html", pages.compare_context(jobs))
+    error = None
+    if job_ids:
+        try:
+            jobs = selectors.jobs_to_compare(job_ids=job_ids, user=request.user)
+        except InvalidInput as exc:
+            error = exc.message
+        else:
+            evaluations = [selectors.job_evaluation(job=job) for job in jobs]
+            cards = [selectors.job_model_card(job=job) for job in jobs]
+            return render(
+                request, "jobs/compare.html", pages.compare_context(jobs, evaluations, cards)
+            )
+    runs = selectors.job_list(
+        user=request.user, limit=PICKER_SIZE, filters=JobFilter(status=str(JobStatus.COMPLETED))
+    ).items
+    context = {
+        "runs": runs,
+        "picked": {i.strip() for i in job_ids},
+        "compare_error": error,
+        "max_compared": selectors.MAX_COMPARED,
+    }
+    return render(request, "jobs/compare_pick.html", context, status=400 if error else 200)
 
 
 # --------------------------------------------------------------------------- detail
