@@ -300,6 +300,26 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("AUTOML_UPLOAD_TMP_DIR") or None
 # shared cache (e.g. redis://host:6379/1 or dbcache://automl_cache) so every process agrees.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# Run emails (opt-in per user): printed to the console locally; SMTP in AWS mode (for SES:
+# EMAIL_HOST=email-smtp.<region>.amazonaws.com, port 587, TLS, the SES SMTP credentials).
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_AWS
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _int("EMAIL_PORT", 587, low=1, high=65535)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _env_file_secret("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, low=1, high=120)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AutoML Lite <automl@localhost>")
+# The address run emails link to (the web's public URL).
+AUTOML_SITE_URL = os.environ.get("AUTOML_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Finished runs older than this are not emailed any more (a late sweep stays quiet).
+AUTOML_NOTIFY_WINDOW_HOURS = _int("AUTOML_NOTIFY_WINDOW_HOURS", 24, low=1, high=24 * 30)
+
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate` header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [

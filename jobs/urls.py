@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.job_list, name="list"),
     path("create/", views.job_create, name="create"),
     path("compare/", views.job_compare, name="compare"),
+    path("notifications/", views.job_notifications, name="notifications"),
     path("<str:job_id>/", views.job_detail, name="detail"),
     path("<str:job_id>/progress/", views.job_progress, name="progress"),
     path("<str:job_id>/cancel/", views.job_cancel, name="cancel"),

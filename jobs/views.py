@@ -180,6 +180,49 @@ def job_create(request: HttpRequest) -> HttpResponse:
 HOME_RECENT = 5
 
 
+def _notifications_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "notify_on": services.notifications_enabled(user_id=request.user.pk),
+        "notify_email": request.user.email,
+        **extra,
+    }
+
+
+@require_POST
+@login_required
+def job_notifications(request: HttpRequest) -> HttpResponse:
+    """Turn run emails on or off (`email_on_finish`, `email`); htmx gets the card back."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    on = request.POST.get("email_on_finish") in ("1", "true", "on")
+    email = request.POST.get("email", "").strip()
+    error = None
+    if on and not email:
+        error = "Give the address the emails should go to."
+    elif email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            error = f"“{email}” is not an email address."
+    if error is None:
+        services.notification_set(user_id=request.user.pk, email_on_finish=on, email=email or None)
+    if request.htmx:
+        context = _notifications_context(
+            request, notify_error=error, notify_saved=error is None, notify_typed=email
+        )
+        if error:
+            context["notify_on"] = on
+        return render(
+            request, "jobs/partials/notifications.html", context, status=400 if error else 200
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Run emails are on." if on else "Run emails are off.")
+    return redirect("jobs:list")
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The first page: what the product does, its three steps, and the user's recent runs."""
@@ -239,6 +282,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "job-results":
         return render(request, "jobs/partials/job_results.html", context, status=status)
     context["stats"] = selectors.job_stats(user=request.user)
+    context.update(_notifications_context(request))
     if request.htmx and request.htmx.target == "history-stats":
         return render(request, "jobs/partials/history_stats.html", context)
     context["datasets"] = dataset_list(user=request.user, limit=100).items

@@ -37,6 +37,12 @@ from jobs.services.meta import (
     job_deploy,
     job_update_meta,
 )
+from jobs.services.notify import (
+    job_notify,
+    jobs_notify_finished,
+    notification_set,
+    notifications_enabled,
+)
 from jobs.services.predict import job_predict, job_predict_file
 from jobs.services.purge import jobs_purge
 from jobs.services.reconcile import (
@@ -69,14 +75,18 @@ __all__ = [
     "job_train_again",
     "job_delete",
     "job_deploy",
+    "job_notify",
     "job_predict",
     "job_predict_file",
     "job_requeue_interrupted",
     "job_resubmit",
     "job_update_meta",
+    "jobs_notify_finished",
     "jobs_purge",
     "jobs_reconcile",
     "last_sign_of_life",
     "min_time_budget",
+    "notification_set",
+    "notifications_enabled",
     "recently_interrupted",
 ]
