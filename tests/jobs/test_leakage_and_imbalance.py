@@ -102,9 +102,17 @@ def test_exclude_and_train_again_starts_from_the_run_minus_the_column(alice_clie
 
 @pytest.mark.parametrize(
     ("counts", "imbalanced"),
-    [([92, 8], True), ([60, 40], False), ([50, 45, 5], True), ([7], False)],
+    [
+        ([92, 8], True),
+        ([81, 19], True),
+        ([80, 20], False),
+        ([60, 40], False),
+        ([152, 124, 68], False),  # penguins' species
+        ([50, 45, 5], True),
+        ([7], False),
+    ],
 )
-def test_imbalance_is_a_rare_class_under_a_fifth(counts, imbalanced):
+def test_imbalance_is_a_rare_class_under_a_quarter_of_the_commonest(counts, imbalanced):
     assert is_imbalanced(counts) is imbalanced
 
 
