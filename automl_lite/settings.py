@@ -14,6 +14,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from training_image import contract as _contract
+from training_image import costs as _costs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -63,6 +66,19 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(name: str, default: float, *, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
     if not low <= value <= high:
         raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
     return value
@@ -225,7 +241,21 @@ AUTOML_MAX_ATTEMPTS = _int("AUTOML_MAX_ATTEMPTS", 3, low=1, high=10)
 # dataset or job failed (core/task_base.py).
 AUTOML_TASK_MAX_RECEIVES = _int("AUTOML_TASK_MAX_RECEIVES", 5, low=1, high=1000)
 # Smallest search budget a user may ask for (the product floor; tests lower it to train in seconds).
-AUTOML_MIN_TIME_BUDGET = _int("AUTOML_MIN_TIME_BUDGET", 30, low=1, high=3600)
+AUTOML_MIN_TIME_BUDGET = _int(
+    "AUTOML_MIN_TIME_BUDGET", _contract.MIN_TIME_BUDGET, low=1, high=_contract.MAX_TIME_BUDGET
+)
+# What a run costs on AWS Fargate Spot (training_image/costs.py holds the defaults): the
+# prices per vCPU-second and GB-second, and the training task's size.
+AUTOML_FARGATE_SPOT_VCPU_SECOND_USD = _float(
+    "AUTOML_FARGATE_SPOT_VCPU_SECOND_USD", _costs.VCPU_SECOND_USD, low=0, high=1
+)
+AUTOML_FARGATE_SPOT_GB_SECOND_USD = _float(
+    "AUTOML_FARGATE_SPOT_GB_SECOND_USD", _costs.GB_SECOND_USD, low=0, high=1
+)
+AUTOML_TRAINING_VCPUS = _float("AUTOML_TRAINING_VCPUS", _costs.TASK_VCPUS, low=0.25, high=16)
+AUTOML_TRAINING_MEMORY_GB = _float(
+    "AUTOML_TRAINING_MEMORY_GB", _costs.TASK_MEMORY_GB, low=0.5, high=120
+)
 # A running job whose heartbeat is older than this is failed by reconciliation.
 AUTOML_HEARTBEAT_TIMEOUT = _int("AUTOML_HEARTBEAT_TIMEOUT", 300, low=30, high=86_400)
 # Uploads never confirmed (`uploading`) are deleted, with any partial file, after this many
@@ -341,6 +371,26 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("AUTOML_UPLOAD_TMP_DIR") or None
 # One process keeps its own; with several web processes (Lambda, ECS tasks) point CACHE_URL at a
 # shared cache (e.g. redis://host:6379/1 or dbcache://automl_cache) so every process agrees.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Run emails (opt-in per user): printed to the console locally; SMTP in AWS mode (for SES:
+# EMAIL_HOST=email-smtp.<region>.amazonaws.com, port 587, TLS, the SES SMTP credentials).
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_AWS
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _int("EMAIL_PORT", 587, low=1, high=65535)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _secret("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10, low=1, high=120)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AutoML Lite <automl@localhost>")
+# The address run emails link to (the web's public URL).
+AUTOML_SITE_URL = os.environ.get("AUTOML_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Finished runs older than this are not emailed any more (a late sweep stays quiet).
+AUTOML_NOTIFY_WINDOW_HOURS = _int("AUTOML_NOTIFY_WINDOW_HOURS", 24, low=1, high=24 * 30)
 
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate` header makes a missing login a 401, not a 403.

@@ -6,10 +6,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_safe
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import api_views
+from datasets import urls as datasets_urls
+from jobs import urls as jobs_urls
+from jobs import views as jobs_views
 
 # A body over DATA_UPLOAD_MAX_MEMORY_SIZE found while parsing is a 413, not a 400.
 handler400 = "core.errors.bad_request"
@@ -35,8 +37,12 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="datasets:list", permanent=False), name="home"),
-    path("datasets/", include("datasets.urls")),
+    path("", jobs_views.home, name="home"),
+    # The dataset pages, and the configure page jobs serves at a dataset's own URL.
+    path(
+        "datasets/",
+        include((datasets_urls.urlpatterns + jobs_urls.configure_urlpatterns, "datasets")),
+    ),
     path("jobs/", include("jobs.urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

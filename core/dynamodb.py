@@ -26,6 +26,7 @@ from core.records import (
     Position,
     RecordSpec,
     StatusConflict,
+    Where,
     already_exists,
     not_found,
     too_large,
@@ -38,6 +39,9 @@ from training_image.dynamo import (
     to_dynamo,
 )
 from training_image.dynamo import error_code as _error_code
+
+# Items a filtered query reads per request at least (DynamoDB filters after reading).
+FILTERED_READ = 100
 
 __all__ = [
     "RETRY_DELAYS",
@@ -115,12 +119,36 @@ class DynamoStore:
     def _key(self, record_id: str) -> dict[str, str]:
         return {self.spec.id_field: record_id}
 
+    def _derived(self, fields: Mapping[str, Any], owner_id: str | None) -> Item:
+        """The index attributes (RecordSpec.derive) a write of `fields` sets."""
+        if (
+            self.spec.derive is None
+            or not owner_id
+            or not (fields.keys() & self.spec.derived_inputs)
+        ):
+            return {}
+        return self.spec.derive(fields, owner_id)
+
+    def _owner_of(self, record_id: str) -> str | None:
+        # The owner never changes, so reading it before a conditional write cannot race.
+        response = self._call(
+            "get_item",
+            Key=self._key(record_id),
+            ConsistentRead=True,
+            ProjectionExpression="#o",
+            ExpressionAttributeNames={"#o": self.spec.owner_index.hash_key},
+        )
+        return (response.get("Item") or {}).get(self.spec.owner_index.hash_key)
+
     # ------------------------------------------------------------------ store protocol
 
     def insert(self, item: Item) -> None:
         from boto3.dynamodb.conditions import Attr
         from botocore.exceptions import ClientError
 
+        index = self.spec.owner_index
+        owner = item.get(index.hash_key) if index is not None else None
+        item = {**item, **self._derived(item, owner)}
         try:
             self._call(
                 "put_item",
@@ -147,6 +175,8 @@ class DynamoStore:
         from boto3.dynamodb.types import TypeDeserializer
         from botocore.exceptions import ClientError
 
+        if self.spec.derive is not None and changes.keys() & self.spec.derived_inputs:
+            changes = {**changes, **self._derived(changes, self._owner_of(record_id))}
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -218,6 +248,7 @@ class DynamoStore:
         descending: bool,
         after: Position | None,
         limit: int | None,
+        where: Where | None = None,
     ) -> list[Item]:
         from boto3.dynamodb.conditions import Key
 
@@ -226,6 +257,8 @@ class DynamoStore:
             "KeyConditionExpression": Key(index.hash_key).eq(value),
             "ScanIndexForward": not descending,
         }
+        if where:
+            kwargs["FilterExpression"] = self._filter(where)
         if after is not None:
             # A position is exactly a GSI's LastEvaluatedKey: table key + index keys.
             kwargs["ExclusiveStartKey"] = {
@@ -236,7 +269,9 @@ class DynamoStore:
         items: list[Item] = []
         while limit is None or len(items) < limit:
             if limit is not None:
-                kwargs["Limit"] = limit - len(items)
+                # Limit counts items read before the filter: read a fuller page when filtering.
+                wanted = limit - len(items)
+                kwargs["Limit"] = max(wanted, FILTERED_READ) if where else wanted
             response = self._call("query", **kwargs)
             items += [decode_item(i) for i in response.get("Items", [])]
             # A page can stop early at 1 MB; keep reading so pages hold exactly `limit`.
@@ -244,7 +279,74 @@ class DynamoStore:
             if not start:
                 break
             kwargs["ExclusiveStartKey"] = start
-        return items
+        # A position is any returned item's keys, so trimming the surplus loses nothing.
+        return items if limit is None else items[:limit]
+
+    def _filter(self, where: Where) -> Any:
+        from boto3.dynamodb.conditions import Attr
+
+        conditions = [Attr(name).eq(value) for name, value in where.equals]
+        conditions += [Attr(name).contains(value) for name, value in where.has]
+        if where.text:
+            if self.spec.search_attribute is None:
+                raise TypeError(f"{self.spec.noun} records have no search text")
+            conditions.append(Attr(self.spec.search_attribute).contains(where.text))
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined & condition
+        return combined
+
+    def fill_derived(self) -> int:
+        """Set the derived index attributes on items written before they existed.
+
+        A one-off migration (`create_tables` runs it), so the one Scan in this module:
+        listings never scan. Returns how many items were filled.
+        """
+        from boto3.dynamodb.conditions import Attr
+
+        if self.spec.derive is None:
+            return 0
+        missing = None
+        for name in sorted(self.spec.derived_keys):
+            condition = Attr(name).not_exists()
+            missing = condition if missing is None else missing | condition
+        kwargs: dict[str, Any] = {"FilterExpression": missing}
+        filled = 0
+        while True:
+            response = self._call("scan", **kwargs)
+            for raw in response.get("Items", []):
+                item = decode_item(raw)
+                owner = item.get(self.spec.owner_index.hash_key)
+                fields = {name: item.get(name) for name in self.spec.derived_inputs}
+                derived = {
+                    k: v
+                    for k, v in self._derived(fields, owner).items()
+                    if v is not None and k not in item
+                }
+                if derived:
+                    self.update(item[self.spec.id_field], derived, only_if_status=None)
+                    filled += 1
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return filled
+            kwargs["ExclusiveStartKey"] = start
+
+    def count(self, index: Index, value: str) -> int:
+        from boto3.dynamodb.conditions import Key
+
+        kwargs: dict[str, Any] = {
+            "IndexName": index.name,
+            "KeyConditionExpression": Key(index.hash_key).eq(value),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = self._call("query", **kwargs)
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return total
+            kwargs["ExclusiveStartKey"] = start
 
 
 def _is_too_large(exc: Exception) -> bool:

@@ -146,6 +146,8 @@ class RecordAdmin(admin.ModelAdmin):
             ids = request.POST.getlist("_selected_action")
             if not ids:
                 messages.warning(request, f"Select at least one {self.noun} first.")
+            elif confirm := self._confirmation(request, request.POST.get("action", ""), ids):
+                return confirm
             else:
                 self._run_action(request, request.POST.get("action", ""), ids)
             return HttpResponseRedirect(request.get_full_path())
@@ -186,6 +188,8 @@ class RecordAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         if request.method == "POST":
+            if confirm := self._confirmation(request, request.POST.get("action", ""), [object_id]):
+                return confirm
             self._run_action(request, request.POST.get("action", ""), [object_id])
             if self.repository().get(object_id) is None:
                 return redirect(self._url("changelist"))
@@ -222,6 +226,36 @@ class RecordAdmin(admin.ModelAdmin):
         if action.permission == "delete":
             return self.has_delete_permission(request)
         return self.has_change_permission(request)
+
+    def _confirmation(self, request: HttpRequest, name: str, ids: list[str]) -> HttpResponse | None:
+        """For a delete action not yet confirmed, the page that asks; None to go ahead."""
+        action = next((a for a in self.record_actions() if a.name == name), None)
+        if (
+            action is None
+            or action.permission != "delete"
+            or request.POST.get("confirmed") == "yes"
+        ):
+            return None
+        if not self._may(request, action):
+            raise PermissionDenied
+        records = [r for r in (self.repository().get(i) for i in ids) if r is not None]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Are you sure?",
+            "noun": self.noun,
+            "action": action,
+            "records": [
+                {
+                    "id": getattr(r, self.id_field),
+                    "url": self._url("change", getattr(r, self.id_field)),
+                }
+                for r in records
+            ],
+            "missing": len(ids) - len(records),
+            "back_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/records/record_confirm.html", context)
 
     def _run_action(self, request: HttpRequest, name: str, ids: Iterable[str]) -> None:
         action = next((a for a in self.record_actions() if a.name == name), None)

@@ -47,6 +47,30 @@ class Index:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Conditions a listing applies to the items its index query returns.
+
+    `equals`: field == value; `has`: the list field holds the value; `text`: the record's
+    search text (RecordSpec.search_text) contains the (case-folded) substring.
+    """
+
+    equals: tuple[tuple[str, str], ...] = ()
+    has: tuple[tuple[str, str], ...] = ()
+    text: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.equals or self.has or self.text)
+
+    def matches(self, item: Mapping[str, Any], search_text: Callable[[Mapping], str]) -> bool:
+        """Whether `item` meets every condition (the rule both stores' queries express)."""
+        return (
+            all(item.get(name) == value for name, value in self.equals)
+            and all(value in (item.get(name) or []) for name, value in self.has)
+            and (not self.text or self.text in search_text(item))
+        )
+
+
+@dataclass(frozen=True)
 class RecordSpec:
     """The storage facts of one record type."""
 
@@ -63,6 +87,14 @@ class RecordSpec:
     status_by_update: bool  # datasets change status with `update`; jobs only by `transition`
     sqlite_row: Callable[[Item], dict[str, Any]]  # mirrored columns + `item` JSON
     other_indexes: tuple[Index, ...] = ()
+    # Index attributes computed from other fields (not record fields; may be absent).
+    # DynamoDB stores them, computed by `derive(fields, owner_id)` on every write that
+    # touches one of `derived_inputs`; SQLite computes them as generated columns.
+    derived_keys: frozenset[str] = frozenset()
+    derived_inputs: frozenset[str] = frozenset()
+    derive: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None
+    search_text: Callable[[Mapping[str, Any]], str] | None = None
+    search_attribute: str | None = None  # where DynamoDB keeps search_text(item)
 
     @property
     def key_fields(self) -> tuple[str, ...]:
@@ -71,7 +103,14 @@ class RecordSpec:
         for index in (self.owner_index, self.status_index, *self.other_indexes):
             if index is not None:
                 names += [index.hash_key, index.range_key]
-        return tuple(dict.fromkeys(names))
+        return tuple(n for n in dict.fromkeys(names) if n not in self.derived_keys)
+
+    def index(self, name: str) -> Index:
+        """One of the spec's indexes by name."""
+        for index in (self.owner_index, self.status_index, *self.other_indexes):
+            if index is not None and index.name == name:
+                return index
+        raise KeyError(name)
 
     @property
     def field_names(self) -> frozenset[str]:
@@ -118,9 +157,13 @@ class RecordStore(Protocol):
         descending: bool,
         after: Position | None,
         limit: int | None,
+        where: Where | None = None,
     ) -> list[Item]:
         """Up to `limit` items (None: all) with `index.hash_key == value`, in index order,
-        strictly after `after` (a position returned by `position()`)."""
+        strictly after `after` (a position returned by `position()`), that meet `where`."""
+
+    def count(self, index: Index, value: str) -> int:
+        """How many items have `index.hash_key == value` (an index count, never a scan)."""
 
 
 def plain(value: Any) -> Any:
@@ -233,19 +276,52 @@ class RecordRepository(Generic[R]):
         self, owner_id: str, *, limit: int = 20, cursor: str | None = None
     ) -> Page[R]:
         """Newest first through the owner + created_at index; `next_cursor` while more exist."""
-        check_limit(limit)
         owner_id = str(owner_id)
+        if self.spec.owner_index is None:
+            raise TypeError(f"{self.spec.noun} records are not listed per owner")
+        return self._list_page(
+            self.spec.owner_index, owner_id, owner_id=owner_id, limit=limit, cursor=cursor
+        )
+
+    def _list_page(
+        self,
+        index: Index,
+        value: str,
+        *,
+        owner_id: str,
+        limit: int,
+        cursor: str | None,
+        where: Where | None = None,
+        scope: str = "",
+    ) -> Page[R]:
+        """One page of an index query for `owner_id`, newest first.
+
+        The cursor names the owner and `scope` (what the listing was filtered by), so a
+        cursor is only ever read back by the same listing it came from.
+        """
+        check_limit(limit)
         after = None
         state = decode_cursor(cursor)
         if state is not None:
-            where = _read_position(state.get("at"))
-            if state.get("owner") != owner_id or where is None:
+            at = _read_position(state.get("at"))
+            if state.get("owner") != owner_id or state.get("scope", "") != scope or at is None:
                 raise _bad_cursor()
-            after = (owner_id, *where)
-        index = self.spec.owner_index
-        if index is None:
-            raise TypeError(f"{self.spec.noun} records are not listed per owner")
-        return self._page_on(index, owner_id, "owner", limit=limit, after=after)
+            after = (value, *at)
+        items = self._store.query(
+            index, value, descending=True, after=after, limit=limit + 1, where=where
+        )
+        page = Page(items=[self._record(i) for i in items[:limit]])
+        if len(items) > limit:
+            last = items[limit - 1]
+            state = {"owner": owner_id, "at": [last[index.range_key], last[self.spec.id_field]]}
+            if scope:
+                state["scope"] = scope
+            page.next_cursor = encode_cursor(state)
+        return page
+
+    def count(self, index_name: str, value: str) -> int:
+        """How many records an index holds under `value` (for summary tiles)."""
+        return self._store.count(self.spec.index(index_name), str(value))
 
     def _page_on(
         self, index: Index, value: str, name: str, *, limit: int, after: Position | None

@@ -23,14 +23,21 @@ from core.records import (
     Position,
     RecordSpec,
     StatusConflict,
+    Where,
     already_exists,
     check_size,
     not_found,
 )
-from training_image.contract import SQLITE_SCHEMA
+from training_image.contract import (
+    SQLITE_JOB_FILTER_INDEXES,
+    SQLITE_JOB_GENERATED_COLUMNS,
+    SQLITE_SCHEMA,
+)
 
 # Seconds a connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT = 30.0
+# The SQL name of RecordSpec.search_text on this store's connections (filters only).
+SEARCH_FUNCTION = "record_search_text"
 
 
 def connect(path: str | Path, *, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
@@ -57,7 +64,23 @@ def ensure_schema(path: str | Path) -> Path:
                 "put it on a local disk, not a network share."
             )
         connection.executescript(SQLITE_SCHEMA)
+        _add_generated_columns(connection, "jobs", SQLITE_JOB_GENERATED_COLUMNS)
+        connection.executescript(SQLITE_JOB_FILTER_INDEXES)
     return path
+
+
+def _add_generated_columns(
+    connection: sqlite3.Connection, table: str, columns: dict[str, str]
+) -> None:
+    """Add the generated columns a file made by an earlier version lacks (VIRTUAL: SQLite
+    computes them from the row, so no row needs rewriting and every writer keeps them)."""
+    present = {row[1] for row in connection.execute(f"PRAGMA table_xinfo({table})")}
+    for name, expression in columns.items():
+        if name not in present:
+            connection.execute(
+                f"ALTER TABLE {table} ADD COLUMN {name} TEXT "
+                f"GENERATED ALWAYS AS ({expression}) VIRTUAL"
+            )
 
 
 class SqliteStore:
@@ -73,6 +96,14 @@ class SqliteStore:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
             with contextlib.closing(connect(self.path, timeout=self.timeout)) as connection:
+                if self.spec.search_text is not None:
+                    search_text = self.spec.search_text
+                    connection.create_function(
+                        SEARCH_FUNCTION,
+                        1,
+                        lambda raw: search_text(json.loads(raw)),
+                        deterministic=True,
+                    )
                 yield connection
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
@@ -162,17 +193,31 @@ class SqliteStore:
         descending: bool,
         after: Position | None,
         limit: int | None,
+        where: Where | None = None,
     ) -> list[Item]:
-        sql, params = self._query_sql(index, value, descending, after, limit)
+        sql, params = self._query_sql(index, value, descending, after, limit, where)
         with self._connection() as connection:
             rows = connection.execute(sql, params).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def count(self, index: Index, value: str) -> int:
+        with self._connection() as connection:
+            row = connection.execute(
+                f"SELECT COUNT(*) FROM {self.spec.table} WHERE {index.hash_key} = ?", (value,)
+            ).fetchone()
+        return int(row[0])
+
     def query_plan(
-        self, index: Index, value: str, *, descending: bool = True, after: Position | None = None
+        self,
+        index: Index,
+        value: str,
+        *,
+        descending: bool = True,
+        after: Position | None = None,
+        where: Where | None = None,
     ) -> str:
         """SQLite's plan for an index listing (tests assert it seeks an index, never scans)."""
-        sql, params = self._query_sql(index, value, descending, after, 21)
+        sql, params = self._query_sql(index, value, descending, after, 21, where)
         with self._connection() as connection:
             rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
         return "\n".join(str(row[-1]) for row in rows)
@@ -184,6 +229,7 @@ class SqliteStore:
         descending: bool,
         after: Position | None,
         limit: int | None,
+        where: Where | None = None,
     ) -> tuple[str, dict[str, Any]]:
         # Order (range key, then id ascending) matches the indexes in SQLITE_SCHEMA, so the
         # keyset condition is a range seek on the index: no scan, no OFFSET.
@@ -196,11 +242,32 @@ class SqliteStore:
                 f" AND ({range_key} {beyond} :range OR ({range_key} = :range AND {id_field} > :id))"
             )
             params.update(range=after[1], id=after[2])
+        if where:
+            sql += self._where_sql(where, params)
         sql += f" ORDER BY {range_key} {direction}, {id_field} ASC"
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return sql, params
+
+    def _where_sql(self, where: Where, params: dict[str, Any]) -> str:
+        """`where` as SQL on the row's `item` document; field names are ours, never input."""
+        sql = ""
+        for number, (name, value) in enumerate(where.equals):
+            sql += f" AND json_extract(item, '$.{name}') = :eq{number}"
+            params[f"eq{number}"] = value
+        for number, (name, value) in enumerate(where.has):
+            sql += (
+                f" AND EXISTS (SELECT 1 FROM json_each(item, '$.{name}') "
+                f"WHERE json_each.value = :has{number})"
+            )
+            params[f"has{number}"] = value
+        if where.text:
+            if self.spec.search_text is None:
+                raise TypeError(f"{self.spec.noun} records have no search text")
+            sql += f" AND instr({SEARCH_FUNCTION}(item), :text) > 0"
+            params["text"] = where.text
+        return sql
 
 
 class SqliteRepository:

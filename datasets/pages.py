@@ -1,4 +1,6 @@
-"""What the dataset pages show: column rows, the target card, the configure context.
+"""What the dataset pages show: column rows, numbers, what to do about a rejected file.
+
+The configure page that trains a model on a dataset belongs to jobs (`jobs.configure`).
 
 Presentation only (no reads or writes): views pass in the records they loaded.
 """
@@ -8,18 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from jobs.forms import AUTO, TrainForm, metric_choices
-from jobs.services import min_time_budget, target_class_values
-from training_image.contract import (
-    MAX_TIME_BUDGET,
-    METRIC_LABELS,
-    METRICS,
-    Dataset,
-    DatasetStatus,
-    Job,
-    auto_time_budget,
-    default_metric,
-)
+from training_image.contract import Dataset
 from training_image.detection import DROPPED_KINDS, Kind, problem_type_label
 
 KIND_LABELS = {
@@ -33,7 +24,6 @@ KIND_LABELS = {
     Kind.CONSTANT: "Constant",
 }
 KIND_BADGES = {Kind.ID: "warn", Kind.CONSTANT: "warn", Kind.TEXT: "info", Kind.DATETIME: "info"}
-BUDGET_RULE = "< 1,000 rows: 120 s · < 10,000: 300 s · < 50,000: 600 s · more: 1,200 s"
 
 # What a user can do about each kind of rejected file.
 REMEDIES = {
@@ -123,126 +113,7 @@ def column_rows(dataset: Dataset) -> list[dict[str, Any]]:
     return rows
 
 
-def target_context(
-    dataset: Dataset,
-    target: str | None,
-    *,
-    problem_type: str | None = None,
-    metric: str | None = None,
-) -> dict[str, Any]:
-    """The target card: detected problem type, the type in force, metrics, auto budget."""
-    analysis = dataset.analysis or {}
-    columns = {c["name"]: c for c in analysis.get("columns", [])}
-    column = columns.get(target or "")
-    detected = column.get("problem_type") if column else None
-    chosen = problem_type if problem_type in METRICS else AUTO
-    effective = chosen if chosen != AUTO else detected
-    metrics = metric_choices(effective)
-    if metric not in {value for value, _ in metrics}:
-        metric = AUTO
-    rows = dataset.row_count or 0
-    notes = []
-    if column is not None:
-        if column.get("missing"):
-            notes.append(
-                f"{column['missing']:,} rows have no value in '{target}'; training drops them."
-            )
-        if column.get("kind") in DROPPED_KINDS:
-            notes.append(f"'{target}' is {column.get('reason') or 'not a usable feature'}.")
-        if detected is None:
-            notes.append(
-                "This column does not look like a target (a single value, free text, a date or "
-                "an identifier). Pick another column, or choose the problem type yourself."
-            )
-    return {
-        "dataset": dataset,
-        "target": target,
-        "column": column,
-        "detected": detected,
-        "detected_label": problem_type_label(detected),
-        "problem_type": chosen,
-        "effective": effective,
-        "effective_label": problem_type_label(effective),
-        "metrics": metrics,
-        "metric": metric or AUTO,
-        "default_metric_label": METRIC_LABELS.get(default_metric(effective), "")
-        if effective in METRICS
-        else "",
-        "rows": rows,
-        "auto_budget": auto_time_budget(rows),
-        "budget_rule": BUDGET_RULE,
-        "max_budget": MAX_TIME_BUDGET,
-        "min_budget": min_time_budget(),
-        "notes": notes,
-        # Integer-coded classes the user may name (0 -> "no", 1 -> "yes").
-        "class_values": target_class_values(dataset, target)
-        if target and effective in ("binary", "multiclass")
-        else None,
-    }
-
-
-def configure_context(
-    dataset: Dataset,
-    *,
-    train_form: TrainForm | None = None,
-    target: str | None = None,
-    jobs: list[Job] | None = None,
-) -> dict[str, Any]:
-    """Everything the configure page and its analysis fragment render."""
-    analysis = dataset.analysis or {}
-    context: dict[str, Any] = {
-        "dataset": dataset,
-        "analysis": analysis,
-        "live": dataset.status == DatasetStatus.ANALYZING,
-        "jobs": jobs or [],
-    }
-    if dataset.status == DatasetStatus.FAILED:
-        code = _rejection_code(dataset)
-        context["remedies"] = REMEDIES.get(code, DEFAULT_REMEDIES)
-    if dataset.status != DatasetStatus.READY:
-        return context
-    excluded_by_default = dict(analysis.get("excluded_columns") or {})
-    if train_form is not None and train_form.is_bound:
-        data = train_form.data
-        target = data.get("target_column") or target
-        excluded = set(data.getlist("excluded_columns")) if hasattr(data, "getlist") else set()
-        problem_type, metric = data.get("problem_type"), data.get("metric")
-        time_budget = data.get("time_budget") or ""
-    else:
-        target = target if target in dataset.columns else analysis.get("suggested_target")
-        excluded = set(excluded_by_default) - {target}
-        problem_type = metric = None
-        time_budget = ""
-        train_form = TrainForm(dataset=dataset, initial={"target_column": target})
-    rows = column_rows(dataset)
-    for row in rows:
-        row["excluded"] = row["name"] in excluded
-        row["is_target"] = row["name"] == target
-    context.update(
-        form=train_form,
-        columns=rows,
-        target=target,
-        target_info=target_context(dataset, target, problem_type=problem_type, metric=metric),
-        time_budget=time_budget,
-        warnings=[
-            w for w in analysis.get("warnings", []) if w.get("code") not in ("id", "constant")
-        ],
-        excluded_by_default=excluded_by_default,
-        idempotency_key=_form_key(train_form),
-    )
-    return context
-
-
-def _form_key(form: TrainForm) -> str:
-    """The idempotency key of this rendering of the form: a double submit makes one job."""
-    if form.is_bound and form.data.get("idempotency_key"):
-        return str(form.data["idempotency_key"])
-    from training_image.contract import new_id
-
-    return new_id()
-
-
-def _rejection_code(dataset: Dataset) -> str:
+def rejection_code(dataset: Dataset) -> str:
     """The kind of rejection the analysis recorded (`analysis["rejection"]["code"]`)."""
     rejection = (dataset.analysis or {}).get("rejection") or {}
     return str(rejection.get("code") or "")

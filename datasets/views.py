@@ -18,15 +18,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
-from datasets import pages, selectors, services
+from datasets import selectors, services
 from datasets.forms import BrowserUploadForm, UploadForm
 from training_image.contract import Dataset
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
     from django_htmx.middleware import HtmxDetails
-
-    from jobs.forms import TrainForm
 
     class AuthenticatedHttpRequest(HttpRequest):
         user: AbstractUser
@@ -159,59 +157,6 @@ def dataset_upload_start(request: AuthenticatedHttpRequest) -> JsonResponse:
         "detail_url": reverse("datasets:detail", kwargs={"dataset_id": dataset.dataset_id}),
     }
     return JsonResponse(body, headers={"Cache-Control": NO_STORE})
-
-
-# --------------------------------------------------------------------------- configure page
-
-
-def render_configure(
-    request: HttpRequest,
-    *,
-    dataset_id: str,
-    train_form: TrainForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    """The configure page of a dataset the user may see (also with a bound, invalid form)."""
-    dataset = _get_dataset_for_user(request, dataset_id)
-    context = pages.configure_context(
-        dataset,
-        train_form=train_form,
-        target=request.GET.get("target") or request.GET.get("target_column"),
-        jobs=selectors.dataset_jobs(dataset=dataset),
-    )
-    return render(request, "datasets/detail.html", context, status=status)
-
-
-@require_safe
-@login_required
-def dataset_detail(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
-    """The configure page: analysis, column table, target picker and training options."""
-    return render_configure(request, dataset_id=dataset_id)
-
-
-@require_safe
-@login_required
-@vary_on_headers("HX-Request")
-def dataset_analysis(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
-    """The analysis card, polled every 2 s while analyzing; the configure form once ready."""
-    dataset = _get_dataset_for_user(request, dataset_id)
-    context = pages.configure_context(dataset, jobs=selectors.dataset_jobs(dataset=dataset))
-    return render(request, "datasets/partials/analysis.html", context)
-
-
-@require_safe
-@login_required
-def dataset_target(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
-    """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
-    dataset = _get_dataset_for_user(request, dataset_id)
-    info = pages.target_context(
-        dataset,
-        request.GET.get("target_column") or request.GET.get("target"),
-        problem_type=request.GET.get("problem_type"),
-        metric=request.GET.get("metric"),
-    )
-    context = {"target_info": info, "time_budget": request.GET.get("time_budget", "")}
-    return render(request, "datasets/partials/target.html", context)
 
 
 # --------------------------------------------------------------------------- actions

@@ -33,19 +33,22 @@ from core.exceptions import InvalidInput, ServiceUnavailable
 from core.file_bodies import check_file_body
 from jobs import inference, presenters, selectors, services
 from jobs.prediction_files import check_size
+from jobs.repository import MAX_QUERY_LENGTH, JobFilter
 from training_image.contract import (
     LEGACY_STATUS,
     MAX_TIME_BUDGET,
     METRICS,
+    MIN_TIME_BUDGET,
     PROBLEM_TYPES,
     Job,
     JobStatus,
     PredictionBatch,
+    TrainingRequestError,
     legacy_problem_type,
+    validate_training_request,
 )
 
-# The reference API accepts 60-3600 s; the configure page allows down to the product floor.
-API_MIN_TIME_BUDGET = 60
+JOB_FILTER_PARAMS = ("status", "tag", "dataset_id", "problem_type", "q")
 JOB_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
@@ -118,6 +121,9 @@ class _JobOutput(serializers.Serializer):
     time_budget = serializers.IntegerField()
     excluded_columns = serializers.ListField(child=serializers.CharField())
     class_names = serializers.DictField(child=serializers.CharField())
+    seed = serializers.IntegerField(allow_null=True)
+    ensemble = serializers.BooleanField()
+    kept_columns = serializers.ListField(child=serializers.CharField())
     attempt = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
     resubmittable = serializers.BooleanField()
@@ -125,6 +131,14 @@ class _JobOutput(serializers.Serializer):
     error_type = serializers.CharField(allow_null=True)
     error_phase = serializers.CharField(allow_null=True)
     all_metrics = serializers.DictField()
+    estimated_cost_usd = serializers.FloatField(
+        help_text="What the run should cost on AWS Fargate Spot, from its budget and the task size."
+    )
+    cost_usd = serializers.FloatField(
+        allow_null=True,
+        help_text="What the finished run cost on Fargate Spot, from its measured wall clock "
+        "(in local mode: what it would have cost; it cost nothing here).",
+    )
 
 
 # --------------------------------------------------------------------------- #6 train
@@ -135,20 +149,41 @@ class JobTrainApi(APIView):
 
     @extend_schema_serializer(component_name="TrainingConfig")
     class ConfigSerializer(serializers.Serializer):
+        """Types only: the values are checked by contract.validate_training_request."""
+
         time_budget = serializers.IntegerField(
-            min_value=API_MIN_TIME_BUDGET,
-            max_value=MAX_TIME_BUDGET,
             required=False,
             allow_null=True,
+            help_text=f"Search seconds, from the deployment's floor (default "
+            f"{MIN_TIME_BUDGET}) to {MAX_TIME_BUDGET}; null for the automatic budget.",
         )
-        metric = serializers.ChoiceField(
-            choices=["auto", *ALL_METRICS], required=False, allow_null=True, default="auto"
+        metric = serializers.CharField(
+            required=False,
+            allow_null=True,
+            default="auto",
+            help_text=f"auto, or one of {', '.join(ALL_METRICS)} that fits the problem type.",
         )
-        problem_type = serializers.ChoiceField(
-            choices=["auto", *PROBLEM_TYPES], required=False, allow_null=True
+        problem_type = serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text=f"auto, or one of {', '.join(PROBLEM_TYPES)}.",
         )
         excluded_columns = serializers.ListField(
-            child=serializers.CharField(), required=False, default=list
+            child=serializers.CharField(trim_whitespace=False), required=False, default=list
+        )
+        # Ours.
+        seed = serializers.IntegerField(
+            required=False, allow_null=True, help_text="Random seed; null for the deployment's."
+        )
+        ensemble = serializers.BooleanField(
+            required=False, default=True, help_text="May a weighted ensemble be tried."
+        )
+        kept_columns = serializers.ListField(
+            child=serializers.CharField(trim_whitespace=False),
+            required=False,
+            default=list,
+            help_text="Identifier or constant columns to keep as features (the analysis "
+            "would leave them out).",
         )
         class_names = serializers.DictField(
             child=serializers.CharField(allow_blank=True),
@@ -171,6 +206,7 @@ class JobTrainApi(APIView):
         status = serializers.CharField()
         estimated_time = serializers.IntegerField()
         status_detail = serializers.CharField()
+        estimated_cost_usd = serializers.FloatField()
 
     @extend_schema(
         operation_id="train",
@@ -192,6 +228,24 @@ class JobTrainApi(APIView):
         if not config.is_valid():
             raise serializers.ValidationError({"config": config.errors})
         options = config.validated_data
+        try:
+            # The request's own shape, as the form and the container check it; the job
+            # service checks it again against the dataset's columns and analysis.
+            validate_training_request(
+                target_column=data.validated_data["target_column"],
+                problem_type=options.get("problem_type"),
+                metric=options.get("metric"),
+                time_budget=options.get("time_budget"),
+                excluded_columns=options.get("excluded_columns") or [],
+                min_time_budget=services.min_time_budget(),
+                seed=options.get("seed"),
+                ensemble=options.get("ensemble", True),
+                kept_columns=options.get("kept_columns") or [],
+            )
+        except TrainingRequestError as exc:
+            raise serializers.ValidationError(
+                {"config": {field: [message] for field, message in exc.errors}}
+            ) from None
         key = request.headers.get("Idempotency-Key") or data.validated_data.get("idempotency_key")
         job = services.job_create(
             owner_id=str(request.user.pk),
@@ -203,6 +257,9 @@ class JobTrainApi(APIView):
             excluded_columns=options.get("excluded_columns") or [],
             class_names=options.get("class_names") or {},
             idempotency_key=key,
+            seed=options.get("seed"),
+            ensemble=options.get("ensemble", True),
+            kept_columns=options.get("kept_columns") or [],
         )
         if job.status == JobStatus.FAILED and job.error_type == "submit":
             raise ServiceUnavailable(
@@ -214,6 +271,7 @@ class JobTrainApi(APIView):
             "status": LEGACY_STATUS[JobStatus(job.status)],
             "estimated_time": job.time_budget,
             "status_detail": str(job.status),
+            "estimated_cost_usd": selectors.job_cost(job)["estimated_cost_usd"],
         }
         return Response(self.OutputSerializer(body).data)
 
@@ -229,6 +287,25 @@ class JobListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
         next_token = serializers.CharField(required=False, allow_blank=True, allow_null=True)
         user_id = serializers.CharField(required=False)  # accepted, ignored: always the caller
+        # Ours. A `next_token` continues the listing it came from, with the same filters.
+        status = serializers.ChoiceField(
+            choices=[str(s) for s in JobStatus],
+            required=False,
+            allow_blank=True,
+            help_text="The job's own status (`status_detail`): a cancelled job is `cancelled` "
+            "here, though `status` reports it as `failed` for the reference's clients.",
+        )
+        tag = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        dataset_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        problem_type = serializers.ChoiceField(
+            choices=list(PROBLEM_TYPES), required=False, allow_blank=True
+        )
+        q = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=MAX_QUERY_LENGTH,
+            help_text="Part of the dataset name, target column or job id (any case).",
+        )
 
     @extend_schema_serializer(component_name="JobListResponse")
     class OutputSerializer(serializers.Serializer):
@@ -241,10 +318,12 @@ class JobListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        data = filters.validated_data
         page = selectors.job_list(
             user=request.user,
-            limit=filters.validated_data["limit"],
-            cursor=filters.validated_data.get("next_token") or None,
+            limit=data["limit"],
+            cursor=data.get("next_token") or None,
+            filters=JobFilter.build(**{name: data.get(name) for name in JOB_FILTER_PARAMS}),
         )
         body = {
             "jobs": [presenters.job_summary(job) for job in page.items],
@@ -388,11 +467,38 @@ class JobCancelApi(APIView):
 
 
 class JobResubmitApi(APIView):
-    """`POST /api/jobs/{id}/resubmit`: run a failed job again (attempt + 1)."""
+    """`POST /api/jobs/{id}/resubmit`: run a failed job again, or train a finished one again.
 
-    @extend_schema(operation_id="jobs_resubmit", request=None, responses={200: _JobOutput})
+    A failed job runs again as itself (attempt + 1). A completed or cancelled job cannot
+    move again, so a new job with the same settings is created: the answer (201) is that
+    job, with its own `job_id`, and `Location` points at it.
+    """
+
+    @extend_schema(
+        operation_id="jobs_resubmit",
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="For a completed or cancelled job: repeat with the same key to "
+                "get the same new job back.",
+            )
+        ],
+        responses={200: _JobOutput, 201: _JobOutput},
+    )
     def post(self, request: Request, job_id: str) -> Response:
-        job = services.job_resubmit(job=_get_job_for_user(request, job_id))
+        job = _get_job_for_user(request, job_id)
+        request.data  # noqa: B018 - a body it cannot read (wrong type) is refused before any write
+        if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+            new = services.job_train_again(
+                job=job, idempotency_key=request.headers.get("Idempotency-Key")
+            )
+            response = _job_response(request, new, status=201)
+            response["Location"] = f"/api/jobs/{new.job_id}"
+            return response
+        job = services.job_resubmit(job=job)
         return _job_response(request, job)
 
 

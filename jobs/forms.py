@@ -12,21 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import MinValueValidator
 
-from jobs.services import (
-    MAX_IDEMPOTENCY_KEY_LENGTH,
-    detected_problem_type,
-    min_time_budget,
-    not_a_target_message,
-)
+from jobs.services import MAX_IDEMPOTENCY_KEY_LENGTH, analysis_profiles, min_time_budget
 from training_image.contract import (
     MAX_TIME_BUDGET,
     METRIC_LABELS,
     METRICS,
     PROBLEM_TYPES,
     Dataset,
+    TrainingRequestError,
     auto_time_budget,
+    default_metric,
+    validate_training_request,
 )
 from training_image.detection import problem_type_label
 
@@ -41,10 +38,12 @@ METRIC_CHOICES = [(AUTO, "Default for the problem type")] + [
 ]
 
 
-def metric_choices(problem_type: str | None) -> list[tuple[str, str]]:
+def metric_choices(problem_type: str | None, *, imbalanced: bool = False) -> list[tuple[str, str]]:
     """`auto` plus the metrics that apply to `problem_type` (all of them when unknown)."""
     names = METRICS.get(problem_type or "", ALL_METRICS)
-    default = METRICS[problem_type][0] if problem_type in METRICS else None
+    default = (
+        default_metric(problem_type, imbalanced=imbalanced) if problem_type in METRICS else None
+    )
     auto_label = (
         f"Default ({METRIC_LABELS.get(default, default)})" if default else METRIC_CHOICES[0][1]
     )
@@ -69,21 +68,30 @@ class TrainForm(forms.Form):
     metric = forms.ChoiceField(choices=METRIC_CHOICES, required=False, initial=AUTO)
     time_budget = forms.IntegerField(
         required=False,
-        max_value=MAX_TIME_BUDGET,
         help_text="Seconds of model search. Leave blank for the automatic budget.",
     )
     excluded_columns = _ColumnChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     idempotency_key = forms.CharField(
         required=False, max_length=MAX_IDEMPOTENCY_KEY_LENGTH, widget=forms.HiddenInput
     )
+    seed = forms.IntegerField(
+        required=False, help_text="Random seed of the split and search; blank for the default."
+    )
+    # The page sends ensemble=0 from a hidden input, then 1 from the ticked box; a request
+    # without the field (an older page, a script) keeps the default: on.
+    ensemble = forms.TypedChoiceField(
+        required=False,
+        choices=[("1", "on"), ("0", "off")],
+        coerce=lambda value: value != "0",
+        empty_value=True,
+    )
 
     def __init__(self, *args: Any, dataset: Dataset | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.dataset = dataset
         budget = self.fields["time_budget"]
-        # The floor is a setting (tests lower it), so it is applied per form, not per class.
-        budget.min_value = min_time_budget()
-        budget.validators.append(MinValueValidator(min_time_budget()))
+        # The floor is a setting (tests lower it), so it is read per form; the range itself
+        # is checked by contract.validate_training_request.
         budget.widget.attrs.update(min=min_time_budget(), max=MAX_TIME_BUDGET, step=1)
         if dataset is not None:
             self.fields["dataset_id"].initial = dataset.dataset_id
@@ -102,12 +110,6 @@ class TrainForm(forms.Form):
             raise forms.ValidationError("This form belongs to another dataset.")
         return value
 
-    def clean_target_column(self) -> str:
-        target = self.cleaned_data["target_column"]
-        if self.dataset is not None and target not in self.dataset.columns:
-            raise forms.ValidationError(f"Target column '{target}' not found in dataset")
-        return target
-
     def clean_problem_type(self) -> str | None:
         value = self.cleaned_data.get("problem_type")
         return None if value in (None, "", AUTO) else value
@@ -116,37 +118,47 @@ class TrainForm(forms.Form):
         value = self.cleaned_data.get("metric")
         return None if value in (None, "", AUTO) else value
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
+    def kept_columns(self, data: dict[str, Any]) -> list[str]:
+        """The analysis's default exclusions (identifier, constant) the user unticked: the
+        container drops such columns unless told to keep them."""
+        if self.dataset is None:
+            return []
+        defaults = (self.dataset.analysis or {}).get("excluded_columns") or {}
+        excluded = set(data.get("excluded_columns") or [])
         target = data.get("target_column")
-        excluded = data.get("excluded_columns") or []
-        if target and target in excluded:
-            self.add_error(
-                "excluded_columns",
-                f"The target column '{target}' cannot also be excluded: untick it, or pick "
-                "another target.",
+        return [c for c in defaults if c not in excluded and c != target]
+
+    def clean(self) -> dict[str, Any]:
+        """The request through `contract.validate_training_request` (with the dataset's
+        columns and analysis when the form has them), each problem beside its field."""
+        data = super().clean()
+        if "target_column" not in data:
+            return data  # the field's own error ("Choose the column to predict") says it
+        dataset = self.dataset
+        try:
+            validate_training_request(
+                target_column=data["target_column"],
+                problem_type=data.get("problem_type"),
+                metric=data.get("metric"),
+                time_budget=data.get("time_budget"),
+                excluded_columns=data.get("excluded_columns") or [],
+                columns=list(dataset.columns) if dataset is not None else None,
+                profiles=analysis_profiles(dataset) if dataset is not None else None,
+                min_time_budget=min_time_budget(),
+                seed=data.get("seed"),
+                ensemble=data.get("ensemble", True),
+                kept_columns=self.kept_columns(data),
             )
-        if self.dataset is not None and target:
-            features = [c for c in self.dataset.columns if c != target and c not in excluded]
-            if not features:
-                self.add_error("excluded_columns", "No feature columns are left: exclude fewer.")
+        except TrainingRequestError as exc:
+            for field, message in exc.errors:
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, message)
+        else:
+            data["kept_columns"] = self.kept_columns(data)
         # Class names come as one field per class value (the configure page lists them).
         data["class_names"] = {
             key.removeprefix(CLASS_NAME_PREFIX): str(value).strip()
             for key, value in self.data.items()
             if key.startswith(CLASS_NAME_PREFIX) and str(value).strip()
         }
-        problem_type = data.get("problem_type")
-        if problem_type is None and self.dataset is not None and target:
-            problem_type = detected_problem_type(self.dataset, target)
-            if problem_type is None and "target_column" not in self.errors:
-                self.add_error("target_column", not_a_target_message(self.dataset, target))
-        metric = data.get("metric")
-        if metric and problem_type in METRICS and metric not in METRICS[problem_type]:
-            self.add_error(
-                "metric",
-                f"{METRIC_LABELS.get(metric, metric)} does not apply to "
-                f"{problem_type_label(problem_type).lower()}; pick one of "
-                f"{', '.join(METRIC_LABELS.get(m, m) for m in METRICS[problem_type])}.",
-            )
         return data

@@ -22,8 +22,10 @@ from training_image.contract import (
     Job,
     JobPhase,
     JobStatus,
+    estimator_label,
     parse_time,
 )
+from training_image.detection import problem_type_label
 
 PHASE_LABELS = {
     JobPhase.STARTING: "Starting",
@@ -308,9 +310,107 @@ def _best_marks(values: list[float | None], lower_is_better: bool) -> list[bool]
     return [v is not None and v == best for v in values]
 
 
-def compare_context(jobs: list[Job]) -> dict[str, Any]:
-    """Test metrics side by side, the best of each row marked, and why they may not compare."""
+# Colours of the compared jobs in the importance chart (CSS classes .series-1 … .series-4).
+SERIES = ("series-1", "series-2", "series-3", "series-4")
+COMPARE_FEATURES = 12
+
+
+def _same(values: list[Any]) -> bool:
+    return len({repr(v) for v in values}) <= 1
+
+
+def _settings_rows(jobs: list[Job], cards: list[Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+    """What each run was asked to do and what it found, each row marked when runs differ."""
+
+    def excluded(job: Job) -> str:
+        return ", ".join(job.excluded_columns) or "none"
+
+    def card_value(card: Mapping[str, Any] | None, key: str) -> Any:
+        return (card or {}).get(key)
+
+    rows = [
+        ("Target", [job.target_column for job in jobs]),
+        ("Problem type", [problem_type_label(job.problem_type) or "—" for job in jobs]),
+        ("Optimised for", [metric_label(job.metric) if job.metric else "—" for job in jobs]),
+        ("Time budget", [job.time_budget for job in jobs]),
+        ("Excluded columns", [excluded(job) for job in jobs]),
+        (
+            "Winner",
+            [estimator_label((job.metrics or {}).get("best_estimator")) or "—" for job in jobs],
+        ),
+        (
+            "Seed",
+            [
+                job.seed if job.seed is not None else card_value(card, "seed") or "default"
+                for job, card in zip(jobs, cards, strict=True)
+            ],
+        ),
+        ("Ensemble", ["allowed" if job.ensemble else "off" for job in jobs]),
+        (
+            "Data hash",
+            [(card_value(card, "data_sha256") or "—")[:12] for card in cards],
+        ),
+    ]
+    return [
+        {
+            "label": label,
+            "values": values,
+            "differs": not _same(values),
+            "duration": label == "Time budget",
+        }
+        for label, values in rows
+    ]
+
+
+def _importance_chart(jobs: list[Job], evaluations: list[Mapping[str, Any] | None]) -> dict:
+    """Feature importance side by side: the features that matter most to any run, one bar
+    per run, widths relative to the largest importance shown."""
+    per_job: list[dict[str, float]] = []
+    for evaluation in evaluations:
+        values = {}
+        for row in (evaluation or {}).get("feature_importance") or []:
+            if isinstance(row, Mapping) and isinstance(row.get("importance"), int | float):
+                values[str(row.get("feature"))] = float(row["importance"])
+        per_job.append(values)
+    names = sorted(
+        {name for values in per_job for name in values},
+        key=lambda name: max(abs(v.get(name, 0.0)) for v in per_job),
+        reverse=True,
+    )[:COMPARE_FEATURES]
+    top = max((abs(v.get(n, 0.0)) for v in per_job for n in names), default=0.0) or 1.0
+    rows = [
+        {
+            "feature": name,
+            "bars": [
+                {
+                    "value": values.get(name),
+                    "width": round(abs(values.get(name, 0.0)) / top * 100, 1),
+                    "series": SERIES[i],
+                }
+                for i, values in enumerate(per_job)
+            ],
+        }
+        for name in names
+    ]
+    legend = [{"job": job, "series": SERIES[i]} for i, job in enumerate(jobs)]
+    return {"rows": rows, "legend": legend, "missing": [bool(v) is False for v in per_job]}
+
+
+def compare_context(
+    jobs: list[Job],
+    evaluations: list[Mapping[str, Any] | None] | None = None,
+    cards: list[Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """Test metrics side by side, what differs between the runs, their importances and
+    leaderboards; the best of each row is marked only when the runs are comparable (same
+    dataset, target and problem type)."""
+    evaluations = evaluations or [None] * len(jobs)
+    cards = cards or [None] * len(jobs)
     scores = [_numbers(job.metrics) for job in jobs]
+    comparable = (
+        len({(job.dataset_id, job.target_column) for job in jobs}) == 1
+        and len({job.problem_type for job in jobs}) == 1
+    )
     names: list[str] = []
     for job, numbers in zip(jobs, scores, strict=True):
         for name in [job.metric or "", *numbers]:
@@ -319,9 +419,12 @@ def compare_context(jobs: list[Job]) -> dict[str, Any]:
     rows = []
     for name in names:
         values = [numbers.get(name) for numbers in scores]
-        marks = _best_marks(values, name in LOWER_IS_BETTER)
+        marks = (
+            _best_marks(values, name in LOWER_IS_BETTER) if comparable else [False] * len(values)
+        )
         rows.append(
             {
+                "name": name,
                 "label": metric_label(name),
                 "lower_is_better": name in LOWER_IS_BETTER,
                 "cells": [{"value": v, "best": b} for v, b in zip(values, marks, strict=True)],
@@ -333,7 +436,12 @@ def compare_context(jobs: list[Job]) -> dict[str, Any]:
         warnings.append(
             "These jobs use different datasets (or separate uploads of one file) or predict "
             "different columns: their test scores come from different rows and are not "
-            "directly comparable."
+            "directly comparable, so none is marked best."
+        )
+    elif len({job.problem_type for job in jobs}) > 1:
+        warnings.append(
+            "These jobs treat the target as different problem types: their scores measure "
+            "different things and are not comparable, so none is marked best."
         )
     unfinished = [job for job in jobs if job.status != JobStatus.COMPLETED]
     if unfinished:
@@ -341,11 +449,28 @@ def compare_context(jobs: list[Job]) -> dict[str, Any]:
             f"{len(unfinished)} of these jobs {'has' if len(unfinished) == 1 else 'have'} "
             "no results yet (not completed)."
         )
+    leaderboards = [
+        {
+            "job": job,
+            "best": (job.metrics or {}).get("best_estimator"),
+            "rows": [
+                r for r in (evaluation or {}).get("leaderboard") or [] if isinstance(r, Mapping)
+            ],
+        }
+        for job, evaluation in zip(jobs, evaluations, strict=True)
+    ]
     return {
         "jobs": jobs,
+        "comparable": comparable,
         "metric_rows": rows,
         "time_cells": [
-            {"value": v, "best": b} for v, b in zip(times, _best_marks(times, True), strict=True)
+            {"value": v, "best": b}
+            for v, b in zip(
+                times, _best_marks(times, True) if comparable else [False] * len(times), strict=True
+            )
         ],
+        "settings_rows": _settings_rows(jobs, cards),
+        "importance": _importance_chart(jobs, evaluations),
+        "leaderboards": leaderboards,
         "warnings": warnings,
     }

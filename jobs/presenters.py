@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from jobs import links
+from jobs import links, selectors
 from jobs.services import is_resubmittable
 from training_image.contract import (
     EDA_REPORT,
@@ -179,6 +179,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "status_detail": str(job.status),
         "problem_type_detail": job.problem_type,
         "deployed": bool(job.deployed),
+        **selectors.job_cost(job),
     }
 
 
@@ -210,6 +211,9 @@ def job_detail(request: HttpRequest, job: Job) -> dict[str, Any]:
         "time_budget": job.time_budget,
         "excluded_columns": list(job.excluded_columns or []),
         "class_names": dict(job.class_names or {}),
+        "seed": job.seed,
+        "ensemble": bool(job.ensemble),
+        "kept_columns": list(job.kept_columns or []),
         "attempt": job.attempt,
         "max_attempts": settings.AUTOML_MAX_ATTEMPTS,
         "resubmittable": is_resubmittable(job),
@@ -217,6 +221,8 @@ def job_detail(request: HttpRequest, job: Job) -> dict[str, Any]:
         "error_type": job.error_type,
         "error_phase": job.error_phase,
         "all_metrics": dict(job.metrics or {}),
+        # What AWS Fargate Spot bills for the run (in local mode: would bill; it is free here).
+        **selectors.job_cost(job),
     }
     return body
 

@@ -3,10 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+from core.exceptions import InvalidInput
 from core.pagination import Page
-from training_image.contract import BatchStatus, Job, JobStatus, PredictionBatch
+from training_image.contract import PROBLEM_TYPES, BatchStatus, Job, JobStatus, PredictionBatch
+
+MAX_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What a history listing keeps: every field given must match (None: any)."""
+
+    status: str | None = None
+    tag: str | None = None
+    dataset_id: str | None = None
+    problem_type: str | None = None
+    q: str | None = None  # part of the dataset name, target or job id
+
+    @classmethod
+    def build(cls, **raw: Any) -> JobFilter:
+        """A filter from request values: blanks dropped, text trimmed, `q` case-folded.
+
+        Raises:
+            InvalidInput: an unknown status or problem type, or a search over 100 characters.
+        """
+        values = {
+            name: (str(raw[name]).strip() or None) if raw.get(name) is not None else None
+            for name in (f.name for f in fields(cls))
+        }
+        if values["status"] is not None and values["status"] not in set(JobStatus):
+            raise InvalidInput(
+                f"Unknown job status {values['status']!r}: use one of {', '.join(JobStatus)}."
+            )
+        if values["problem_type"] is not None and values["problem_type"] not in PROBLEM_TYPES:
+            raise InvalidInput(
+                f"Unknown problem type {values['problem_type']!r}: "
+                f"use one of {', '.join(PROBLEM_TYPES)}."
+            )
+        if values["q"] is not None:
+            if len(values["q"]) > MAX_QUERY_LENGTH:
+                raise InvalidInput(f"Search for at most {MAX_QUERY_LENGTH} characters.")
+            values["q"] = values["q"].casefold()
+        return cls(**values)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query parameters (for links that keep it)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
 class JobRepository(Protocol):
@@ -16,9 +64,18 @@ class JobRepository(Protocol):
     def get(self, job_id: str) -> Job | None: ...
 
     def list_for_owner(
-        self, owner_id: str, *, limit: int = 20, cursor: str | None = None
+        self,
+        owner_id: str,
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+        filters: JobFilter | None = None,
     ) -> Page[Job]:
-        """Newest first, through the owner + created_at index."""
+        """Newest first, through the owner + created_at index, or with `filters` the most
+        selective index (dataset, owner + status, owner + problem type); never a scan."""
+
+    def count_for_owner(self, owner_id: str, *, status: JobStatus | str | None = None) -> int:
+        """How many jobs the owner has (in `status`), counted on an index."""
 
     def list_recent(
         self, *, statuses: Iterable[str] | None = None, limit: int = 50, cursor: str | None = None

@@ -16,12 +16,15 @@ from django.http import Http404
 from automl_lite import wiring
 from core.exceptions import InvalidInput
 from core.pagination import Page
+from jobs.repository import JobFilter
 from training_image.contract import (
     ARTIFACT_STORAGE,
     EVALUATION,
+    LOWER_IS_BETTER,
     MODEL_CARD,
     Dataset,
     Job,
+    JobStatus,
     PredictionBatch,
 )
 
@@ -76,11 +79,74 @@ def job_list(
     user: AbstractBaseUser,
     limit: int = 20,
     cursor: str | None = None,
+    filters: JobFilter | None = None,
     repository: JobRepository | None = None,
 ) -> Page[Job]:
-    """The user's jobs, newest first, one page at a time (InvalidInput for a bad cursor)."""
+    """The user's jobs kept to `filters`, newest first, one page at a time.
+
+    Raises:
+        InvalidInput: a bad cursor (or one from another filter).
+    """
     repository = repository or wiring.job_repository()
-    return repository.list_for_owner(str(user.pk), limit=limit, cursor=cursor)
+    return repository.list_for_owner(str(user.pk), limit=limit, cursor=cursor, filters=filters)
+
+
+# The history's "best per dataset" tile reads at most this many completed jobs.
+STATS_COMPLETED_LIMIT = 1000
+STATS_DATASETS = 4
+
+
+def _score(job: Job) -> float | None:
+    value = (job.metrics or {}).get(job.metric or "")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def job_stats(*, user: AbstractBaseUser, repository: JobRepository | None = None) -> dict[str, Any]:
+    """The history's tiles: runs, completed, failed and cancelled counts, best per dataset.
+
+    Counts are index counts. "Best per dataset" ranks each dataset's completed jobs by the
+    metric of its newest completed job (scores of other metrics are not comparable), for
+    the datasets trained on most recently.
+    """
+    repository = repository or wiring.job_repository()
+    owner = str(user.pk)
+    counts = {
+        "runs": repository.count_for_owner(owner),
+        **{
+            str(status): repository.count_for_owner(owner, status=status)
+            for status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+        },
+    }
+    groups: dict[str, list[Job]] = {}
+    cursor, seen = None, 0
+    completed = JobFilter(status=str(JobStatus.COMPLETED))
+    while seen < STATS_COMPLETED_LIMIT:
+        page = repository.list_for_owner(owner, limit=200, cursor=cursor, filters=completed)
+        for job in page.items:
+            groups.setdefault(job.dataset_id, []).append(job)
+        seen += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    best = []
+    for jobs in list(groups.values())[:STATS_DATASETS]:
+        metric = jobs[0].metric  # newest first
+        scored = [(s, j) for j in jobs if j.metric == metric and (s := _score(j)) is not None]
+        if not scored:
+            continue
+        pick = min if metric in LOWER_IS_BETTER else max
+        score, job = pick(scored, key=lambda pair: pair[0])
+        best.append({"job": job, "score": score, "metric": metric, "runs": len(jobs)})
+    return {**counts, "best": best}
+
+
+def jobs_for_dataset(*, dataset: Dataset, repository: JobRepository | None = None) -> list[Job]:
+    """The training jobs of `dataset`, newest first (the dataset index)."""
+    repository = repository or wiring.job_repository()
+    jobs = repository.list_for_dataset(dataset.dataset_id)
+    return sorted(jobs, key=lambda job: job.created_at, reverse=True)
 
 
 def job_dataset(*, job: Job) -> Dataset | None:
@@ -174,3 +240,43 @@ def batch_list(
     """The job's prediction batches, newest first (InvalidInput for a bad cursor)."""
     repository = repository or wiring.batch_repository()
     return repository.list_for_job(job.job_id, limit=limit, cursor=cursor)
+
+
+def cost_settings() -> tuple[Any, Any]:
+    """The task size and prices of the settings (training_image.costs holds the defaults)."""
+    from django.conf import settings
+
+    from training_image.costs import Prices, TaskSize
+
+    return (
+        TaskSize(settings.AUTOML_TRAINING_VCPUS, settings.AUTOML_TRAINING_MEMORY_GB),
+        Prices(
+            settings.AUTOML_FARGATE_SPOT_VCPU_SECOND_USD, settings.AUTOML_FARGATE_SPOT_GB_SECOND_USD
+        ),
+    )
+
+
+def budget_cost(time_budget: int) -> float:
+    """`estimated_cost_usd` of a run with this search budget."""
+    from training_image.costs import estimated_cost_usd
+
+    task, prices = cost_settings()
+    return estimated_cost_usd(time_budget, task=task, prices=prices)
+
+
+def job_cost(job: Job) -> dict[str, float | None]:
+    """`estimated_cost_usd` from the job's budget; `cost_usd` from its measured wall clock
+    (started to finished), once it has finished. What AWS would bill, in either mode."""
+    from training_image.contract import parse_time
+    from training_image.costs import run_cost_usd
+
+    task, prices = cost_settings()
+    measured = None
+    started, finished = parse_time(job.started_at), parse_time(job.completed_at)
+    if job.is_terminal and started is not None and finished is not None:
+        seconds = max((finished - started).total_seconds(), 0.0)
+        measured = round(run_cost_usd(seconds, task=task, prices=prices), 6)
+    return {
+        "estimated_cost_usd": round(budget_cost(job.time_budget), 6),
+        "cost_usd": measured,
+    }

@@ -89,10 +89,20 @@ def score_batch(self, batch_id: str) -> str | None:  # Celery's task
 
 @shared_task
 def reconcile_jobs() -> str:
-    """Fail or re-queue live jobs whose run died (periodic, every 60 s through beat)."""
-    from jobs.services import jobs_reconcile
+    """Fail or re-queue live jobs whose run died, then send run emails (periodic, every 60 s
+    through beat; the Lambda's scheduled event calls it too)."""
+    import logging
 
-    return str(jobs_reconcile())
+    from jobs.services import jobs_notify_finished, jobs_reconcile
+
+    summary = str(jobs_reconcile())
+    # The same sweep emails the owners of runs that just finished (those who opted in);
+    # an email failure never stops reconciliation.
+    try:
+        jobs_notify_finished()
+    except Exception:
+        logging.getLogger(__name__).exception("Run emails failed this round")
+    return summary
 
 
 @worker_shutting_down.connect

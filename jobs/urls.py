@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.job_list, name="list"),
     path("create/", views.job_create, name="create"),
     path("compare/", views.job_compare, name="compare"),
+    path("notifications/", views.job_notifications, name="notifications"),
     path("<str:job_id>/", views.job_detail, name="detail"),
     path("<str:job_id>/progress/", views.job_progress, name="progress"),
     path("<str:job_id>/cancel/", views.job_cancel, name="cancel"),
@@ -32,4 +33,12 @@ urlpatterns = [
     ),
     path("<str:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
     path("<str:job_id>/reports/<str:name>", views.job_report, name="report"),
+]
+
+# The configure page is a dataset's page, `/datasets/<id>/` (`datasets:detail`), with its
+# fragments: its views are ours, and automl_lite/urls.py mounts them in the datasets namespace.
+configure_urlpatterns = [
+    path("<str:dataset_id>/", views.job_configure, name="detail"),
+    path("<str:dataset_id>/analysis/", views.job_configure_analysis, name="analysis"),
+    path("<str:dataset_id>/target/", views.job_configure_target, name="target"),
 ]

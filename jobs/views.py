@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,13 +23,17 @@ from django.views.decorators.vary import vary_on_headers
 from automl_lite import wiring
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
-from jobs import inference, links, pages, playground, selectors, services, snippets
+from jobs import configure, inference, links, pages, playground, selectors, services, snippets
+from jobs.forms import TrainForm
+from jobs.repository import JobFilter
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
     ARTIFACT_STORAGE,
     METRIC_LABELS,
     METRICS,
     MODEL_ONNX,
+    PROBLEM_TYPES,
+    Dataset,
     Job,
     JobStatus,
     PredictionBatch,
@@ -49,19 +54,100 @@ def _back_to(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.job_id)
 
 
-# --------------------------------------------------------------------------- create
+# --------------------------------------------------------------------------- configure + create
+
+
+def _get_dataset_for_user(request: HttpRequest, dataset_id: str) -> Dataset:
+    from datasets.selectors import dataset_get
+
+    return dataset_get(dataset_id=dataset_id, user=request.user)
+
+
+def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
+    """The finished run of this dataset named by `?from_job=`, if the user may see it."""
+    job_id = request.GET.get("from_job")
+    if not job_id or request.method != "GET":
+        return None
+    try:
+        job = selectors.job_get(job_id=job_id, user=request.user)
+    except Http404:
+        job = None
+    if job is None or job.dataset_id != dataset.dataset_id or not job.is_terminal:
+        messages.warning(
+            request, "That run cannot be copied (it is gone or unfinished): the form starts fresh."
+        )
+        return None
+    return job
+
+
+def _render_configure(
+    request: HttpRequest,
+    *,
+    dataset_id: str,
+    train_form: TrainForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The configure page of a dataset the user may see (also with a bound, invalid form).
+
+    `?from_job=<id>` starts the form from a finished run's settings ("Train again").
+    """
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = configure.configure_context(
+        dataset,
+        train_form=train_form,
+        target=request.GET.get("target") or request.GET.get("target_column"),
+        jobs=selectors.jobs_for_dataset(dataset=dataset),
+        from_job=_job_to_copy(request, dataset),
+        # "Exclude and train again" (a leakage warning): the run's settings minus a column.
+        also_exclude=request.GET.getlist("exclude"),
+    )
+    return render(request, "jobs/configure.html", context, status=status)
+
+
+@require_safe
+@login_required
+def job_configure(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The configure page (`datasets:detail`): analysis, columns, target and training options."""
+    return _render_configure(request, dataset_id=dataset_id)
+
+
+@require_safe
+@login_required
+@vary_on_headers("HX-Request")
+def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The analysis card, polled every 2 s while analyzing; the training form once ready."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    context = configure.configure_context(dataset, jobs=selectors.jobs_for_dataset(dataset=dataset))
+    return render(request, "jobs/partials/configure.html", context)
+
+
+@require_safe
+@login_required
+def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
+    dataset = _get_dataset_for_user(request, dataset_id)
+    info = configure.target_context(
+        dataset,
+        request.GET.get("target_column") or request.GET.get("target"),
+        problem_type=request.GET.get("problem_type"),
+        metric=request.GET.get("metric"),
+        time_budget=request.GET.get("time_budget"),
+    )
+    context = {
+        "target_info": info,
+        "time_budget": request.GET.get("time_budget", ""),
+        "seed": request.GET.get("seed", ""),
+        "ensemble": (request.GET.getlist("ensemble") or ["1"])[-1] != "0",
+    }
+    return render(request, "jobs/partials/target.html", context)
 
 
 @require_POST
 @login_required
 def job_create(request: HttpRequest) -> HttpResponse:
     """Start a training run from the configure page; errors re-render that page."""
-    from datasets.selectors import dataset_get
-    from datasets.views import render_configure
-    from jobs.forms import TrainForm
-
     # With the dataset the form checks the columns, so errors show next to their field.
-    dataset = dataset_get(dataset_id=str(request.POST.get("dataset_id", "")), user=request.user)
+    dataset = _get_dataset_for_user(request, str(request.POST.get("dataset_id", "")))
     form = TrainForm(request.POST, dataset=dataset)
     if form.is_valid():
         data = form.cleaned_data
@@ -76,6 +162,9 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 excluded_columns=data.get("excluded_columns") or [],
                 class_names=data.get("class_names") or {},
                 idempotency_key=data.get("idempotency_key") or None,
+                seed=data.get("seed"),
+                ensemble=data.get("ensemble", True),
+                kept_columns=data.get("kept_columns") or [],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -84,42 +173,157 @@ def job_create(request: HttpRequest) -> HttpResponse:
                 messages.error(request, job.error_message or "The job could not be started.")
             return redirect("jobs:detail", job_id=job.job_id)
     # The configure page again, with the bound form and its errors.
-    return render_configure(request, dataset_id=dataset.dataset_id, train_form=form, status=400)
+    return _render_configure(request, dataset_id=dataset.dataset_id, train_form=form, status=400)
 
 
 # --------------------------------------------------------------------------- list
+
+
+HOME_RECENT = 5
+
+
+def _notifications_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "notify_on": services.notifications_enabled(user_id=request.user.pk),
+        "notify_email": request.user.email,
+        **extra,
+    }
+
+
+@require_POST
+@login_required
+def job_notifications(request: HttpRequest) -> HttpResponse:
+    """Turn run emails on or off (`email_on_finish`, `email`); htmx gets the card back."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    on = request.POST.get("email_on_finish") in ("1", "true", "on")
+    email = request.POST.get("email", "").strip()
+    error = None
+    if on and not email:
+        error = "Give the address the emails should go to."
+    elif email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            error = f"“{email}” is not an email address."
+    if error is None:
+        services.notification_set(user_id=request.user.pk, email_on_finish=on, email=email or None)
+    if request.htmx:
+        context = _notifications_context(
+            request, notify_error=error, notify_saved=error is None, notify_typed=email
+        )
+        if error:
+            context["notify_on"] = on
+        return render(
+            request, "jobs/partials/notifications.html", context, status=400 if error else 200
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Run emails are on." if on else "Run emails are off.")
+    return redirect("jobs:list")
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """The first page: what the product does, its three steps, and the user's recent runs."""
+    context: dict[str, Any] = {"recent": [], "stats": None}
+    if request.user.is_authenticated:
+        context["recent"] = selectors.job_list(user=request.user, limit=HOME_RECENT).items
+        context["stats"] = {
+            "runs": wiring.job_repository().count_for_owner(str(request.user.pk)),
+        }
+    return render(request, "home.html", context)
+
+
+FILTER_PARAMS = ("q", "status", "problem_type", "dataset_id", "tag")
+
+
+def _filter_values(request: HttpRequest) -> dict[str, str]:
+    """The history filters as the user typed them (for the form and for links)."""
+    return {name: request.GET.get(name, "").strip() for name in FILTER_PARAMS}
 
 
 @require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def job_list(request: HttpRequest) -> HttpResponse:
-    """The user's jobs, newest first; "Load more" fetches the next rows through htmx."""
+    """The user's jobs, newest first, kept to the filters in the URL.
+
+    htmx gets fragments: "Load more" the next rows, the filter form the results card.
+    """
+    from datasets.selectors import dataset_list
+
     cursor = request.GET.get("cursor") or None
+    values = _filter_values(request)
+    filters = None
+    error = None
     try:
-        page = selectors.job_list(user=request.user, limit=PAGE_SIZE, cursor=cursor)
+        filters = JobFilter.build(**values)
+        page = selectors.job_list(
+            user=request.user, limit=PAGE_SIZE, cursor=cursor, filters=filters
+        )
     except InvalidInput as exc:
-        if request.htmx:
+        if request.htmx and cursor:
             return HttpResponse(exc.message, status=400)
-        messages.error(request, exc.message)
-        page = Page()
-    context = {"jobs": page.items, "next_cursor": page.next_cursor}
+        error, page = exc.message, Page()
+    context = {
+        "jobs": page.items,
+        "next_cursor": page.next_cursor,
+        "filters": values,
+        "filtered": bool(filters) or error is not None,
+        "filter_query": urlencode({k: v for k, v in values.items() if v}),
+        "filter_error": error,
+        "status_choices": [str(s) for s in JobStatus],
+        "problem_choices": PROBLEM_TYPES,
+    }
+    status = 400 if error else 200
     if request.htmx and cursor:
         return render(request, "jobs/partials/job_rows.html", context)
-    return render(request, "jobs/list.html", context)
+    if request.htmx and request.htmx.target == "job-results":
+        return render(request, "jobs/partials/job_results.html", context, status=status)
+    context["stats"] = selectors.job_stats(user=request.user)
+    context.update(_notifications_context(request))
+    if request.htmx and request.htmx.target == "history-stats":
+        return render(request, "jobs/partials/history_stats.html", context)
+    context["datasets"] = dataset_list(user=request.user, limit=100).items
+    return render(request, "jobs/list.html", context, status=status)
+
+
+PICKER_SIZE = 60
 
 
 @require_safe
 @login_required
 def job_compare(request: HttpRequest) -> HttpResponse:
-    """Up to four jobs side by side: `?ids=a&ids=b` (the job list's checkboxes) or `?ids=a,b`."""
+    """Two to four jobs side by side: `?ids=a&ids=b` (the history's ticks) or `?ids=a,b`.
+
+    Without ids, or with the wrong number of them, the picker: the user's finished runs.
+    """
     job_ids = [part for value in request.GET.getlist("ids") for part in value.split(",")]
-    try:
-        jobs = selectors.jobs_to_compare(job_ids=job_ids, user=request.user)
-    except InvalidInput as exc:
-        messages.error(request, exc.message)
-        return redirect("jobs:list")
-    return render(request, "jobs/compare.html", pages.compare_context(jobs))
+    error = None
+    if job_ids:
+        try:
+            jobs = selectors.jobs_to_compare(job_ids=job_ids, user=request.user)
+        except InvalidInput as exc:
+            error = exc.message
+        else:
+            evaluations = [selectors.job_evaluation(job=job) for job in jobs]
+            cards = [selectors.job_model_card(job=job) for job in jobs]
+            return render(
+                request, "jobs/compare.html", pages.compare_context(jobs, evaluations, cards)
+            )
+    runs = selectors.job_list(
+        user=request.user, limit=PICKER_SIZE, filters=JobFilter(status=str(JobStatus.COMPLETED))
+    ).items
+    context = {
+        "runs": runs,
+        "picked": {i.strip() for i in job_ids},
+        "compare_error": error,
+        "max_compared": selectors.MAX_COMPARED,
+    }
+    return render(request, "jobs/compare_pick.html", context, status=400 if error else 200)
 
 
 # --------------------------------------------------------------------------- detail
@@ -133,6 +337,7 @@ def _detail_context(request: HttpRequest, job: Job, **extra: Any) -> dict[str, A
         "timeline": pages.timeline_context(job),
         "metric_label": METRIC_LABELS.get(job.metric or "", job.metric),
         "metric_choices": METRICS.get(job.problem_type or "", ()),
+        "cost": selectors.job_cost(job),
     }
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         context["failure"] = pages.failure_context(job)
@@ -207,9 +412,9 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
     the results or the failure report replace the card.
     """
     job = _get_job_for_user(request, job_id)
-    response = render(
-        request, "jobs/partials/progress.html", {"progress": pages.progress_context(job)}
-    )
+    # The timeline rides along (out of band), so "Started —" fills in by itself.
+    context = {"progress": pages.progress_context(job), "timeline": pages.timeline_context(job)}
+    response = render(request, "jobs/partials/progress.html", context)
     if request.htmx and request.GET.get("live") and job.is_terminal:
         response["HX-Refresh"] = "true"
     return response
@@ -265,7 +470,14 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
         messages.error(request, exc.message)
         return _back_to(request, job)
     note = f" Kept {', '.join(summary.kept_resources)}." if summary.kept_resources else ""
-    messages.success(request, f"Deleted the job and {len(summary.deleted_resources)} files.{note}")
+    done = f"Deleted the job and {len(summary.deleted_resources)} files.{note}"
+    if request.htmx and request.POST.get("from") == "list":
+        # A history row: it becomes a note; the tiles above the table refresh themselves.
+        context = {"job": job, "message": done}
+        response = render(request, "jobs/partials/job_row_deleted.html", context)
+        response["HX-Trigger"] = "jobs-changed"
+        return response
+    messages.success(request, done)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("jobs:list")

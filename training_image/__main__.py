@@ -278,6 +278,8 @@ class JobRun:
             excluded=excluded,
             class_names=dict(self.config.class_names),
             seed=self.config.seed,
+            ensemble=self.config.ensemble,
+            kept=self.config.kept_columns,
             progress=self.reporter.update,
             out_dir=workdir / "artifacts",
             on_artifact=self.upload,

@@ -211,8 +211,39 @@ def estimator_label(name: object) -> str:
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
 
 
-def default_metric(problem_type: str) -> str:
+# A classification target is imbalanced when its rarest class has fewer than a quarter of the
+# rows of its commonest (worse than 1:4; a binary target under 20 % of rows): class weights
+# are then applied, and the default metric is an F1 that counts the rare class. Penguins'
+# species (152 / 124 / 68) are not; 8 % fraud is.
+IMBALANCE_RATIO = 0.25
+IMBALANCED_METRICS = {"binary": "f1", "multiclass": "f1_macro"}
+
+
+def is_imbalanced(class_counts: Any) -> bool:
+    """Whether the rarest of these class counts is under IMBALANCE_RATIO of the commonest."""
+    counts = [int(c) for c in (() if class_counts is None else class_counts) if int(c) > 0]
+    return len(counts) >= 2 and min(counts) / max(counts) < IMBALANCE_RATIO
+
+
+def default_metric(problem_type: str, *, imbalanced: bool = False) -> str:
+    """The metric a job optimises when none is chosen: F1 for imbalanced classes."""
+    if imbalanced and problem_type in IMBALANCED_METRICS:
+        return IMBALANCED_METRICS[problem_type]
     return METRICS[problem_type][0]
+
+
+def profile_class_counts(profile: Mapping[str, Any] | None) -> list[int] | None:
+    """A target column's class counts from the upload analysis (`top_values`), when they
+    cover every class; None otherwise."""
+    profile = profile or {}
+    top = profile.get("top_values") or []
+    counts = [v.get("count") for v in top if isinstance(v, Mapping)]
+    unique = profile.get("unique")
+    if not counts or not all(isinstance(c, int) for c in counts):
+        return None
+    if not isinstance(unique, int) or unique > len(counts):
+        return None
+    return counts
 
 
 def legacy_problem_type(problem_type: str | None) -> str | None:
@@ -237,6 +268,256 @@ def auto_time_budget(row_count: int) -> int:
     if row_count < 50_000:
         return 600
     return 1_200
+
+
+# --------------------------------------------------------------------------- training request
+
+
+MAX_SEED = 2**31 - 1
+
+
+class TrainingRequestError(ValueError):
+    """A training request that cannot run. `errors` lists (field, message) pairs, the
+    fields named as the configure form and the API's `config` name them."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        self.field, self.message = errors[0]
+        super().__init__("; ".join(message for _, message in errors))
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """A validated training request: what a job record and the container's run carry."""
+
+    target_column: str
+    problem_type: str | None  # None: the container detects it (no analysis at hand)
+    metric: str | None  # None: the problem type's default, once known
+    time_budget: int | None  # None: no row count at hand to pick one from
+    excluded_columns: tuple[str, ...]
+    seed: int | None = None  # None: the deployment's seed
+    ensemble: bool = True
+    kept_columns: tuple[str, ...] = ()
+
+
+def _budget(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)
+
+
+def validate_training_request(
+    *,
+    target_column: str,
+    problem_type: str | None = None,
+    metric: str | None = None,
+    time_budget: Any = None,
+    excluded_columns: Any = (),
+    columns: list[str] | tuple[str, ...] | None = None,
+    profiles: Mapping[str, Mapping[str, Any]] | None = None,
+    row_count: int | None = None,
+    min_time_budget: int = MIN_TIME_BUDGET,
+    seed: Any = None,
+    ensemble: Any = True,
+    kept_columns: Any = (),
+) -> TrainingSettings:
+    """The one check of a training request: the configure form, the API, the job service
+    and the container all call it, so a request means the same and fails the same way
+    everywhere.
+
+    Args:
+        target_column: The column to predict.
+        problem_type: binary, multiclass or regression; None, "" or "auto" to detect.
+        metric: A metric of the problem type; None, "" or "auto" for its default.
+        time_budget: Search seconds (int or digits); None or "" for the automatic budget.
+        excluded_columns: Columns to leave out of the features.
+        columns: The dataset's columns, when known (the checks against them are skipped
+            otherwise: the API's shape check, the container before it reads the file).
+        profiles: The analysis entries by column name (`problem_type`, `kind`, `unique`),
+            when known: "auto" then resolves to the detected problem type.
+        row_count: The dataset's rows, when known, for the automatic budget.
+        min_time_budget: The budget floor: the deployment's (the web's setting, by default
+            MIN_TIME_BUDGET); the container passes CONTAINER_MIN_TIME_BUDGET, the web
+            having checked the deployment's floor already.
+        seed: The search's random seed (0 to 2**31 - 1); None for the deployment's.
+        ensemble: Whether a weighted ensemble of the best models may be tried.
+        kept_columns: Identifier or constant columns to keep as features anyway.
+
+    Returns:
+        The settings with "auto" resolved as far as the facts given allow.
+
+    Raises:
+        TrainingRequestError: every problem found, each with the field it belongs to.
+    """
+    errors: list[tuple[str, str]] = []
+    target = target_column if isinstance(target_column, str) else ""
+    if not target:
+        errors.append(("target_column", "Choose the column to predict."))
+    elif columns is not None and target not in columns:
+        errors.append(("target_column", f"Target column '{target}' not found in dataset"))
+
+    if isinstance(excluded_columns, str) or not all(
+        isinstance(c, str) for c in excluded_columns or ()
+    ):
+        errors.append(("excluded_columns", "Excluded columns must be a list of column names."))
+        excluded: list[str] = []
+    else:
+        excluded = list(dict.fromkeys(excluded_columns or ()))
+    if columns is not None:
+        unknown = [c for c in excluded if c not in columns]
+        if unknown:
+            errors.append(("excluded_columns", f"Excluded columns not found in dataset: {unknown}"))
+    if target and target in excluded:
+        errors.append(
+            (
+                "excluded_columns",
+                f"The target column '{target}' cannot also be excluded: untick it, or pick "
+                "another target.",
+            )
+        )
+    elif (
+        columns is not None
+        and target in columns
+        and not [c for c in columns if c != target and c not in excluded]
+    ):
+        errors.append(("excluded_columns", "No feature columns are left: exclude fewer."))
+
+    chosen = None if problem_type in (None, "", "auto") else problem_type
+    if chosen is not None and chosen not in PROBLEM_TYPES:
+        errors.append(
+            (
+                "problem_type",
+                f"Unknown problem type '{chosen}': use one of {', '.join(PROBLEM_TYPES)}.",
+            )
+        )
+        chosen = None
+    elif (
+        chosen is None
+        and profiles is not None
+        and target
+        and (columns is None or target in columns)
+    ):
+        profile = profiles.get(target) or {}
+        detected = profile.get("problem_type")
+        if detected in PROBLEM_TYPES:
+            chosen = detected
+        else:
+            from training_image.detection import unusable_target_reason
+
+            unique = profile.get("unique")
+            reason = unusable_target_reason(
+                profile.get("kind"), unique if isinstance(unique, int) else None
+            )
+            errors.append(
+                (
+                    "target_column",
+                    f"Column '{target}' cannot be a training target: {reason}. Pick another "
+                    "target, or choose the problem type yourself.",
+                )
+            )
+
+    every_metric = {m for names in METRICS.values() for m in names}
+    chosen_metric = None if metric in (None, "", "auto") else metric
+    if chosen_metric is not None and chosen_metric not in every_metric:
+        errors.append(("metric", f"Unknown metric '{chosen_metric}'."))
+        chosen_metric = None
+    elif chosen_metric is not None and chosen in METRICS and chosen_metric not in METRICS[chosen]:
+        from training_image.detection import problem_type_label
+
+        errors.append(
+            (
+                "metric",
+                f"{METRIC_LABELS.get(chosen_metric, chosen_metric)} does not apply to "
+                f"{problem_type_label(chosen).lower()} ({chosen}); pick one of "
+                f"{', '.join(METRIC_LABELS.get(m, m) for m in METRICS[chosen])}.",
+            )
+        )
+    if chosen_metric is None and chosen in METRICS:
+        counts = profile_class_counts((profiles or {}).get(target))
+        chosen_metric = default_metric(chosen, imbalanced=is_imbalanced(counts))
+
+    budget: int | None = None
+    try:
+        budget = _budget(time_budget)
+    except (TypeError, ValueError):
+        errors.append(("time_budget", "Time budget must be a whole number of seconds."))
+    else:
+        if budget is None and row_count is not None:
+            budget = auto_time_budget(row_count)
+        elif budget is not None and not min_time_budget <= budget <= MAX_TIME_BUDGET:
+            errors.append(
+                (
+                    "time_budget",
+                    f"Time budget must be between {min_time_budget} and {MAX_TIME_BUDGET} seconds.",
+                )
+            )
+    if chosen_metric == "mape" and profiles is not None and target:
+        profile = profiles.get(target) or {}
+        low, high = profile.get("min"), profile.get("max")
+        if isinstance(low, int | float) and isinstance(high, int | float) and low <= 0 <= high:
+            errors.append(
+                (
+                    "metric",
+                    f"MAPE divides by the target, and '{target}' reaches zero (from {low} to "
+                    f"{high}): pick RMSE or MAE instead.",
+                )
+            )
+
+    chosen_seed: int | None = None
+    if seed not in (None, ""):
+        try:
+            chosen_seed = _budget(seed)
+        except (TypeError, ValueError):
+            chosen_seed = -1
+        if chosen_seed is None or not 0 <= chosen_seed <= MAX_SEED:
+            errors.append(("seed", f"Seed must be a whole number from 0 to {MAX_SEED}."))
+            chosen_seed = None
+    if not isinstance(ensemble, bool):
+        errors.append(("ensemble", "Ensemble must be true or false."))
+
+    if isinstance(kept_columns, str) or not all(isinstance(c, str) for c in kept_columns or ()):
+        errors.append(("kept_columns", "Kept columns must be a list of column names."))
+        kept: list[str] = []
+    else:
+        kept = [c for c in dict.fromkeys(kept_columns or ()) if c != target]
+        clash = [c for c in kept if c in excluded]
+        if clash:
+            errors.append(("kept_columns", f"Columns cannot be both kept and excluded: {clash}"))
+        if columns is not None and (unknown := [c for c in kept if c not in columns]):
+            errors.append(("kept_columns", f"Kept columns not found in dataset: {unknown}"))
+
+    if errors:
+        raise TrainingRequestError(errors)
+    return TrainingSettings(
+        target_column=target,
+        problem_type=chosen,
+        metric=chosen_metric,
+        time_budget=budget,
+        excluded_columns=tuple(excluded),
+        seed=chosen_seed,
+        ensemble=bool(ensemble),
+        kept_columns=tuple(kept),
+    )
+
+
+def mape_applies(values: Any) -> bool:
+    """Whether MAPE means something for these target values: all of one sign and none
+    near zero (within 1 % of the median size), so no row's error is divided by ~0."""
+    sizes = []
+    for value in values:
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            return False
+        sizes.append(number)
+    if not sizes or not (all(v > 0 for v in sizes) or all(v < 0 for v in sizes)):
+        return False
+    magnitudes = sorted(abs(v) for v in sizes)
+    median = magnitudes[len(magnitudes) // 2]
+    return magnitudes[0] >= 0.01 * median
 
 
 # --------------------------------------------------------------------------- artifacts
@@ -398,6 +679,12 @@ class Job:
     csv_dialect: dict[str, Any] | None = None
     # Names for integer-coded classes, given at configure time: class value (text) -> name.
     class_names: dict[str, str] = field(default_factory=dict)
+    # Search settings: the random seed (None: the deployment's, Backend.seed), whether a
+    # weighted ensemble may be tried, and the columns the analysis would drop (identifier,
+    # constant) that the user chose to keep as features.
+    seed: int | None = None
+    ensemble: bool = True
+    kept_columns: list[str] = field(default_factory=list)
 
     @property
     def is_terminal(self) -> bool:
@@ -495,6 +782,8 @@ ENV_METRIC = "AUTOML_METRIC"
 ENV_TIME_BUDGET = "AUTOML_TIME_BUDGET"
 ENV_CLASS_NAMES = "AUTOML_CLASS_NAMES"  # optional: JSON object, class value (text) -> name
 ENV_SEED = "AUTOML_SEED"
+ENV_ENSEMBLE = "AUTOML_ENSEMBLE"  # optional: "false" turns the weighted ensemble off
+ENV_KEPT_COLUMNS = "AUTOML_KEPT_COLUMNS"  # optional JSON list: detected drops to keep
 ENV_STORAGE = "AUTOML_STORAGE"
 ENV_DATASETS_LOCATION = "AUTOML_DATASETS_LOCATION"
 ENV_MODELS_LOCATION = "AUTOML_MODELS_LOCATION"
@@ -526,6 +815,12 @@ CONTAINER_ENV: tuple[EnvVar, ...] = (
     EnvVar(ENV_JOB_STORE_LOCATION, True, "SQLite file path or DynamoDB jobs table name"),
     EnvVar(ENV_CSV_DIALECT, False, "JSON CsvDialect of the dataset (absent: sniff the file)"),
     EnvVar(ENV_CLASS_NAMES, False, "JSON object naming integer-coded classes (value -> name)"),
+    EnvVar(ENV_ENSEMBLE, False, "true (default) or false: may a weighted ensemble be tried"),
+    EnvVar(
+        ENV_KEPT_COLUMNS,
+        False,
+        "JSON list of identifier or constant columns to keep as features (default [])",
+    ),
 )
 REQUIRED_ENV = tuple(v.name for v in CONTAINER_ENV if v.required)
 
@@ -570,13 +865,15 @@ def container_env(job: Job, *, dataset_key: str, backend: Backend) -> dict[str, 
         ENV_PROBLEM_TYPE: job.problem_type or "auto",
         ENV_METRIC: job.metric or "auto",
         ENV_TIME_BUDGET: str(int(job.time_budget)),
-        ENV_SEED: str(backend.seed),
+        ENV_SEED: str(backend.seed if job.seed is None else job.seed),
         ENV_STORAGE: backend.storage,
         ENV_DATASETS_LOCATION: backend.datasets_location,
         ENV_MODELS_LOCATION: backend.models_location,
         ENV_REPORTS_LOCATION: backend.reports_location,
         ENV_JOB_STORE: backend.job_store,
         ENV_JOB_STORE_LOCATION: backend.job_store_location,
+        ENV_ENSEMBLE: "true" if job.ensemble else "false",
+        ENV_KEPT_COLUMNS: json.dumps(list(job.kept_columns)),
     }
     if job.csv_dialect is not None:
         env[ENV_CSV_DIALECT] = CsvDialect.from_dict(job.csv_dialect).to_json()
@@ -608,6 +905,9 @@ class ContainerConfig:
     csv_dialect: CsvDialect | None = None
     class_names: tuple[tuple[str, str], ...] = ()  # class value (text) -> name
 
+    ensemble: bool = True
+    kept_columns: tuple[str, ...] = ()
+
 
 def _class_names_env(raw: str | None) -> tuple[tuple[str, str], ...]:
     if raw is None or not raw.strip():
@@ -621,6 +921,15 @@ def _class_names_env(raw: str | None) -> tuple[tuple[str, str], ...]:
     ):
         raise ContainerEnvError(ENV_CLASS_NAMES, "must be a JSON object of text to text")
     return tuple(names.items())
+
+
+# Which container variable carries each field of a training request.
+_TRAINING_FIELD_ENV = {
+    "target_column": ENV_TARGET_COLUMN,
+    "problem_type": ENV_PROBLEM_TYPE,
+    "metric": ENV_METRIC,
+    "time_budget": ENV_TIME_BUDGET,
+}
 
 
 def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
@@ -653,21 +962,32 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
             need(var.name)
 
     problem_type = choice(ENV_PROBLEM_TYPE, (*PROBLEM_TYPES, "auto"))
-    metric = need(ENV_METRIC)
-    all_metrics = {m for ms in METRICS.values() for m in ms}
-    if metric != "auto" and metric not in all_metrics:
-        raise ContainerEnvError(ENV_METRIC, f"unknown metric {metric!r}")
-    if metric != "auto" and problem_type != "auto" and metric not in METRICS[problem_type]:
-        raise ContainerEnvError(ENV_METRIC, f"{metric!r} does not apply to {problem_type}")
+    budget = need(ENV_TIME_BUDGET)
+    if not budget.isdigit():
+        raise ContainerEnvError(ENV_TIME_BUDGET, f"must be an integer, got {budget!r}")
+    try:
+        # The web's check, again: the record may come from anywhere (a script, an old web).
+        request = validate_training_request(
+            target_column=environ[ENV_TARGET_COLUMN],  # column names may carry spaces
+            problem_type=problem_type,
+            metric=need(ENV_METRIC),
+            time_budget=budget,
+            excluded_columns=(),  # read from the job record (__main__)
+            min_time_budget=CONTAINER_MIN_TIME_BUDGET,
+        )
+    except TrainingRequestError as exc:
+        raise ContainerEnvError(_TRAINING_FIELD_ENV[exc.field], exc.message) from None
 
     return ContainerConfig(
         job_id=need(ENV_JOB_ID),
         dataset_key=need(ENV_DATASET_KEY),
-        target_column=environ[ENV_TARGET_COLUMN],  # column names may carry spaces
-        problem_type=None if problem_type == "auto" else problem_type,
-        metric=None if metric == "auto" else metric,
-        time_budget=integer(ENV_TIME_BUDGET, CONTAINER_MIN_TIME_BUDGET, MAX_TIME_BUDGET),
-        seed=integer(ENV_SEED, 0, 2**31 - 1),
+        target_column=request.target_column,
+        problem_type=request.problem_type,
+        # An explicit metric stays; "auto" stays None (the container resolves it once the
+        # problem type is detected).
+        metric=None if need(ENV_METRIC) == "auto" else request.metric,
+        time_budget=int(request.time_budget or 0),
+        seed=integer(ENV_SEED, 0, MAX_SEED),
         storage=choice(ENV_STORAGE, ("local", "s3")),
         datasets_location=need(ENV_DATASETS_LOCATION),
         models_location=need(ENV_MODELS_LOCATION),
@@ -680,6 +1000,8 @@ def read_container_env(environ: Mapping[str, str]) -> ContainerConfig:
         ),
         csv_dialect=_csv_dialect(environ.get(ENV_CSV_DIALECT)),
         class_names=_class_names_env(environ.get(ENV_CLASS_NAMES)),
+        ensemble=_flag(environ, ENV_ENSEMBLE, default=True),
+        kept_columns=_json_names(environ, ENV_KEPT_COLUMNS),
     )
 
 
@@ -692,6 +1014,28 @@ def _csv_dialect(raw: str | None) -> CsvDialect | None:
         raise ContainerEnvError(
             ENV_CSV_DIALECT, f"must be a CSV dialect as JSON (CsvDialect.to_json()): {error}"
         ) from None
+
+
+def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ContainerEnvError(name, f"must be true or false, got {raw!r}")
+    return raw in ("true", "1")
+
+
+def _json_names(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ContainerEnvError(name, "must be a JSON list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ContainerEnvError(name, "must be a JSON list of strings")
+    return tuple(value)
 
 
 # --------------------------------------------------------------------------- storage schema
@@ -744,10 +1088,15 @@ DYNAMO_DATASETS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_DATASET_STATUS_INDEX: ("status", "created_at"),
 }
+# A user's jobs in one status / of one problem type, newest first (the history's filters).
+DYNAMO_OWNER_STATUS_INDEX = "owner_status-created_at-index"
+DYNAMO_OWNER_PROBLEM_INDEX = "owner_problem-created_at-index"
 DYNAMO_JOBS_INDEXES = {
     DYNAMO_OWNER_INDEX: ("owner_id", "created_at"),
     DYNAMO_STATUS_INDEX: ("status", "updated_at"),
     DYNAMO_DATASET_INDEX: ("dataset_id", "created_at"),
+    DYNAMO_OWNER_STATUS_INDEX: ("owner_status", "created_at"),
+    DYNAMO_OWNER_PROBLEM_INDEX: ("owner_problem", "created_at"),
 }
 # Prediction batches: one table, listed per job (newest first) through one index.
 DYNAMO_BATCHES_KEY = "batch_id"
@@ -755,6 +1104,55 @@ DYNAMO_BATCH_JOB_INDEX = "job_id-created_at-index"
 DYNAMO_BATCHES_INDEXES = {
     DYNAMO_BATCH_JOB_INDEX: ("job_id", "created_at"),
 }
+
+# --------------------------------------------------------------------------- history filters
+#
+# The owner-scoped filter indexes are keyed on "<owner_id>|<value>". DynamoDB stores these
+# keys as attributes every writer of a status or problem type sets (job_derived_attributes:
+# the web's adapter and the container's job store); SQLite computes the same text as
+# generated columns (SQLITE_JOB_GENERATED_COLUMNS), so a writer that only mirrors `status`
+# and `item` still keeps them right. A job without a problem type has no `owner_problem`
+# (a sparse index). Search text is kept the same way: one function, stored on DynamoDB,
+# computed on the fly by SQLite.
+OWNER_KEY_SEPARATOR = "|"
+JOB_OWNER_KEYS = {"owner_status": "status", "owner_problem": "problem_type"}
+JOB_SEARCH_FIELDS = ("dataset_name", "target_column", "job_id")
+JOB_SEARCH_ATTRIBUTE = "search_text"
+JOB_DERIVED_INPUTS = frozenset({*JOB_OWNER_KEYS.values(), *JOB_SEARCH_FIELDS})
+SQLITE_JOB_GENERATED_COLUMNS = {
+    "owner_status": "owner_id || '|' || status",
+    "owner_problem": "owner_id || '|' || NULLIF(json_extract(item, '$.problem_type'), '')",
+}
+SQLITE_JOB_FILTER_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_owner_status_created ON jobs (owner_status, created_at DESC, job_id);
+CREATE INDEX IF NOT EXISTS jobs_owner_problem_created ON jobs (owner_problem, created_at DESC, job_id);
+CREATE INDEX IF NOT EXISTS jobs_dataset_created ON jobs (dataset_id, created_at DESC, job_id);
+"""
+
+
+def owner_key(owner_id: str, value: str) -> str:
+    """The hash key of an owner-scoped filter index: one owner's jobs with one value."""
+    return f"{owner_id}{OWNER_KEY_SEPARATOR}{value}"
+
+
+def job_search_text(item: Mapping[str, Any]) -> str:
+    """What a history search matches: dataset name, target and id, case-folded."""
+    return " ".join(str(item.get(name) or "") for name in JOB_SEARCH_FIELDS).casefold()
+
+
+def job_derived_attributes(fields: Mapping[str, Any], owner_id: str) -> dict[str, str | None]:
+    """The index attributes a write of `fields` (a whole record or a write's changes) sets.
+
+    Only attributes whose inputs are in `fields` are returned; None means "remove".
+    """
+    derived: dict[str, str | None] = {}
+    for name, source in JOB_OWNER_KEYS.items():
+        if source in fields:
+            value = fields[source]
+            derived[name] = owner_key(owner_id, str(value)) if value else None
+    if all(name in fields for name in JOB_SEARCH_FIELDS):
+        derived[JOB_SEARCH_ATTRIBUTE] = job_search_text(fields)
+    return derived
 
 
 def sqlite_job_columns(job: Job) -> dict[str, Any]:

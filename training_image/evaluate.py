@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from training_image import metrics as metric_lib
+from training_image.contract import mape_applies
 from training_image.serialize import jsonable
 
 CURVE_POINTS = 200
@@ -56,12 +57,15 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, *, binary: bool) ->
 def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     from sklearn import metrics as m
 
-    return {
+    out = {
         "r2": float(m.r2_score(y, predicted)),
         "rmse": float(np.sqrt(m.mean_squared_error(y, predicted))),
         "mae": float(m.mean_absolute_error(y, predicted)),
-        "mape": float(m.mean_absolute_percentage_error(y, predicted)),
     }
+    # MAPE divides by each target: left out where a value is zero or near it (~1e14 there).
+    if mape_applies(y):
+        out["mape"] = float(m.mean_absolute_percentage_error(y, predicted))
+    return out
 
 
 def _add_metric(out: dict[str, float], metric: str, y: np.ndarray, prediction: np.ndarray) -> None:

@@ -463,6 +463,7 @@ def model_card(
     trained_on: str,
     metric: str,
     best_estimator: str,
+    ensemble: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     classification = problem_type != "regression"
     mapping = {str(i): c for i, c in enumerate(classes)} if classification and classes else {}
@@ -499,6 +500,8 @@ def model_card(
             "label_mapping": mapping,
             "metrics": metrics,
             "seed": seed,
+            # Whether the job allowed a weighted ensemble, and whether one won.
+            "ensemble": ensemble,
             "data_sha256": data_hash,
             "library_versions": library_versions(),
             "created_at": utcnow(),

@@ -26,11 +26,13 @@ from typing import Any, TypeVar
 
 from training_image.contract import (
     DYNAMO_JOBS_KEY,
+    JOB_OWNER_KEYS,
     RECLAIM_FROM,
     RECLAIM_TO,
     RECLAIMABLE_ERROR,
     Job,
     JobStatus,
+    job_derived_attributes,
     sources_for,
     sqlite_job_columns,
     utcnow,
@@ -238,6 +240,7 @@ class DynamoJobStore(JobStore):
         self.table = table
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
+        self._owners: dict[str, str] = {}
 
     def _call(self, call: Callable[[], T]) -> T:
         return call_with_throttle_retries(call, retry_delays=self.retry_delays, sleep=self.sleep)
@@ -249,6 +252,18 @@ class DynamoJobStore(JobStore):
         item = response.get("Item")
         return None if item is None else Job.from_item(from_dynamo(item))
 
+    def _owner_of(self, job_id: str) -> str | None:
+        if job_id not in self._owners:
+            item = self.table.get_item(
+                Key={DYNAMO_JOBS_KEY: job_id},
+                ConsistentRead=True,
+                ProjectionExpression="owner_id",
+            ).get("Item")
+            if not item:
+                return None
+            self._owners[job_id] = str(item["owner_id"])
+        return self._owners[job_id]
+
     def conditional_update(
         self,
         job_id: str,
@@ -258,6 +273,12 @@ class DynamoJobStore(JobStore):
     ) -> bool:
         from botocore.exceptions import ClientError
 
+        if changes.keys() & set(JOB_OWNER_KEYS.values()):
+            # The history's owner + status / problem type indexes key on attributes every
+            # writer keeps (contract.job_derived_attributes); the owner never changes.
+            owner = self._owner_of(job_id)
+            if owner:
+                changes = {**changes, **job_derived_attributes(changes, owner)}
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values = {f":v{i}": _to_dynamo(value) for i, value in enumerate(changes.values())}
         # As the web's adapter does, an empty field is left out of the item (REMOVE), never

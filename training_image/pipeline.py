@@ -34,7 +34,6 @@ from training_image.data import normalise_frame, profile_frame
 from training_image.errors import DataError
 from training_image.serialize import dumps
 from training_image.target import (
-    IMBALANCE_SHARE,
     MIN_ROWS,
     RARE_CLASS_ROWS,
     balanced_weights,
@@ -140,6 +139,7 @@ def train_frame(
     excluded: Sequence[str] = (),
     class_names: dict[str, str] | None = None,
     seed: int = 42,
+    kept: Sequence[str] = (),
     progress: ProgressCallback | None = None,
     out_dir: str | Path | None = None,
     on_artifact: ArtifactCallback | None = None,
@@ -164,6 +164,8 @@ def train_frame(
         class_names: names for integer-coded classes (class value as text -> name), given
             at configure time; the model then learns, predicts and reports the names.
         seed: random seed for splits, search and models.
+        kept: identifier or constant columns to keep as features anyway (the user unticked
+            the analysis's exclusion); other such columns are dropped.
         progress: called with {phase, message, trials, best_estimator, best_score, metric,
             elapsed, eta} as the run goes (possibly from a helper thread; may raise to stop).
         out_dir: when given, the artifacts are written there.
@@ -240,8 +242,9 @@ def train_frame(
     tgt = prepare_target(df, target, infos[target], problem_type)
     warnings.extend(tgt.warnings)
     problem_type = tgt.problem_type
+    imbalanced = problem_type != "regression" and contract.is_imbalanced(np.bincount(tgt.y))
     if metric is None:
-        metric = contract.default_metric(problem_type)
+        metric = contract.default_metric(problem_type, imbalanced=imbalanced)
     elif metric not in contract.METRICS[problem_type]:
         raise DataError(
             f"The metric '{metric}' does not apply to {problem_type}; choose one of "
@@ -253,7 +256,9 @@ def train_frame(
 
     # ---------------------------------------------------------------- preprocessing
     clock.enter(JobPhase.PREPROCESSING, "Encoding the features")
-    plan = preprocess.plan_features(df, target, infos, [c for c in excluded if c != target])
+    plan = preprocess.plan_features(
+        df, target, infos, [c for c in excluded if c != target], kept=kept
+    )
     if not plan.features:
         raise DataError(
             "No column is left to learn from: every column other than the target was excluded "
@@ -270,7 +275,9 @@ def train_frame(
         )
     y_train, y_test = y[train_idx], y[test_idx]
     weights = None
-    if metric in ("f1", "f1_macro") and np.bincount(y_train).min() / len(y_train) < IMBALANCE_SHARE:
+    # Imbalanced classes get balanced weights by default; log loss keeps the plain ones, as
+    # reweighting would skew the probabilities it scores.
+    if classification and metric != "log_loss" and contract.is_imbalanced(np.bincount(y_train)):
         weights = balanced_weights(y_train)
     fitted_search = preprocess.fit_pipeline(
         plan.features, X_train, y_train, _NoModel()
@@ -461,6 +468,7 @@ def train_frame(
         trained_on=trained_on,
         metric=metric,
         best_estimator=best_name,
+        ensemble={"allowed": bool(ensemble), "used": bool(choice.use), "reason": choice.reason},
     )
     evaluation: dict[str, Any] = {
         "problem_type": problem_type,

@@ -79,13 +79,18 @@ def plan_features(
     target: str,
     infos: dict[str, ColumnInfo],
     excluded: Sequence[str] = (),
+    *,
+    kept: Sequence[str] = (),
 ) -> FeaturePlan:
     """Decide, for every column but the target, whether and how it becomes a feature.
 
     Dropped columns get a reason a user can read: excluded, identifier, constant, duplicate.
+    A column in `kept` stays even when it looks like an identifier or a constant: the user
+    saw the analysis's exclusion and unticked it.
     """
     plan = FeaturePlan()
     excluded_set = set(excluded)
+    kept_set = set(kept)
     seen: dict[tuple[str, str], str] = {}
     for index, column in enumerate(df.columns):
         column = str(column)
@@ -95,7 +100,7 @@ def plan_features(
             plan.dropped.append({"column": column, "reason": "excluded when the job was set up"})
             continue
         info = infos[column]
-        if info.kind in DROPPED_KINDS:
+        if info.kind in DROPPED_KINDS and column not in kept_set:
             plan.dropped.append({"column": column, "reason": KIND_REASONS[Kind(info.kind)]})
             continue
         key = (str(df[column].dtype), _column_digest(df[column]))

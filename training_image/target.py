@@ -20,7 +20,6 @@ TEST_SHARE = 0.2
 MIN_ROWS = 10
 MAX_CLASSES = 100
 RARE_CLASS_ROWS = 5  # classes with fewer rows all go to training (a test row each would be noise)
-IMBALANCE_SHARE = 0.2  # minority share below which F1-type metrics get class-balanced weights
 
 
 @dataclass

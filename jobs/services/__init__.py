@@ -15,11 +15,11 @@ from __future__ import annotations
 from jobs.services.create import (
     IDEMPOTENCY_NAMESPACE,
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    detected_problem_type,
+    analysis_profiles,
     idempotent_job_id,
     job_create,
+    job_train_again,
     min_time_budget,
-    not_a_target_message,
     target_class_values,
 )
 from jobs.services.delete import ARTIFACT_LABELS, DeleteSummary, job_delete
@@ -37,6 +37,12 @@ from jobs.services.meta import (
     clean_tags,
     job_deploy,
     job_update_meta,
+)
+from jobs.services.notify import (
+    job_notify,
+    jobs_notify_finished,
+    notification_set,
+    notifications_enabled,
 )
 from jobs.services.predict import job_predict, job_predict_file
 from jobs.services.purge import jobs_purge
@@ -62,23 +68,27 @@ __all__ = [
     "DeleteSummary",
     "ReconcileReport",
     "clean_tags",
-    "detected_problem_type",
     "hand_off",
+    "analysis_profiles",
     "idempotent_job_id",
     "is_resubmittable",
     "job_cancel",
     "job_create",
+    "job_train_again",
     "job_delete",
     "job_deploy",
+    "job_notify",
     "job_predict",
     "job_predict_file",
     "job_requeue_interrupted",
     "job_resubmit",
     "job_update_meta",
+    "jobs_notify_finished",
     "jobs_purge",
     "jobs_reconcile",
     "last_sign_of_life",
     "min_time_budget",
-    "not_a_target_message",
+    "notification_set",
+    "notifications_enabled",
     "recently_interrupted",
 ]

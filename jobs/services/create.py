@@ -14,17 +14,15 @@ from core.exceptions import AlreadyExists, InvalidInput, InvalidTransition, NotF
 from jobs.services.handoff import hand_off
 from jobs.services.lifecycle import is_resubmittable, job_resubmit
 from training_image.contract import (
-    MAX_TIME_BUDGET,
-    METRICS,
-    PROBLEM_TYPES,
     Dataset,
     DatasetStatus,
     ErrorType,
     Job,
     JobStatus,
-    auto_time_budget,
+    TrainingRequestError,
+    TrainingSettings,
+    validate_training_request,
 )
-from training_image.detection import unusable_target_reason
 
 if TYPE_CHECKING:
     from datasets.repository import DatasetRepository
@@ -59,22 +57,9 @@ def _analysis_column(dataset: Dataset, column: str) -> Mapping[str, Any] | None:
     return entry if isinstance(entry, Mapping) else None
 
 
-def detected_problem_type(dataset: Dataset, column: str) -> str | None:
-    """The problem type the dataset analysis detected for `column` as a target (or None)."""
-    entry = _analysis_column(dataset, column)
-    value = entry.get("problem_type") if entry else None
-    return value if value in PROBLEM_TYPES else None
-
-
-def not_a_target_message(dataset: Dataset, column: str) -> str:
-    """What to tell a user who picked a column that cannot be predicted."""
-    entry = _analysis_column(dataset, column) or {}
-    unique = entry.get("unique")
-    reason = unusable_target_reason(entry.get("kind"), unique if isinstance(unique, int) else None)
-    return (
-        f"Column '{column}' cannot be a training target: {reason}. Pick another target, "
-        "or choose the problem type yourself."
-    )
+def analysis_profiles(dataset: Dataset) -> dict[str, Mapping[str, Any]]:
+    """The analysis entry of every column, by name."""
+    return {name: entry for name in dataset.columns if (entry := _analysis_column(dataset, name))}
 
 
 def _validate_training(
@@ -85,8 +70,15 @@ def _validate_training(
     metric: str | None,
     time_budget: int | None,
     excluded_columns: Iterable[str],
-) -> tuple[str, str, int, list[str]]:
-    """Check a training request against its dataset; returns (problem type, metric, budget, excluded)."""
+    seed: int | None = None,
+    ensemble: bool = True,
+    kept_columns: Iterable[str] = (),
+) -> TrainingSettings:
+    """Check a training request against its dataset; returns it with "auto" resolved.
+
+    The request itself is checked by `contract.validate_training_request`, the one check
+    the configure form, the API and the container make too.
+    """
     if dataset.status == DatasetStatus.FAILED:
         raise InvalidInput(
             f"This dataset was rejected and cannot be trained on: {dataset.error_message or 'see the dataset page'}"
@@ -96,45 +88,26 @@ def _validate_training(
             f"Dataset is not ready for training (it is {dataset.status}). "
             "Wait for the analysis to finish, then try again."
         )
-    columns = list(dataset.columns)
-    if target_column not in columns:
-        raise InvalidInput(f"Target column '{target_column}' not found in dataset")
-    excluded: list[str] = []
-    for column in excluded_columns:
-        if column not in excluded:
-            excluded.append(column)
-    unknown = [c for c in excluded if c not in columns]
-    if unknown:
-        raise InvalidInput(f"Excluded columns not found in dataset: {unknown}")
-    if target_column in excluded:
-        raise InvalidInput(f"The target column '{target_column}' cannot also be excluded")
-    if not [c for c in columns if c != target_column and c not in excluded]:
-        raise InvalidInput("No feature columns are left: exclude fewer columns")
-
-    if problem_type in (None, "", "auto"):
-        problem_type = detected_problem_type(dataset, target_column)
-        if problem_type is None:
-            raise InvalidInput(not_a_target_message(dataset, target_column))
-    elif problem_type not in PROBLEM_TYPES:
-        raise InvalidInput(
-            f"Unknown problem type '{problem_type}': use one of {', '.join(PROBLEM_TYPES)}"
+    try:
+        request = validate_training_request(
+            target_column=target_column,
+            problem_type=problem_type,
+            metric=metric,
+            time_budget=time_budget,
+            excluded_columns=list(excluded_columns),
+            columns=list(dataset.columns),
+            profiles=analysis_profiles(dataset),
+            row_count=dataset.row_count or 0,
+            min_time_budget=min_time_budget(),
+            seed=seed,
+            ensemble=ensemble,
+            kept_columns=list(kept_columns),
         )
-
-    if metric in (None, "", "auto"):
-        metric = METRICS[problem_type][0]
-    elif metric not in METRICS[problem_type]:
-        choices = ", ".join(METRICS[problem_type])
+    except TrainingRequestError as exc:
         raise InvalidInput(
-            f"Metric '{metric}' does not apply to {problem_type} problems; use one of {choices}"
-        )
-
-    if time_budget is None:
-        time_budget = auto_time_budget(dataset.row_count or 0)
-    elif not min_time_budget() <= int(time_budget) <= MAX_TIME_BUDGET:
-        raise InvalidInput(
-            f"Time budget must be between {min_time_budget()} and {MAX_TIME_BUDGET} seconds"
-        )
-    return problem_type, metric, int(time_budget), excluded
+            exc.message, {"field": exc.field, "errors": [list(e) for e in exc.errors]}
+        ) from None
+    return request
 
 
 MAX_CLASS_NAME_LENGTH = 60
@@ -206,6 +179,9 @@ def job_create(
     excluded_columns: Iterable[str] = (),
     class_names: Mapping[str, str] | None = None,
     idempotency_key: str | None = None,
+    seed: int | None = None,
+    ensemble: bool = True,
+    kept_columns: Iterable[str] = (),
     repository: JobRepository | None = None,
     datasets: DatasetRepository | None = None,
     runner: Runner | None = None,
@@ -228,6 +204,9 @@ def job_create(
         class_names: Names for integer-coded classes (class value as text -> name); the
             model then predicts and reports the names.
         idempotency_key: Client key that makes repeats return the same job.
+        seed: The search's random seed; None for the deployment's.
+        ensemble: Whether a weighted ensemble of the best models may be tried.
+        kept_columns: Identifier or constant columns to keep as features anyway.
 
     Returns:
         The job as stored after the hand-off (normally `queued`).
@@ -257,16 +236,22 @@ def job_create(
     dataset = datasets.get(dataset_id)
     if dataset is None or dataset.owner_id != owner_id:
         raise NotFound("Dataset not found")
-    problem_type, metric, time_budget, excluded = _validate_training(
+    request = _validate_training(
         dataset=dataset,
         target_column=target_column,
         problem_type=problem_type,
         metric=metric,
         time_budget=time_budget,
         excluded_columns=excluded_columns,
+        seed=seed,
+        ensemble=ensemble,
+        kept_columns=kept_columns,
     )
     names = validate_class_names(
-        dataset=dataset, target_column=target_column, problem_type=problem_type, names=class_names
+        dataset=dataset,
+        target_column=target_column,
+        problem_type=request.problem_type or problem_type,
+        names=class_names,
     )
     job = Job(
         job_id=job_id or str(uuid.uuid4()),
@@ -275,13 +260,16 @@ def job_create(
         dataset_name=dataset.filename,
         target_column=target_column,
         status=JobStatus.PENDING,
-        problem_type=problem_type,
-        metric=metric,
-        time_budget=time_budget,
-        excluded_columns=excluded,
+        problem_type=request.problem_type,
+        metric=request.metric,
+        time_budget=int(request.time_budget or 0),
+        excluded_columns=list(request.excluded_columns),
         idempotency_key=idempotency_key,
         csv_dialect=dataset.csv_dialect,
         class_names=names,
+        seed=request.seed,
+        ensemble=request.ensemble,
+        kept_columns=list(request.kept_columns),
     )
     try:
         repository.add(job)
@@ -334,3 +322,46 @@ def _repeat(
     if existing.error_type == ErrorType.SUBMIT and is_resubmittable(existing):
         return job_resubmit(job=existing, repository=repository, datasets=datasets, runner=runner)
     return existing
+
+
+def job_train_again(
+    *,
+    job: Job,
+    idempotency_key: str | None = None,
+    repository: JobRepository | None = None,
+    datasets: DatasetRepository | None = None,
+    runner: Runner | None = None,
+) -> Job:
+    """A new job with the settings of the finished `job` (same dataset, target, problem
+    type, metric, budget and excluded columns), validated and started like any other.
+
+    Raises:
+        InvalidTransition: `job` is still pending, queued or running.
+        NotFound: its dataset has been deleted.
+        InvalidInput: its settings no longer fit (e.g. a budget under today's minimum).
+    """
+    if not job.is_terminal:
+        raise InvalidTransition(
+            f"This job is still {job.status}: wait for it to finish, or cancel it, before "
+            "training again with its settings."
+        )
+    datasets = datasets or wiring.dataset_repository()
+    dataset = datasets.get(job.dataset_id)
+    if dataset is None or dataset.owner_id != job.owner_id:
+        raise NotFound("The dataset of this job has been deleted; upload it again to train.")
+    return job_create(
+        owner_id=job.owner_id,
+        dataset_id=job.dataset_id,
+        target_column=job.target_column,
+        problem_type=job.problem_type,
+        metric=job.metric,
+        time_budget=job.time_budget,
+        excluded_columns=job.excluded_columns,
+        idempotency_key=idempotency_key,
+        seed=job.seed,
+        ensemble=job.ensemble,
+        kept_columns=job.kept_columns,
+        repository=repository,
+        datasets=datasets,
+        runner=runner,
+    )

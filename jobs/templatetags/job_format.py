@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from training_image.contract import METRIC_LABELS, estimator_label, parse_time
 
@@ -43,6 +45,52 @@ def duration(seconds: Any) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def ago(moment: dt.datetime, now: dt.datetime) -> str:
+    """How long ago `moment` was, as people say it: "just now", "3 min ago", "Dec 3"."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 86_400:
+        return f"{round(seconds / 3600)} h ago"
+    if seconds < 7 * 86_400:
+        days = round(seconds / 86_400)
+        return f"{days} day{'s' if days != 1 else ''} ago"
+    return f"{moment:%b} {moment.day}" + (f", {moment.year}" if moment.year != now.year else "")
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A record timestamp as `<time>`: "3 min ago", with the exact time in the tooltip.
+
+    static/js/time.js turns the tooltip into the reader's local time and keeps the words
+    current; without it they read in UTC.
+    """
+    moment = isotime(value)
+    if moment is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<time datetime="{}" data-when="ago" title="{} UTC">{}</time>',
+        moment.isoformat(),
+        f"{moment:%b} {moment.day}, {moment:%Y %H:%M:%S}",
+        ago(moment, dt.datetime.now(dt.UTC)),
+    )
+
+
+@register.filter
+def local_time(value: Any) -> str:
+    """A record timestamp as `<time>` in full (time.js shows it in the reader's time zone)."""
+    moment = isotime(value)
+    if moment is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<time datetime="{}" data-when="local">{} UTC</time>',
+        moment.isoformat(),
+        f"{moment:%b} {moment.day}, {moment:%Y %H:%M:%S}",
+    )
 
 
 @register.filter
@@ -84,6 +132,36 @@ def metric_value(value: Any, digits: int = 4) -> str:
     if abs(value) >= 1000:
         return f"{value:,.1f}"
     return f"{value:.{int(digits)}f}"
+
+
+@register.filter
+def job_cost_usd(job: Any) -> float | None:
+    """What a finished job cost on AWS Fargate Spot (None while it runs)."""
+    from jobs.selectors import job_cost
+
+    return job_cost(job)["cost_usd"]
+
+
+@register.filter
+def usd(value: Any) -> str:
+    """Dollars as a bill shows them: "$0.0023" under a cent, "$0.53", "$12.30"."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if 0 < value < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+# Metrics read as a share, shown as a percentage (MAPE 0.082 is "8.2%").
+PERCENT_METRICS = frozenset({"mape"})
+
+
+@register.filter
+def metric_text(value: Any, name: Any) -> str:
+    """A metric's value as people read it: `value|metric_text:name`."""
+    if str(name) in PERCENT_METRICS:
+        return percent(value, 1)
+    return metric_value(value, 4)
 
 
 @register.filter

@@ -103,3 +103,19 @@ def test_it_adds_an_index_missing_from_an_older_table(aws):
     output = run()
     assert f"added index {contract.DYNAMO_DATASET_STATUS_INDEX} to automl-datasets" in output
     assert indexes_of(aws, "automl-datasets") == contract.DYNAMO_DATASETS_INDEXES
+
+
+def test_it_fills_the_filter_keys_of_jobs_stored_before_the_indexes(aws):
+    from automl_lite import wiring
+    from jobs.repository import JobFilter
+
+    run()
+    job = make_job(owner_id="alice", status="failed", problem_type="binary")
+    table = boto3.resource("dynamodb", region_name=REGION).Table("automl-jobs")
+    table.put_item(Item={k: v for k, v in job.to_item().items() if v not in (None, [], {})})
+    repository = wiring.job_repository()
+    assert repository.list_for_owner("alice", filters=JobFilter.build(status="failed")).items == []
+    assert "filled the filter index keys of 1 jobs" in run()
+    found = repository.list_for_owner("alice", filters=JobFilter.build(status="failed", q="DATA"))
+    assert [j.job_id for j in found.items] == [job.job_id]
+    assert "filled" not in run()

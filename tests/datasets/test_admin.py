@@ -81,7 +81,9 @@ def test_it_refuses_to_delete_a_dataset_that_jobs_use(staff, repo, alice):
     dataset = stored_dataset(repo, alice)
     wiring.job_repository().add(make_job(owner_id=str(alice.pk), dataset_id=dataset.dataset_id))
     response = staff.post(
-        LIST_URL, {"action": "delete", "_selected_action": [dataset.dataset_id]}, follow=True
+        LIST_URL,
+        {"action": "delete", "_selected_action": [dataset.dataset_id], "confirmed": "yes"},
+        follow=True,
     )
     assert "delete them first" in response.content.decode()
     assert repo.get(dataset.dataset_id) is not None
@@ -89,6 +91,6 @@ def test_it_refuses_to_delete_a_dataset_that_jobs_use(staff, repo, alice):
 
 def test_it_deletes_a_dataset_and_its_file(staff, repo, alice):
     dataset = stored_dataset(repo, alice)
-    staff.post(detail_url(dataset.dataset_id), {"action": "delete"})
+    staff.post(detail_url(dataset.dataset_id), {"action": "delete", "confirmed": "yes"})
     assert repo.get(dataset.dataset_id) is None
     assert not wiring.storage("datasets").exists(dataset.storage_key)

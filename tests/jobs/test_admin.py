@@ -208,9 +208,35 @@ def test_it_resubmits_a_failed_job(submit, staff, repo, alice):
 
 def test_it_deletes_a_job_and_returns_to_the_list(staff, repo, alice):
     job = add_job(repo, alice, JobStatus.COMPLETED)
-    response = staff.post(detail_url(job.job_id), {"action": "delete"})
+    response = staff.post(detail_url(job.job_id), {"action": "delete", "confirmed": "yes"})
     assert response["Location"] == LIST_URL
     assert repo.get(job.job_id) is None
+
+
+def test_a_bulk_delete_asks_first(staff, repo, alice):
+    jobs = [add_job(repo, alice, JobStatus.COMPLETED) for _ in range(2)]
+    ids = [j.job_id for j in jobs]
+    asked = staff.post(LIST_URL, {"action": "delete", "_selected_action": ids})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and "Are you sure?" in body
+    assert "cannot be undone" in body and 'id="confirm-delete"' in body and "2 jobs" in body
+    assert all(repo.get(i) is not None for i in ids)  # nothing deleted yet
+    done = staff.post(LIST_URL, {"action": "delete", "_selected_action": ids, "confirmed": "yes"})
+    assert done.status_code == 302 and all(repo.get(i) is None for i in ids)
+
+
+def test_a_delete_from_the_detail_page_asks_first(staff, repo, alice):
+    job = add_job(repo, alice, JobStatus.COMPLETED)
+    asked = staff.post(detail_url(job.job_id), {"action": "delete"})
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.content.decode()
+    assert repo.get(job.job_id) is not None
+
+
+def test_the_list_actions_are_labelled(staff, repo, alice):
+    add_job(repo, alice)
+    body = staff.get(LIST_URL).content.decode()
+    assert '<label for="record-action">Action:</label>' in body
+    assert "Run on the selected jobs" in body and ">Go<" not in body
 
 
 def test_it_lets_view_only_staff_look_but_not_act(django_user_model, repo, alice):

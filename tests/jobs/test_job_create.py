@@ -87,7 +87,7 @@ def test_it_rejects_a_budget_out_of_range(alice, iris, runner, budget):
 
 
 def test_it_rejects_a_metric_of_another_problem_type(alice, iris, runner):
-    with pytest.raises(InvalidInput, match="Metric 'r2' does not apply to multiclass"):
+    with pytest.raises(InvalidInput, match="R² does not apply to multiclass"):
         create(alice, iris, metric="r2")
 
 

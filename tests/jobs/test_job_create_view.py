@@ -53,7 +53,7 @@ def test_a_double_submit_starts_one_job(alice_client, alice, iris, runner):
 def test_a_bad_budget_comes_back_on_the_configure_page(alice_client, iris, runner):
     response = alice_client.post(URL, form(iris, time_budget="5"))
     assert response.status_code == 400
-    assert "Ensure this value is greater than or equal to 30" in response.content.decode()
+    assert "Time budget must be between 30 and 3600 seconds" in response.content.decode()
     assert runner.submitted == []
 
 

@@ -13,6 +13,7 @@ from core.exceptions import (
 )
 from jobs.adapters.dynamodb import DynamoJobRepository
 from jobs.adapters.sqlite import SqliteJobRepository
+from jobs.repository import JobFilter
 from tests.conftest import make_job
 from tests.core.moto_tables import both_adapters
 from training_image.contract import ErrorType, JobStatus, new_id
@@ -329,3 +330,152 @@ def test_it_deletes_a_job(repo):
     assert repo.list_for_owner("alice").items == []
     with pytest.raises(NotFound):
         repo.delete(job.job_id)
+
+
+# --------------------------------------------------------------------------- history filters
+
+
+def listed(repo, owner="alice", limit=50, **filters):
+    """Every job id one filter lists, page by page, and the page sizes."""
+    ids, sizes, cursor = [], [], None
+    while True:
+        page = repo.list_for_owner(
+            owner, limit=limit, cursor=cursor, filters=JobFilter.build(**filters)
+        )
+        ids += [j.job_id for j in page.items]
+        sizes.append(len(page.items))
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids, sizes
+
+
+def finished(repo, to=JobStatus.COMPLETED, **overrides):
+    job = running_job(repo, **overrides)
+    return repo.transition(job.job_id, to)
+
+
+def test_it_filters_by_status_as_jobs_move_on(repo):
+    done = [finished(repo, owner_id="alice", created_at=stamp(n)) for n in range(3)]
+    failed = finished(repo, JobStatus.FAILED, owner_id="alice", created_at=stamp(5))
+    pending = repo.add(make_job(owner_id="alice", created_at=stamp(6)))
+    finished(repo, owner_id="bob", created_at=stamp(7))
+    assert listed(repo, status="completed")[0] == [j.job_id for j in reversed(done)]
+    assert listed(repo, status="failed")[0] == [failed.job_id]
+    assert listed(repo, status="pending")[0] == [pending.job_id]
+    # A status change moves the job to its new status's listing.
+    repo.transition(pending.job_id, JobStatus.CANCELLED)
+    assert listed(repo, status="pending")[0] == []
+    assert listed(repo, status="cancelled")[0] == [pending.job_id]
+
+
+def test_it_pages_a_sparse_filter_in_full_pages(repo):
+    wanted = []
+    for n in range(13):
+        job = repo.add(make_job(owner_id="alice", created_at=stamp(n), tags=["x"] if n % 3 else []))
+        if n % 3:
+            wanted.append(job.job_id)
+    ids, sizes = listed(repo, limit=3, tag="x")
+    assert ids == list(reversed(wanted))
+    assert sizes == [3, 3, 2]
+
+
+def test_it_filters_by_problem_type_once_known(repo):
+    job = running_job(repo, owner_id="alice")  # problem type detected by the container
+    assert listed(repo, problem_type="regression")[0] == []
+    repo.transition(job.job_id, JobStatus.COMPLETED, problem_type="regression")
+    binary = repo.add(make_job(owner_id="alice", problem_type="binary"))
+    assert listed(repo, problem_type="regression")[0] == [job.job_id]
+    assert listed(repo, problem_type="binary")[0] == [binary.job_id]
+
+
+def test_it_filters_by_dataset_and_never_shows_another_owners_job(repo):
+    dataset_id = new_id()
+    mine = repo.add(make_job(owner_id="alice", dataset_id=dataset_id, created_at=stamp(1)))
+    repo.add(make_job(owner_id="bob", dataset_id=dataset_id, created_at=stamp(2)))
+    repo.add(make_job(owner_id="alice", created_at=stamp(3)))
+    assert listed(repo, dataset_id=dataset_id)[0] == [mine.job_id]
+    assert listed(repo, owner="carol", dataset_id=dataset_id)[0] == []
+
+
+def test_it_combines_filters(repo):
+    dataset_id = new_id()
+    both = finished(
+        repo, owner_id="alice", dataset_id=dataset_id, tags=["v2"], problem_type="binary"
+    )
+    finished(repo, owner_id="alice", dataset_id=dataset_id, tags=["v1"], problem_type="binary")
+    finished(repo, JobStatus.FAILED, owner_id="alice", dataset_id=dataset_id, tags=["v2"])
+    finished(repo, owner_id="alice", tags=["v2"], problem_type="multiclass")
+    assert listed(repo, dataset_id=dataset_id, status="completed", tag="v2")[0] == [both.job_id]
+    assert listed(repo, status="completed", problem_type="binary", tag="v2")[0] == [both.job_id]
+    assert listed(repo, tag="v2", q="", status=" ")[0] != []  # blanks are no filter
+
+
+def test_it_searches_dataset_name_target_and_id_ignoring_case(repo):
+    churn = repo.add(
+        make_job(owner_id="alice", dataset_name="Customer_Churn.csv", target_column="Exited")
+    )
+    house = repo.add(make_job(owner_id="alice", dataset_name="Häuser.csv", target_column="price"))
+    repo.add(make_job(owner_id="bob", dataset_name="churn.csv"))
+    assert listed(repo, q="CHURN")[0] == [churn.job_id]
+    assert listed(repo, q="exit")[0] == [churn.job_id]
+    assert listed(repo, q="HÄUSER")[0] == [house.job_id]
+    assert listed(repo, q=house.job_id[:8])[0] == [house.job_id]
+    assert listed(repo, q="nothing like it")[0] == []
+
+
+def test_it_refuses_a_cursor_from_another_filter(repo):
+    for n in range(3):
+        finished(repo, owner_id="alice", created_at=stamp(n))
+    page = repo.list_for_owner("alice", limit=1, filters=JobFilter.build(status="completed"))
+    with pytest.raises(InvalidInput, match="pagination token"):
+        repo.list_for_owner(
+            "alice", cursor=page.next_cursor, filters=JobFilter.build(status="failed")
+        )
+    with pytest.raises(InvalidInput, match="pagination token"):
+        repo.list_for_owner("alice", cursor=page.next_cursor)
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"status": "exploded"}, "Unknown job status"),
+        ({"problem_type": "clustering"}, "Unknown problem type"),
+        ({"q": "x" * 101}, "at most 100"),
+    ],
+)
+def test_it_refuses_a_bad_filter(filters, message):
+    with pytest.raises(InvalidInput, match=message):
+        JobFilter.build(**filters)
+
+
+def test_it_counts_an_owners_jobs_on_the_indexes(repo):
+    for _ in range(2):
+        finished(repo, owner_id="alice")
+    finished(repo, JobStatus.FAILED, owner_id="alice")
+    repo.add(make_job(owner_id="alice"))
+    repo.add(make_job(owner_id="bob"))
+    assert repo.count_for_owner("alice") == 4
+    assert repo.count_for_owner("alice", status="completed") == 2
+    assert repo.count_for_owner("alice", status=JobStatus.FAILED) == 1
+    assert repo.count_for_owner("nobody", status="failed") == 0
+
+
+def container_store(repo):
+    """The training container's writer over the same table or file as `repo`."""
+    from training_image.jobstore import DynamoJobStore, SqliteJobStore
+
+    store = repo._store
+    return SqliteJobStore(store.path) if hasattr(store, "path") else DynamoJobStore(store.table)
+
+
+def test_it_keeps_the_filters_right_after_the_containers_writes(repo):
+    job = repo.add(make_job(owner_id="alice"))
+    repo.transition(job.job_id, JobStatus.QUEUED)
+    container = container_store(repo)
+    assert container.transition(job.job_id, JobStatus.RUNNING)
+    assert container.update(job.job_id, progress={"trials": 2})
+    assert listed(repo, status="running")[0] == [job.job_id]
+    assert container.transition(job.job_id, JobStatus.COMPLETED, problem_type="multiclass")
+    assert listed(repo, status="running")[0] == []
+    assert listed(repo, status="completed", problem_type="multiclass")[0] == [job.job_id]
+    assert listed(repo, q="data.csv")[0] == [job.job_id]

@@ -11,9 +11,17 @@ from botocore.stub import Stubber
 
 from core.exceptions import InvalidTransition, ServiceUnavailable
 from jobs.adapters.dynamodb import DynamoJobRepository
+from jobs.repository import JobFilter
 from tests.conftest import make_job
 from tests.core.moto_tables import REGION, moto_table, record_calls
-from training_image.contract import DYNAMO_OWNER_INDEX, DYNAMO_STATUS_INDEX, JobStatus
+from training_image.contract import (
+    DYNAMO_DATASET_INDEX,
+    DYNAMO_OWNER_INDEX,
+    DYNAMO_OWNER_PROBLEM_INDEX,
+    DYNAMO_OWNER_STATUS_INDEX,
+    DYNAMO_STATUS_INDEX,
+    JobStatus,
+)
 
 
 @pytest.fixture
@@ -55,6 +63,26 @@ def test_it_lists_through_index_queries_and_never_scans(repo, table):
     assert "ExclusiveStartKey" not in owner_queries[0]
     assert owner_queries[1]["ExclusiveStartKey"]["owner_id"] == {"S": "alice"}
     assert any(p["IndexName"] == DYNAMO_STATUS_INDEX for _, p in calls)
+
+
+def test_it_filters_through_index_queries_and_never_scans(repo, table):
+    job = repo.add(make_job(owner_id="alice", problem_type="binary", tags=["v2"]))
+    repo.transition(job.job_id, JobStatus.QUEUED)
+    calls = record_calls(table)
+    for filters, index in [
+        ({"status": "queued", "tag": "v2"}, DYNAMO_OWNER_STATUS_INDEX),
+        ({"problem_type": "binary", "q": "data"}, DYNAMO_OWNER_PROBLEM_INDEX),
+        ({"dataset_id": job.dataset_id, "status": "queued"}, DYNAMO_DATASET_INDEX),
+        ({"tag": "v2"}, DYNAMO_OWNER_INDEX),
+    ]:
+        page = repo.list_for_owner("alice", filters=JobFilter.build(**filters))
+        assert [j.job_id for j in page.items] == [job.job_id]
+        assert calls[-1][0] == "Query" and calls[-1][1]["IndexName"] == index
+        assert calls[-1][1]["FilterExpression"]
+    assert repo.count_for_owner("alice", status="queued") == 1
+    assert {name for name, _ in calls} == {"Query"}
+    item = table.get_item(Key={"job_id": job.job_id})["Item"]
+    assert item["owner_status"] == "alice|queued" and item["owner_problem"] == "alice|binary"
 
 
 def test_it_guards_every_write_with_a_condition(repo, table):
@@ -111,6 +139,8 @@ def test_it_gives_up_on_throttling_with_a_clear_message(table):
     repo = DynamoJobRepository(table, retry_delays=(0.1, 0.2, 0.4), sleep=waits.append)
     job = repo.add(make_job())
     stubber = Stubber(table.meta.client)
+    # A status write first reads the (immutable) owner for the owner + status index key.
+    stubber.add_response("get_item", {"Item": {"owner_id": {"S": job.owner_id}}})
     throttle(stubber, "update_item", 4, "ProvisionedThroughputExceededException")
     with stubber, pytest.raises(ServiceUnavailable, match="throttled 4 attempts") as caught:
         repo.transition(job.job_id, JobStatus.QUEUED)

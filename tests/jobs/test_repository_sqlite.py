@@ -12,10 +12,20 @@ from pathlib import Path
 import pytest
 
 from core.exceptions import InvalidTransition
+from core.records import Where
 from jobs.adapters import JOB_SPEC
 from jobs.adapters.sqlite import SqliteJobRepository
+from jobs.repository import JobFilter
 from tests.conftest import make_job
-from training_image.contract import JobStatus, sqlite_job_columns
+from training_image.contract import (
+    DYNAMO_DATASET_INDEX,
+    DYNAMO_OWNER_PROBLEM_INDEX,
+    DYNAMO_OWNER_STATUS_INDEX,
+    SQLITE_SCHEMA,
+    JobStatus,
+    owner_key,
+    sqlite_job_columns,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +61,39 @@ def test_it_lists_by_seeking_the_owner_index(repo):
         plan = store.query_plan(JOB_SPEC.owner_index, "alice", after=after)
         assert "USING INDEX jobs_owner_created" in plan
         assert "SCAN" not in plan and "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize(
+    ("index_name", "sqlite_index"),
+    [
+        (DYNAMO_OWNER_STATUS_INDEX, "jobs_owner_status_created"),
+        (DYNAMO_OWNER_PROBLEM_INDEX, "jobs_owner_problem_created"),
+        (DYNAMO_DATASET_INDEX, "jobs_dataset_created"),
+    ],
+)
+def test_it_filters_by_seeking_an_index(repo, index_name, sqlite_index):
+    where = Where(equals=(("problem_type", "binary"),), has=(("tags", "v2"),), text="churn")
+    for after in (None, ("alice|completed", "2025-01-01T00:00:00.000000Z", "some-id")):
+        plan = repo._store.query_plan(
+            JOB_SPEC.index(index_name), "alice|completed", after=after, where=where
+        )
+        assert f"USING INDEX {sqlite_index}" in plan
+        assert "SCAN jobs" not in plan and "TEMP B-TREE" not in plan
+
+
+def test_it_adds_the_filter_columns_to_a_file_of_an_earlier_version(path):
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SQLITE_SCHEMA)
+        columns = sqlite_job_columns(make_job(owner_id="alice", status="failed"))
+        connection.execute(
+            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            list(columns.values()),
+        )
+    repo = SqliteJobRepository(path)
+    with sqlite3.connect(path) as connection:
+        row = connection.execute("SELECT owner_status, owner_problem FROM jobs").fetchone()
+    assert row == (owner_key("alice", "failed"), None)
+    assert len(repo.list_for_owner("alice", filters=JobFilter.build(status="failed")).items) == 1
 
 
 def test_it_mirrors_the_indexed_columns_of_each_write(repo, path):

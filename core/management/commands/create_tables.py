@@ -62,6 +62,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot create the DynamoDB table {name}: {exc}") from exc
             for line in done or [f"table {name} is up to date"]:
                 self._say(line)
+        # Jobs written before the history's filter indexes existed get their index keys.
+        filled = wiring.job_repository().fill_index_keys()
+        if filled:
+            self._say(f"filled the filter index keys of {filled} jobs")
 
     def _say(self, line: str) -> None:
         if self.verbosity >= 1:
