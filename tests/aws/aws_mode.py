@@ -50,6 +50,9 @@ def aws_mode(
     Yields:
         The stack and an S3 client on it.
     """
+    unknown = [name for name in environment if not name.isupper()]
+    if unknown:  # product settings are environment variables (upper case), nothing else
+        raise TypeError(f"aws_mode() got unexpected arguments {unknown}")
     stack = deploy_stack(endpoint_url=endpoint_url, **(parameters or {}))
     web = stack.web_environment
     process = {**FAKE_CREDENTIALS, **({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})}

@@ -23,6 +23,8 @@ KEPT = {
     "DATABASES",
     # Logging is the test runner's.
     "LOGGING",
+    # pytest-django's in-memory outbox stands in for the deployment's SMTP server.
+    "EMAIL_BACKEND",
 }
 # The image runs `collectstatic` at build time (deploy/web.Dockerfile); tests do not build it,
 # so pages render their static links from the finders instead of the build's manifest.

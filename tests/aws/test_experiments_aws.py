@@ -14,13 +14,12 @@ from tests.core.moto_tables import record_calls
 from training_image.contract import JobStatus
 
 pytestmark = pytest.mark.django_db
-PREFIX = "automl-experiments"
 
 
 @pytest.fixture
 def aws(settings, moto_batch):
-    with aws_mode(settings, prefix=PREFIX) as s3:
-        yield s3
+    with aws_mode(settings) as mode:
+        yield mode
 
 
 def add(owner, **fields):
