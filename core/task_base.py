@@ -160,3 +160,11 @@ class AutomlTask(Task):
         if current_delivery() is not None:
             return
         run_final_failure(self, args, kwargs, error=exc, attempts=self.request.retries + 1)
+
+
+def failure_reason(error: BaseException, default: str) -> str:
+    """What a final-failure hook tells the user: the application's own message, or
+    `default` for anything else (whose details are in the log, not on the page)."""
+    from core.exceptions import ApplicationError
+
+    return error.message if isinstance(error, ApplicationError) else default

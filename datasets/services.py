@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from core.exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from core.file_bodies import megabytes, save, store_body
 from datasets.analysis import CsvRejected, analyze_csv, sniff_source, stored_dialect
 from training_image.contract import (
     Dataset,
@@ -53,8 +53,6 @@ ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt")
 INLINE_ANALYSIS_MAX_BYTES = 50 * 1024**2
 # An `analyzing` record older than this lost its worker: confirming it again re-queues it.
 STALE_ANALYSIS = dt.timedelta(minutes=10)
-STREAM_CHUNK_BYTES = 1 << 20
-
 UNEXPECTED_FAILURE = (
     "The analysis stopped on an unexpected error (it was logged). Try again; if it keeps "
     "failing, open the file in a spreadsheet and export it again as CSV (UTF-8)."
@@ -86,15 +84,6 @@ def max_upload_bytes() -> int:
     return int(settings.AUTOML_MAX_UPLOAD_BYTES)
 
 
-def _megabytes(size: int) -> str:
-    """A file size for a message: bytes, KB or MB."""
-    if size < 1024:
-        return f"{size:,} bytes"
-    if size < 1024**2:
-        return f"{size / 1024:,.1f} KB"
-    return f"{size / 1024**2:,.1f} MB"
-
-
 def check_filename(filename: str) -> str:
     """The storage-safe name of an upload, or InvalidInput when it is not a CSV name."""
     name = sanitize_filename(str(filename or ""))
@@ -109,7 +98,7 @@ def check_filename(filename: str) -> str:
 def check_size(size: int) -> None:
     if size > max_upload_bytes():
         raise PayloadTooLarge(
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(max_upload_bytes())}. "
+            f"The file is {megabytes(size)}; the limit is {megabytes(max_upload_bytes())}. "
             "Upload a smaller file (for example a sample of the rows).",
             {"size_bytes": size, "limit_bytes": max_upload_bytes()},
         )
@@ -171,7 +160,7 @@ def dataset_create_upload(
     )
     if file is not None:
         try:
-            _save(storage or wiring.storage("datasets"), dataset.storage_key, file)
+            save(storage or wiring.storage("datasets"), dataset.storage_key, file)
         except Exception:
             logger.exception("Storing the upload of dataset %s failed", dataset_id)
             _forget(repository, dataset_id)
@@ -179,18 +168,6 @@ def dataset_create_upload(
                 "The file could not be stored. Nothing was kept; try the upload again."
             ) from None
     return dataset
-
-
-def _save(storage: Storage, key: str, file: File | IO[bytes]) -> int:
-    """Store `file` under exactly `key` (replacing an earlier file), streaming it."""
-    if storage.exists(key):
-        storage.delete(key)
-    content = file if isinstance(file, File) else File(file, name=key.rsplit("/", 1)[-1])
-    saved = storage.save(key, content)
-    if saved != key:  # a storage that renames on collision would lose the dataset's key
-        storage.delete(saved)
-        raise OSError(f"storage saved {key!r} as {saved!r}")
-    return storage.size(key)
 
 
 def _forget(repository: DatasetRepository, dataset_id: str) -> None:
@@ -286,31 +263,6 @@ def dataset_start_browser_upload(
     return dataset, target
 
 
-class _LimitedReader:
-    """A read-only stream that refuses to deliver more than `limit` bytes."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._limit = limit
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        want = STREAM_CHUNK_BYTES if size is None or size < 0 else size
-        data = self._stream.read(want)
-        self.count += len(data)
-        if self.count > self._limit:
-            raise PayloadTooLarge(
-                f"The file is over the {_megabytes(self._limit)} limit. Upload a smaller file "
-                "(for example a sample of the rows).",
-                {"limit_bytes": self._limit},
-            )
-        return data
-
-    def chunks(self, chunk_size: int = STREAM_CHUNK_BYTES) -> Iterator[bytes]:
-        while data := self.read(chunk_size):
-            yield data
-
-
 def dataset_store_file(
     *,
     dataset: Dataset,
@@ -335,20 +287,13 @@ def dataset_store_file(
         )
     if content_length is not None:
         check_size(content_length)
-    reader = _LimitedReader(stream, max_upload_bytes())
-    key = dataset.storage_key
-    try:
-        size = _save(storage, key, File(reader, name=dataset.filename))
-    except ApplicationError:
-        _delete_file(storage, key)
-        raise
-    except Exception:
-        logger.exception("Storing the body of dataset %s failed", dataset.dataset_id)
-        _delete_file(storage, key)
-        raise ServiceUnavailable("The file could not be stored; try the upload again.") from None
-    if size == 0:
-        _delete_file(storage, key)
-        raise InvalidInput("The file is empty. Send a CSV file with a header row and data rows.")
+    size = store_body(
+        storage=storage,
+        key=dataset.storage_key,
+        name=dataset.filename,
+        stream=stream,
+        limit=max_upload_bytes(),
+    )
     return repository.update(
         dataset.dataset_id,
         only_if_status=(DatasetStatus.UPLOADING, DatasetStatus.FAILED),
@@ -443,7 +388,7 @@ def dataset_confirm(
     if size > max_upload_bytes():
         _delete_file(storage, key)
         message = (
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(max_upload_bytes())}. "
+            f"The file is {megabytes(size)}; the limit is {megabytes(max_upload_bytes())}. "
             "Upload a smaller file (for example a sample of the rows)."
         )
         repository.update(

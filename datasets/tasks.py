@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.exceptions import ApplicationError, ServiceUnavailable
+from core.exceptions import ServiceUnavailable
+from core.task_base import failure_reason
 
 STORAGE_RETRIES = 3
 
@@ -14,11 +15,7 @@ def analysis_gave_up(dataset_id: str, *, error: BaseException, attempts: int) ->
     `analyzing` (core/task_base.py says when this runs)."""
     from datasets import services
 
-    reason = (
-        error.message
-        if isinstance(error, ApplicationError)
-        else "The analysis could not read or record the dataset."
-    )
+    reason = failure_reason(error, "The analysis could not read or record the dataset.")
     services.dataset_fail_analysis(
         dataset_id=dataset_id,
         message=f"{reason} The analysis was tried {attempts} times; "

@@ -7,7 +7,8 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_shutdown, worker_shutting_down
 
-from core.exceptions import ApplicationError, ServiceUnavailable
+from core.exceptions import ServiceUnavailable
+from core.task_base import failure_reason
 
 STORAGE_RETRIES = 3
 
@@ -56,11 +57,7 @@ def scoring_gave_up(batch_id: str, *, error: BaseException, attempts: int) -> No
     `queued` or `scoring` (core/task_base.py says when this runs)."""
     from jobs.services import batches
 
-    reason = (
-        error.message
-        if isinstance(error, ApplicationError)
-        else "Scoring could not read or record the file."
-    )
+    reason = failure_reason(error, "Scoring could not read or record the file.")
     batches.batch_fail(
         batch_id=batch_id,
         message=f"{reason} Scoring was tried {attempts} times; score the file again later.",

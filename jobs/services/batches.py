@@ -35,6 +35,7 @@ from core.exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from core.file_bodies import store_body
 from training_image.contract import (
     BATCH_OUTPUT_STORAGE,
     BATCH_STALE_SECONDS,
@@ -205,8 +206,6 @@ def batch_store_file(
         InvalidInput: the body is empty.
         ServiceUnavailable: storage failed; nothing is kept.
     """
-    from datasets.services import _LimitedReader, _save
-
     repository = repository or wiring.batch_repository()
     storage = storage or wiring.storage(INPUT_STORAGE)
     if batch.status != BatchStatus.PENDING:
@@ -216,20 +215,9 @@ def batch_store_file(
         )
     if content_length is not None:
         _check_size(content_length)
-    reader = _LimitedReader(stream, max_bytes())
-    key = batch.input_key
-    try:
-        size = _save(storage, key, File(reader, name=batch.filename))
-    except ApplicationError:
-        _delete_quietly(storage, key)
-        raise
-    except Exception:
-        logger.exception("Storing the file of batch %s failed", batch.batch_id)
-        _delete_quietly(storage, key)
-        raise ServiceUnavailable("The file could not be stored; try the upload again.") from None
-    if size == 0:
-        _delete_quietly(storage, key)
-        raise InvalidInput("The file is empty. Choose a CSV file with a header row and data rows.")
+    size = store_body(
+        storage=storage, key=batch.input_key, name=batch.filename, stream=stream, limit=max_bytes()
+    )
     return repository.update(batch.batch_id, only_if_status=(BatchStatus.PENDING,), size=size)
 
 
