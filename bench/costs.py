@@ -49,12 +49,13 @@ ANALYSIS_SECONDS = 20.0
 # Lambda's SQS event source mapping long-polls the task queue even when it is empty
 # (5 pollers, 20 s waits).
 SQS_IDLE_POLLS_PER_MONTH = 5 * 3 * RECONCILE_RUNS_PER_MONTH
-# ECS: one web task always on (on-demand: Spot could take the only web task away), the
-# Celery worker on Fargate Spot scaled out from zero for a job's tasks and back in later.
-WEB_TASKS = 1
+# ECS: the web tasks always on (on-demand: Spot could take the only web task away), the
+# scheduler task always on (Fargate Spot), the Celery worker on Fargate Spot scaled out
+# from zero for a job's tasks and back in 10 minutes after the queue is empty.
 WORKER_MINUTES_PER_JOB = 10
-# Public IPv4 addresses: the load balancer's (two zones) and the web task's.
-ECS_PUBLIC_IPS = 3
+# Public IPv4 addresses of the load balancer (one per zone, two zones); each task with
+# AssignPublicIp=ENABLED (the default) has one more.
+LOAD_BALANCER_IPS = 2
 ALB_AVERAGE_LCU = 0.1
 # Both: images kept in ECR, files kept in S3, record writes and log volume per job.
 IMAGES_GB = 3.0
@@ -70,19 +71,22 @@ class Sizes:
 
     web_memory_gb: float
     worker_memory_gb: float
+    web_tasks: int
     web_task_vcpu: float
     web_task_memory_gb: float
     worker_task_vcpu: float
     worker_task_memory_gb: float
+    scheduler_vcpu: float
+    scheduler_memory_gb: float
     lambda_alarms: int
     ecs_alarms: int
 
 
 def alarm_count(template: dict, runtime: str) -> int:
     """CloudWatch alarms a stack of `runtime` has (the others are conditioned away)."""
-    other = {"lambda": "UseEcs", "ecs": "UseLambda"}[runtime]
+    other = {"lambda": ("UseEcs", "EcsWithImages"), "ecs": ("UseLambda", "LambdaWithImages")}
     alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    return len([a for a in alarms if other not in str(a.get("Condition", ""))])
+    return len([a for a in alarms if a.get("Condition") not in other[runtime]])
 
 
 def template_sizes() -> Sizes:
@@ -95,16 +99,21 @@ def template_sizes() -> Sizes:
     resources = template["Resources"]
     parameters = template["Parameters"]
 
-    def default(name: str, fallback: float) -> float:
-        return float(parameters[name]["Default"]) if name in parameters else fallback
+    def default(name: str) -> float:
+        return float(parameters[name]["Default"])
+
+    scheduler = resources["SchedulerTaskDefinition"]["Properties"]
 
     return Sizes(
         web_memory_gb=resources["WebFunction"]["Properties"]["MemorySize"] / 1024,
         worker_memory_gb=resources["WorkerFunction"]["Properties"]["MemorySize"] / 1024,
-        web_task_vcpu=default("WebTaskCpu", 512) / 1024,
-        web_task_memory_gb=default("WebTaskMemory", 1024) / 1024,
-        worker_task_vcpu=default("WorkerTaskCpu", 1024) / 1024,
-        worker_task_memory_gb=default("WorkerTaskMemory", 2048) / 1024,
+        web_tasks=int(default("WebTaskCount")),
+        web_task_vcpu=default("WebTaskCpu") / 1024,
+        web_task_memory_gb=default("WebTaskMemory") / 1024,
+        worker_task_vcpu=default("WorkerTaskCpu") / 1024,
+        worker_task_memory_gb=default("WorkerTaskMemory") / 1024,
+        scheduler_vcpu=float(scheduler["Cpu"]) / 1024,
+        scheduler_memory_gb=float(scheduler["Memory"]) / 1024,
         lambda_alarms=alarm_count(template, "lambda"),
         ecs_alarms=alarm_count(template, "ecs"),
     )
@@ -186,10 +195,10 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
         ),
         Item(
             "web service (always on, on-demand Fargate)",
-            f"{WEB_TASKS} task × {hours} h × ({s.web_task_vcpu:g} vCPU × "
+            f"{s.web_tasks} task × {hours} h × ({s.web_task_vcpu:g} vCPU × "
             f"{_price(price.FARGATE_ON_DEMAND.vcpu_hour_usd)} + {s.web_task_memory_gb:g} GB × "
             f"{_price(price.FARGATE_ON_DEMAND.gb_hour_usd)})",
-            WEB_TASKS
+            s.web_tasks
             * hours
             * (
                 s.web_task_vcpu * price.FARGATE_ON_DEMAND.vcpu_hour_usd
@@ -205,9 +214,22 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
             runtimes=("ecs",),
         ),
         Item(
-            "public IPv4 addresses (load balancer, web task)",
-            f"{ECS_PUBLIC_IPS} × {hours} h × {_price(price.PUBLIC_IPV4_HOUR_USD)}",
-            ECS_PUBLIC_IPS * hours * price.PUBLIC_IPV4_HOUR_USD,
+            "scheduler service (reconcile every minute, Fargate Spot)",
+            f"1 task × {hours} h × ({s.scheduler_vcpu:g} vCPU × "
+            f"{_price(price.FARGATE_SPOT.vcpu_hour_usd)} + {s.scheduler_memory_gb:g} GB × "
+            f"{_price(price.FARGATE_SPOT.gb_hour_usd)})",
+            hours
+            * (
+                s.scheduler_vcpu * price.FARGATE_SPOT.vcpu_hour_usd
+                + s.scheduler_memory_gb * price.FARGATE_SPOT.gb_hour_usd
+            ),
+            runtimes=("ecs",),
+        ),
+        Item(
+            "public IPv4 addresses (load balancer, web and scheduler tasks)",
+            f"{LOAD_BALANCER_IPS + s.web_tasks + 1} × {hours} h × "
+            f"{_price(price.PUBLIC_IPV4_HOUR_USD)}",
+            (LOAD_BALANCER_IPS + s.web_tasks + 1) * hours * price.PUBLIC_IPV4_HOUR_USD,
             runtimes=("ecs",),
         ),
     ]
