@@ -14,7 +14,9 @@ definition's roles, CPU, network mode and secrets; a service's name, load balanc
 network and capacity providers; a cluster's capacity providers): the replacements below
 register them with every property through moto's ECS backend. The worker's Application
 Auto Scaling target and policies, the log metric filter and the load balancer's
-`LoadBalancerFullName` are taught the same way.
+`LoadBalancerFullName` are taught the same way, and the Aurora cluster
+(`DatabaseEngine=aurora`) with its instance. moto does not resolve `{{resolve:...}}`
+dynamic references: a test resolves them itself from the secret they name.
 
 What they do not model: secret rotation, resource policies, KMS keys, or the HTTP API's
 routes, integration and stage (moto's CloudFormation has no types for those either; the
@@ -31,6 +33,7 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+from moto.rds.models import DBInstance
 
 
 class _Created:
@@ -87,6 +90,10 @@ class SecretsManagerSecret(CloudFormationModel):
                 require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
             )
             value = (json.loads(value) if isinstance(value, str) else value)["RandomPassword"]
+            if "SecretStringTemplate" in generate:
+                # A JSON secret: the template's fields plus the generated key.
+                template = json.loads(generate["SecretStringTemplate"])
+                value = json.dumps({**template, generate["GenerateStringKey"]: value})
         created = backend.create_secret(
             name=properties.get("Name", resource_name),
             secret_string=value,
@@ -564,8 +571,102 @@ class EcsService(Service):
         )
 
 
+class RdsDbCluster(_Recreated, CloudFormationModel):
+    """An Aurora cluster (moto's CloudFormation has no DBCluster), through moto's RDS backend."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "DBClusterIdentifier"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RDS::DBCluster"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        # moto splits `DatabaseCluster.Endpoint.Address` at every dot and asks for the
+        # second part: its "Endpoint" is the template's Endpoint.Address.
+        return attr in {"Endpoint", "Endpoint.Address", "DBClusterArn"}
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _Created:
+        from moto.rds.models import rds_backends
+
+        properties = cloudformation_json["Properties"]
+        identifier = properties.get("DBClusterIdentifier", resource_name).lower()
+        cluster = rds_backends[account_id][region_name].create_db_cluster(
+            {
+                "db_cluster_identifier": identifier,
+                "engine": properties["Engine"],
+                "engine_version": properties.get("EngineVersion"),
+                "database_name": properties.get("DatabaseName"),
+                "master_username": properties.get("MasterUsername"),
+                "master_user_password": properties.get("MasterUserPassword"),
+                "db_subnet_group_name": properties.get("DBSubnetGroupName"),
+                "port": properties.get("Port"),
+                "vpc_security_group_ids": properties.get("VpcSecurityGroupIds"),
+                "serverless_v2_scaling_configuration": properties.get(
+                    "ServerlessV2ScalingConfiguration"
+                ),
+                "storage_encrypted": properties.get("StorageEncrypted"),
+                "deletion_protection": properties.get("DeletionProtection"),
+                "backup_retention_period": properties.get("BackupRetentionPeriod"),
+                "copy_tags_to_snapshot": properties.get("CopyTagsToSnapshot"),
+                "enable_cloudwatch_logs_exports": properties.get("EnableCloudwatchLogsExports"),
+            }
+        )
+        return _Created(
+            identifier,
+            **{
+                "Endpoint": cluster.endpoint,
+                "Endpoint.Address": cluster.endpoint,
+                "DBClusterArn": cluster.db_cluster_arn,
+            },
+        )
+
+
+class RdsDbInstance(DBInstance):
+    """A cluster's instance (moto's own model drops DBClusterIdentifier)."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> DBInstance:
+        from moto.rds.models import rds_backends
+
+        properties = cloudformation_json["Properties"]
+        if "DBClusterIdentifier" not in properties:
+            return super().create_from_cloudformation_json(
+                resource_name, cloudformation_json, account_id, region_name, **kwargs
+            )
+        return rds_backends[account_id][region_name].create_db_instance(
+            {
+                "db_instance_identifier": properties.get(
+                    "DBInstanceIdentifier", resource_name
+                ).lower(),
+                "engine": properties["Engine"],
+                "db_instance_class": properties["DBInstanceClass"],
+                "db_cluster_identifier": properties["DBClusterIdentifier"],
+                "publicly_accessible": properties.get("PubliclyAccessible"),
+                "auto_minor_version_upgrade": properties.get("AutoMinorVersionUpgrade"),
+            }
+        )
+
+
 # Types whose moto model is replaced by the richer one above (a subclass of moto's own).
-REPLACED = (EcsCluster, EcsTaskDefinition, EcsService)
+REPLACED = (EcsCluster, EcsTaskDefinition, EcsService, RdsDbInstance)
 
 
 def _load_balancer_full_name() -> None:

@@ -83,9 +83,11 @@ RUNTIME_CONDITIONS = {
 }
 
 
-def declared_resources(runtime: str = "lambda") -> dict[str, dict[str, Any]]:
+def declared_resources(
+    runtime: str = "lambda", *, aurora: bool = False
+) -> dict[str, dict[str, Any]]:
     """The template's resources a stack of `runtime` (with images) has: those of the other
-    runtime are conditioned away."""
+    runtime are conditioned away, and the Aurora cluster's unless `aurora`."""
     from cfnlint.decode import decode
 
     template, problems = decode(str(TEMPLATE))
@@ -95,6 +97,7 @@ def declared_resources(runtime: str = "lambda") -> dict[str, dict[str, Any]]:
         name: resource
         for name, resource in template["Resources"].items()
         if resource.get("Condition") not in RUNTIME_CONDITIONS[other]
+        and (aurora or resource.get("Condition") != "UseAurora")
     }
 
 

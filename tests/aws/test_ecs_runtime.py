@@ -167,27 +167,51 @@ def test_the_worker_runs_celery_on_the_task_queue_and_the_scheduler_reconciles()
     }
 
 
-def test_the_ecs_variant_passes_checkov_with_every_skip_explained(tmp_path):
-    # checkov evaluates conditions with the parameters' defaults: scan a copy whose
-    # defaults choose ECS with images, so the ECS resources are what it checks.
+ECS_DEFAULTS = (
+    ("WebRuntime", "lambda", "ecs"),
+    ("ImageTag", '""', "v1"),
+    ("CustomDomain", '""', ECS_DOMAIN),
+    ("CertificateArn", '""', '"arn:aws:acm:us-east-1:123456789012:certificate/abc"'),
+)
+AURORA_DEFAULTS = (("DatabaseEngine", "external", "aurora"),)
+
+
+def variant(tmp_path: Path, defaults: tuple[tuple[str, str, str], ...]) -> Path:
+    """A copy of the template whose parameter defaults choose a variant (checkov evaluates
+    conditions with the defaults, so the variant's resources are what it checks)."""
     text = TEMPLATE.read_text()
-    for name, old, new in (
-        ("WebRuntime", "lambda", "ecs"),
-        ("ImageTag", '""', "v1"),
-        ("CustomDomain", '""', ECS_DOMAIN),
-        ("CertificateArn", '""', '"arn:aws:acm:us-east-1:123456789012:certificate/abc"'),
-    ):
+    for name, old, new in defaults:
         block = f"  {name}:\n    Type: String\n    Default: {old}\n"
         assert block in text, name
         text = text.replace(block, f"  {name}:\n    Type: String\n    Default: {new}\n")
-    variant = tmp_path / "automl-lite-ecs.yaml"
-    variant.write_text(text)
+    path = tmp_path / "automl-lite-variant.yaml"
+    path.write_text(text)
+    return path
 
+
+@pytest.mark.parametrize(
+    ("defaults", "expected"),
+    [
+        (
+            ECS_DEFAULTS,
+            {
+                "AWS::ElasticLoadBalancingV2::LoadBalancer.WebLoadBalancer",
+                "AWS::ECS::TaskDefinition.WebTaskDefinition",
+            },
+        ),
+        (
+            ECS_DEFAULTS + AURORA_DEFAULTS,
+            {"AWS::RDS::DBCluster.DatabaseCluster", "AWS::RDS::DBInstance.DatabaseInstance"},
+        ),
+    ],
+    ids=["ecs", "ecs-aurora"],
+)
+def test_the_ecs_variants_pass_checkov_with_every_skip_explained(tmp_path, defaults, expected):
     result = subprocess.run(
         [
             _checkov(),
             "--file",
-            str(variant),
+            str(variant(tmp_path, defaults)),
             "--framework",
             "cloudformation",
             "--skip-download",
@@ -203,9 +227,7 @@ def test_the_ecs_variant_passes_checkov_with_every_skip_explained(tmp_path):
     report = json.loads(result.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []
-    checked = {c["resource"] for c in report["results"]["passed_checks"]}
-    assert "AWS::ElasticLoadBalancingV2::LoadBalancer.WebLoadBalancer" in checked
-    assert "AWS::ECS::TaskDefinition.WebTaskDefinition" in checked
+    assert expected <= {c["resource"] for c in report["results"]["passed_checks"]}
     for check in report["results"]["skipped_checks"]:
         assert len(check["check_result"].get("suppress_comment", "")) > 20, check["check_id"]
 
