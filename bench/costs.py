@@ -151,6 +151,8 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
     hours = price.HOURS_PER_MONTH
     lam, gb_s = price.LAMBDA_GB_SECOND_USD, "GB-s"
     seconds = price.job_seconds(budget)
+    spot_vcpu, spot_gb = price.hourly(price.Prices())
+    od_vcpu, od_gb = price.hourly(price.ON_DEMAND_PRICES)
     lines = [
         Item(
             "secrets (Django key, database URL)",
@@ -196,14 +198,8 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
         Item(
             "web service (always on, on-demand Fargate)",
             f"{s.web_tasks} task × {hours} h × ({s.web_task_vcpu:g} vCPU × "
-            f"{_price(price.FARGATE_ON_DEMAND.vcpu_hour_usd)} + {s.web_task_memory_gb:g} GB × "
-            f"{_price(price.FARGATE_ON_DEMAND.gb_hour_usd)})",
-            s.web_tasks
-            * hours
-            * (
-                s.web_task_vcpu * price.FARGATE_ON_DEMAND.vcpu_hour_usd
-                + s.web_task_memory_gb * price.FARGATE_ON_DEMAND.gb_hour_usd
-            ),
+            f"{_price(od_vcpu)} + {s.web_task_memory_gb:g} GB × {_price(od_gb)})",
+            s.web_tasks * hours * (s.web_task_vcpu * od_vcpu + s.web_task_memory_gb * od_gb),
             runtimes=("ecs",),
         ),
         Item(
@@ -216,13 +212,8 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
         Item(
             "scheduler service (reconcile every minute, Fargate Spot)",
             f"1 task × {hours} h × ({s.scheduler_vcpu:g} vCPU × "
-            f"{_price(price.FARGATE_SPOT.vcpu_hour_usd)} + {s.scheduler_memory_gb:g} GB × "
-            f"{_price(price.FARGATE_SPOT.gb_hour_usd)})",
-            hours
-            * (
-                s.scheduler_vcpu * price.FARGATE_SPOT.vcpu_hour_usd
-                + s.scheduler_memory_gb * price.FARGATE_SPOT.gb_hour_usd
-            ),
+            f"{_price(spot_vcpu)} + {s.scheduler_memory_gb:g} GB × {_price(spot_gb)})",
+            hours * (s.scheduler_vcpu * spot_vcpu + s.scheduler_memory_gb * spot_gb),
             runtimes=("ecs",),
         ),
         Item(
@@ -233,20 +224,31 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
             runtimes=("ecs",),
         ),
     ]
-    for capacity, rate in (("spot", price.FARGATE_SPOT), ("on-demand", price.FARGATE_ON_DEMAND)):
-        extra = price.DEFAULT_TRAINING_STORAGE_GB - price.FARGATE_FREE_STORAGE_GB
+    for capacity, prices, (vcpu_hour, gb_hour) in (
+        ("spot", price.Prices(), (spot_vcpu, spot_gb)),
+        ("on-demand", price.ON_DEMAND_PRICES, (od_vcpu, od_gb)),
+    ):
         lines.append(
             Item(
-                f"training job ({budget} s budget, Fargate {capacity})",
-                f"({budget} + {price.JOB_OVERHEAD_SECONDS}) s / 3600 × "
-                f"({price.DEFAULT_TRAINING_VCPU} vCPU × {_price(rate.vcpu_hour_usd)} + "
-                f"{price.DEFAULT_TRAINING_MEMORY_GB} GB × {_price(rate.gb_hour_usd)} + "
-                f"{extra} GB disk × {_price(price.FARGATE_STORAGE_GB_HOUR_USD)})",
-                price.job_cost_usd(budget, spot=capacity == "spot"),
+                f"training job ({budget} s budget, Fargate {capacity}"
+                + ("; the estimate the app shows)" if capacity == "spot" else ")"),
+                f"({budget} + {price.RUN_OVERHEAD_SECONDS}) s / 3600 × "
+                f"({price.TASK_VCPUS:g} vCPU × {_price(vcpu_hour)} + "
+                f"{price.TASK_MEMORY_GB:g} GB × {_price(gb_hour)})",
+                price.estimated_cost_usd(budget, prices=prices),
                 per_job=True,
                 capacity=capacity,
             )
         )
+    extra = price.TASK_STORAGE_GB - price.FARGATE_FREE_STORAGE_GB
+    lines.append(
+        Item(
+            "training disk above the free 20 GB",
+            f"{seconds:g} s / 3600 × {extra} GB × {_price(price.FARGATE_STORAGE_GB_HOUR_USD)}",
+            price.job_cost_usd(budget) - price.estimated_cost_usd(budget),
+            per_job=True,
+        )
+    )
     lines += [
         Item(
             "training task's public IPv4 address",
@@ -278,12 +280,10 @@ def items(budget: int = DEFAULT_BUDGET, sizes: Sizes | None = None) -> list[Item
         Item(
             "worker service scaled out (Fargate Spot)",
             f"{WORKER_MINUTES_PER_JOB} × 60 s / 3600 × ({s.worker_task_vcpu:g} vCPU × "
-            f"{_price(price.FARGATE_SPOT.vcpu_hour_usd)} + {s.worker_task_memory_gb:g} GB × "
-            f"{_price(price.FARGATE_SPOT.gb_hour_usd)})",
-            price.FARGATE_SPOT.task_usd(
+            f"{_price(spot_vcpu)} + {s.worker_task_memory_gb:g} GB × {_price(spot_gb)})",
+            price.run_cost_usd(
                 WORKER_MINUTES_PER_JOB * 60,
-                vcpu=s.worker_task_vcpu,
-                memory_gb=s.worker_task_memory_gb,
+                task=price.TaskSize(s.worker_task_vcpu, s.worker_task_memory_gb),
             ),
             per_job=True,
             runtimes=("ecs",),
@@ -335,10 +335,9 @@ def markdown(budget: int = DEFAULT_BUDGET) -> str:
         *rows,
         "",
         f"Each job has the default budget ({budget} s of search) and the default training "
-        f"container ({price.DEFAULT_TRAINING_VCPU} vCPU, {price.DEFAULT_TRAINING_MEMORY_GB} GB, "
-        f"{price.DEFAULT_TRAINING_STORAGE_GB} GB disk); prices are us-east-1 list prices "
-        "without the free tier (`training_image/costs.py`), Fargate Spot assumed "
-        f"{price.FARGATE_SPOT_DISCOUNT:.0%} below on-demand. A month is the sum of:",
+        f"container ({price.TASK_VCPUS:g} vCPU, {price.TASK_MEMORY_GB:g} GB, "
+        f"{price.TASK_STORAGE_GB} GB disk); prices are us-east-1 list prices without the free "
+        "tier (`training_image/costs.py`; Spot prices move with demand). A month is the sum of:",
         "",
         "| item | arithmetic | per | Lambda | ECS |",
         "|---|---|---|---|---|",

@@ -30,9 +30,9 @@ def test_a_job_cost_needs_a_positive_budget(budget):
         costs.job_cost_usd(budget)
 
 
-def test_a_job_cost_needs_a_container_with_cpu_and_memory():
-    with pytest.raises(ValueError, match="vCPUs and memory"):
-        costs.job_cost_usd(120, vcpu=0)
+def test_a_job_cost_refuses_a_budget_that_is_not_a_number():
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        costs.job_cost_usd(float("nan"))
 
 
 def test_the_monthly_table_refuses_unknown_variants_and_negative_job_counts():
@@ -45,37 +45,26 @@ def test_the_monthly_table_refuses_unknown_variants_and_negative_job_counts():
 # --------------------------------------------------------------------------- the per-job estimate
 
 
-def test_a_job_costs_its_billed_seconds_at_fargates_rates():
-    seconds = 600 + costs.JOB_OVERHEAD_SECONDS
-    by_hand = (
-        seconds
-        / 3600
-        * (
-            2 * costs.FARGATE_ON_DEMAND.vcpu_hour_usd
-            + 8 * costs.FARGATE_ON_DEMAND.gb_hour_usd
-            + (50 - 20) * costs.FARGATE_STORAGE_GB_HOUR_USD
-        )
-    )
+def test_a_job_costs_its_billed_seconds_at_fargates_rates_and_its_extra_disk():
+    seconds = 600 + costs.RUN_OVERHEAD_SECONDS
+    vcpu_hour, gb_hour = costs.hourly(costs.ON_DEMAND_PRICES)
+    by_hand = seconds / 3600 * (2 * vcpu_hour + 8 * gb_hour + (50 - 20) * 0.000111)
 
+    assert (vcpu_hour, gb_hour) == pytest.approx((0.04048, 0.004445))
     assert costs.job_cost_usd(600, spot=False) == pytest.approx(by_hand)
 
 
-def test_spot_is_the_assumed_discount_below_on_demand():
-    spot_vcpu, spot_gb = costs.FARGATE_SPOT_VCPU_SECOND_USD, costs.FARGATE_SPOT_GB_SECOND_USD
-    kept = 1 - costs.FARGATE_SPOT_DISCOUNT
+def test_a_spot_job_is_the_estimate_the_app_shows_plus_its_disk():
+    disk = costs.job_seconds(300) / 3600 * 30 * costs.FARGATE_STORAGE_GB_HOUR_USD
 
-    assert spot_vcpu == pytest.approx(costs.FARGATE_VCPU_SECOND_USD * kept)
-    assert spot_gb == pytest.approx(costs.FARGATE_GB_SECOND_USD * kept, rel=1e-4)
+    assert costs.job_cost_usd(300) == pytest.approx(costs.estimated_cost_usd(300) + disk)
+    assert costs.hourly(costs.Prices()) == pytest.approx((0.01334058, 0.00146489))
     assert costs.job_cost_usd(300) < costs.job_cost_usd(300, spot=False)
 
 
 def test_fargate_bills_at_least_a_minute():
-    rate = costs.FARGATE_ON_DEMAND
-
-    assert rate.task_usd(5, vcpu=1, memory_gb=2) == rate.task_usd(60, vcpu=1, memory_gb=2)
-    assert rate.task_usd(120, vcpu=1, memory_gb=2) == pytest.approx(
-        2 * rate.task_usd(60, vcpu=1, memory_gb=2)
-    )
+    assert costs.run_cost_usd(5) == costs.run_cost_usd(60)
+    assert costs.run_cost_usd(120) == pytest.approx(2 * costs.run_cost_usd(60))
 
 
 def test_a_longer_budget_costs_proportionally_more():
@@ -87,14 +76,19 @@ def test_a_longer_budget_costs_proportionally_more():
 def test_the_estimates_container_is_the_templates_default_training_container():
     parameters = template_parameters()
 
-    assert int(parameters["TrainingVcpu"]["Default"]) == costs.DEFAULT_TRAINING_VCPU
-    assert int(parameters["TrainingMemory"]["Default"]) == costs.DEFAULT_TRAINING_MEMORY_GB * 1024
-    assert int(parameters["TrainingEphemeralStorage"]["Default"]) == (
-        costs.DEFAULT_TRAINING_STORAGE_GB
-    )
+    assert float(parameters["TrainingVcpu"]["Default"]) == costs.TASK_VCPUS
+    assert float(parameters["TrainingMemory"]["Default"]) == costs.TASK_MEMORY_GB * 1024
+    assert int(parameters["TrainingEphemeralStorage"]["Default"]) == costs.TASK_STORAGE_GB
 
 
 # --------------------------------------------------------------------------- the monthly table
+
+
+def test_the_tables_spot_training_line_is_the_apps_estimate():
+    (spot,) = [i for i in bench_costs.items() if i.per_job and i.capacity == "spot"]
+
+    assert spot.usd == costs.estimated_cost_usd(bench_costs.DEFAULT_BUDGET)
+    assert "the estimate the app shows" in spot.name
 
 
 def test_each_job_adds_the_same_per_job_lines_to_every_month():
