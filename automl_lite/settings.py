@@ -118,6 +118,11 @@ if not SECRET_KEY:
     SECRET_KEY = "local-mode-only-not-secret"  # local single-user mode
 # `testserver` (Django's test client) is added by the test set-up only (tests/conftest.py).
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+if _bool("AUTOML_ALLOW_TASK_IP", False):
+    # ECS web tasks: the load balancer's health check names the task's own address.
+    from automl_lite.ecs_metadata import task_addresses
+
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, *task_addresses()]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("AUTOML_CORS_ALLOWED_ORIGINS", default=[])
 

@@ -3,6 +3,11 @@ arithmetic, for the web (estimates before a run, costs after), the deploy README
 later cost benchmark. Pure standard library, like the contract.
 
 Fargate bills a task per second, with a one-minute minimum, for its vCPUs and its memory.
+
+The rest of a stack's bill (on-demand Fargate, Lambda, the HTTP API, the load balancer,
+storage, queues, secrets, alarms) is priced below the training prices, all us-east-1 list
+prices without the free tier: `bench/costs.py` builds deploy/README.md's monthly table from
+them and from `job_cost_usd` (the per-job estimate), so the table and the UI cannot disagree.
 """
 
 from __future__ import annotations
@@ -56,3 +61,63 @@ def estimated_cost_usd(
 ) -> float:
     """What a run with this search budget should cost: the budget plus the run's overhead."""
     return run_cost_usd(float(time_budget) + RUN_OVERHEAD_SECONDS, task=task, prices=prices)
+
+
+# --------------------------------------------------------------------------- the rest of the bill
+
+HOURS_PER_MONTH = 730  # AWS's own monthly figure (365 × 24 / 12)
+SECONDS_PER_HOUR = 3600
+
+# On-demand Fargate, Linux/x86, per vCPU-hour and GB-hour: the job queue's second choice
+# when Spot has no capacity, and the ECS web service.
+ON_DEMAND_PRICES = Prices(vcpu_second_usd=0.04048 / 3600, gb_second_usd=0.004445 / 3600)
+# Ephemeral storage above the 20 GB every Fargate task gets free, per GB-hour.
+FARGATE_STORAGE_GB_HOUR_USD = 0.000111
+FARGATE_FREE_STORAGE_GB = 20
+# The template's TrainingEphemeralStorage default.
+TASK_STORAGE_GB = 50
+
+LAMBDA_GB_SECOND_USD = 0.0000166667
+LAMBDA_REQUEST_USD = 0.20 / 1_000_000
+HTTP_API_REQUEST_USD = 1.00 / 1_000_000
+SQS_REQUEST_USD = 0.40 / 1_000_000
+ALB_HOUR_USD = 0.0225
+ALB_LCU_HOUR_USD = 0.008
+PUBLIC_IPV4_HOUR_USD = 0.005
+S3_GB_MONTH_USD = 0.023
+ECR_GB_MONTH_USD = 0.10
+DYNAMODB_WRITE_REQUEST_USD = 0.625 / 1_000_000
+SECRET_MONTH_USD = 0.40
+CLOUDWATCH_ALARM_MONTH_USD = 0.10
+CLOUDWATCH_LOGS_INGEST_GB_USD = 0.50
+
+
+def hourly(prices: Prices) -> tuple[float, float]:
+    """A price pair per vCPU-hour and GB-hour (as the price list shows it)."""
+    return prices.vcpu_second_usd * SECONDS_PER_HOUR, prices.gb_second_usd * SECONDS_PER_HOUR
+
+
+def job_seconds(time_budget: float) -> float:
+    """Billed seconds of one training job with a search budget of `time_budget` seconds."""
+    if not math.isfinite(time_budget) or time_budget <= 0:
+        raise ValueError(f"a time budget is a positive number of seconds, not {time_budget!r}")
+    return max(float(time_budget) + RUN_OVERHEAD_SECONDS, MINIMUM_BILLED_SECONDS)
+
+
+def job_cost_usd(
+    time_budget: float,
+    *,
+    spot: bool = True,
+    task: TaskSize | None = None,
+    storage_gb: float = TASK_STORAGE_GB,
+) -> float:
+    """USD one training job of `time_budget` search seconds adds to the bill: its Fargate
+    task (`estimated_cost_usd`, on Spot or on-demand) and its disk above the free 20 GB.
+
+    A Spot reclaim retried by Batch costs another attempt.
+    """
+    seconds = job_seconds(time_budget)
+    prices = Prices() if spot else ON_DEMAND_PRICES
+    compute = estimated_cost_usd(time_budget, task=task, prices=prices)
+    extra_storage = max(storage_gb - FARGATE_FREE_STORAGE_GB, 0)
+    return compute + seconds / SECONDS_PER_HOUR * extra_storage * FARGATE_STORAGE_GB_HOUR_USD

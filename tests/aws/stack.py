@@ -27,6 +27,8 @@ from training_image.contract import Backend
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "automl-lite.yaml"
 IMAGE_TAG = "v1"
+# The domain a WebRuntime=ecs stack serves (its load balancer's certificate is for it).
+ECS_DOMAIN = "automl.example.com"
 DATABASE_URL = "postgres://automl:secret@db.internal:5432/automl"
 # What Lambda itself puts in every function's environment (reserved names a template cannot set).
 LAMBDA_RUNTIME_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -74,11 +76,48 @@ class Stack:
         return self.physical_id(logical_id).rsplit("/", 1)[-1]
 
 
+# The template's conditions that hold only for one WebRuntime.
+RUNTIME_CONDITIONS = {
+    "lambda": {"UseLambda", "LambdaWithImages"},
+    "ecs": {"UseEcs", "EcsWithImages"},
+}
+
+
+def declared_resources(
+    runtime: str = "lambda", *, aurora: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The template's resources a stack of `runtime` (with images) has: those of the other
+    runtime are conditioned away, and the Aurora cluster's unless `aurora`."""
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(TEMPLATE))
+    assert not problems
+    (other,) = [r for r in RUNTIME_CONDITIONS if r != runtime]
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource.get("Condition") not in RUNTIME_CONDITIONS[other]
+        and (aurora or resource.get("Condition") != "UseAurora")
+    }
+
+
 def _network(region: str, endpoint_url: str | None) -> tuple[str, str]:
     ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint_url)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     return vpc, subnet
+
+
+def _ecs_https(region: str, endpoint_url: str | None, parameters: dict[str, str]) -> dict[str, str]:
+    """What an operator brings for WebRuntime=ecs: the domain and its ACM certificate."""
+    if parameters.get("WebRuntime") != "ecs":
+        return {}
+    domain = parameters.get("CustomDomain") or ECS_DOMAIN
+    if parameters.get("CertificateArn"):
+        return {"CustomDomain": domain}
+    acm = boto3.client("acm", region_name=region, endpoint_url=endpoint_url)
+    certificate = acm.request_certificate(DomainName=domain)["CertificateArn"]
+    return {"CustomDomain": domain, "CertificateArn": certificate}
 
 
 def _parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:
@@ -121,14 +160,22 @@ def deploy_stack(
         image_tag: The `ImageTag` parameter (both images).
         two_phase: Deploy as deploy/README.md says for a first deployment: create the stack
             without images, push both images to its repositories, update it with the tag.
-        **parameters: Further template parameters (e.g. WebReservedConcurrency="5").
+        **parameters: Further template parameters (e.g. WebReservedConcurrency="5");
+            with WebRuntime="ecs" a certificate for CustomDomain (default ECS_DOMAIN)
+            is requested in ACM unless CertificateArn names one.
 
     Returns:
         The created stack.
     """
     moto_cfn.install()
     vpc, subnet = _network(region, endpoint_url)
-    values = {"VpcId": vpc, "SubnetIds": subnet, "DatabaseUrl": DATABASE_URL, **parameters}
+    values = {
+        "VpcId": vpc,
+        "SubnetIds": subnet,
+        "DatabaseUrl": DATABASE_URL,
+        **parameters,
+        **_ecs_https(region, endpoint_url, parameters),
+    }
     cfn = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
     body = TEMPLATE.read_text()
     with warnings.catch_warnings():

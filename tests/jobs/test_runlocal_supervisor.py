@@ -36,6 +36,8 @@ def test_runlocal_serves_with_the_web_image_gunicorn_settings_and_dev_with_runse
     import json
     import re
 
+    from cfnlint.decode import decode
+
     from jobs.management.commands.runlocal import GUNICORN_CONFIG, web_command
 
     served = web_command("127.0.0.1:8123", dev=False)
@@ -44,10 +46,12 @@ def test_runlocal_serves_with_the_web_image_gunicorn_settings_and_dev_with_runse
     dev = web_command("127.0.0.1:8123", dev=True)
     assert dev[-2:] == ["runserver", "127.0.0.1:8123"]  # autoreloading: no --noreload
     image = re.search(r"^CMD (.+)$", (ROOT / "deploy/web.Dockerfile").read_text(), re.M)
-    task = json.loads((ROOT / "deploy/ecs/web-task-definition.json").read_text())
+    template, problems = decode(str(ROOT / "deploy/automl-lite.yaml"))
+    assert not problems
+    (web,) = template["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
     expected = ["gunicorn", "-c", "automl_lite/gunicorn.conf.py", "automl_lite.wsgi"]
     assert json.loads(image.group(1)) == expected
-    assert task["containerDefinitions"][0]["command"] == expected
+    assert web["Command"] == expected  # the ECS web service (WebRuntime=ecs)
     assert GUNICORN_CONFIG == ROOT / "automl_lite" / "gunicorn.conf.py"
     config: dict = {}
     exec(GUNICORN_CONFIG.read_text(), config)  # noqa: S102 - our own settings file
