@@ -6,12 +6,12 @@ missing record and another user's record look the same from outside (staff see a
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from django.http import Http404
 
 from automl_lite import wiring
+from core.ids import is_valid_id
 from core.pagination import Page
 from training_image.contract import Dataset, Job
 
@@ -29,14 +29,6 @@ def can_see_all(user: User) -> bool:
 
 def not_found(dataset_id: str) -> Http404:
     return Http404(f"Dataset {dataset_id} not found")
-
-
-def is_valid_id(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def dataset_get(

@@ -642,8 +642,6 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
     from jobs.services.batches import batch_direct_url, batch_link_valid, batch_open_result
 
     if request.GET.get("signature"):
-        if not (selectors.is_valid_id(job_id) and selectors.is_valid_id(batch_id)):
-            raise Http404(selectors.BATCH_NOT_FOUND)
         job = wiring.job_repository().get(job_id)
         batch = wiring.batch_repository().get(batch_id)
         if (
@@ -709,8 +707,6 @@ def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpRe
 def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | HttpResponse:
     """A job whose file `name` this request may read: a valid signed link, or its owner."""
     if request.GET.get("signature"):
-        if not selectors.is_valid_id(job_id):
-            raise Http404(selectors.JOB_NOT_FOUND)
         job = wiring.job_repository().get(job_id)
         if job is None or not links.verify(
             job, name, request.GET.get("expires"), request.GET.get("signature")
