@@ -1,7 +1,7 @@
 """Dataset pages: list, upload, the configure page and its fragments, confirm, delete.
 
 Thin function views: parse, call one service or selector, render. Every view reaches a
-dataset through `_get_dataset_for_user`, which answers 404 for another user's record.
+dataset through `core.access.dataset_for_user`, which answers 404 for another user's record.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from core.access import dataset_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
 from datasets import selectors, services
 from datasets.forms import BrowserUploadForm, UploadForm
-from training_image.contract import Dataset
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -36,11 +36,6 @@ else:
 PAGE_SIZE = 24
 # Multipart framing around the file: a request this much over the limit is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-def _get_dataset_for_user(request: AuthenticatedHttpRequest, dataset_id: str) -> Dataset:
-    """The dataset if the signed-in user may see it; 404 otherwise."""
-    return selectors.dataset_get(dataset_id=dataset_id, user=request.user)
 
 
 # --------------------------------------------------------------------------- list
@@ -166,7 +161,7 @@ def dataset_upload_start(request: AuthenticatedHttpRequest) -> JsonResponse:
 @login_required
 def dataset_confirm(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Analyze the stored file (again): after a queueing failure or a failed analysis."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     try:
         services.dataset_confirm(dataset=dataset)
     except ApplicationError as exc:
@@ -178,7 +173,7 @@ def dataset_confirm(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpR
 @login_required
 def dataset_delete(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Delete the dataset and its file; refused (with a way through) while jobs use it."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     force = request.POST.get("force") in ("1", "true", "on")
     try:
         services.dataset_delete(dataset=dataset, force=force)

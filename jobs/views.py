@@ -1,7 +1,7 @@
 """Job pages: list, detail (progress / failure / results), actions, downloads and reports.
 
 Thin function views: parse, call one service or selector, render. Every view reaches
-a job through `_get_job_for_user`, which answers 404 for another user's job.
+a job through `core.access.job_for_user`, which answers 404 for another user's job.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 
 from automl_lite import wiring
+from core.access import batch_for_user, dataset_for_user, job_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
 from jobs import configure, inference, links, pages, playground, selectors, services, snippets
@@ -45,22 +46,11 @@ PAGE_SIZE = 20
 BATCH_HISTORY = 20  # batches shown on the results page, newest first
 
 
-def _get_job_for_user(request: HttpRequest, job_id: str) -> Job:
-    """The job if the signed-in user may see it; 404 otherwise."""
-    return selectors.job_get(job_id=job_id, user=request.user)
-
-
 def _back_to(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.job_id)
 
 
 # --------------------------------------------------------------------------- configure + create
-
-
-def _get_dataset_for_user(request: HttpRequest, dataset_id: str) -> Dataset:
-    from datasets.selectors import dataset_get
-
-    return dataset_get(dataset_id=dataset_id, user=request.user)
 
 
 def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
@@ -69,7 +59,7 @@ def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
     if not job_id or request.method != "GET":
         return None
     try:
-        job = selectors.job_get(job_id=job_id, user=request.user)
+        job = job_for_user(request, job_id)
     except Http404:
         job = None
     if job is None or job.dataset_id != dataset.dataset_id or not job.is_terminal:
@@ -91,7 +81,7 @@ def _render_configure(
 
     `?from_job=<id>` starts the form from a finished run's settings ("Train again").
     """
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     context = configure.configure_context(
         dataset,
         train_form=train_form,
@@ -116,7 +106,7 @@ def job_configure(request: HttpRequest, dataset_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpResponse:
     """The analysis card, polled every 2 s while analyzing; the training form once ready."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     context = configure.configure_context(dataset, jobs=selectors.jobs_for_dataset(dataset=dataset))
     return render(request, "jobs/partials/configure.html", context)
 
@@ -125,7 +115,7 @@ def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpRespons
 @login_required
 def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
     """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     info = configure.target_context(
         dataset,
         request.GET.get("target_column") or request.GET.get("target"),
@@ -147,7 +137,7 @@ def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
 def job_create(request: HttpRequest) -> HttpResponse:
     """Start a training run from the configure page; errors re-render that page."""
     # With the dataset the form checks the columns, so errors show next to their field.
-    dataset = _get_dataset_for_user(request, str(request.POST.get("dataset_id", "")))
+    dataset = dataset_for_user(request, str(request.POST.get("dataset_id", "")))
     form = TrainForm(request.POST, dataset=dataset)
     if form.is_valid():
         data = form.cleaned_data
@@ -396,7 +386,7 @@ def _prediction_form_context(
 @login_required
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: live progress, what went wrong, or the results."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     # `?batch=<id>`: the batch just sent from the page, marked in the history.
     context = _detail_context(request, job, new_batch_id=request.GET.get("batch") or "")
     return render(request, "jobs/detail.html", context)
@@ -411,7 +401,7 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
     When a page that was polling sees the job finish, htmx reloads it (HX-Refresh) so
     the results or the failure report replace the card.
     """
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     # The timeline rides along (out of band), so "Started —" fills in by itself.
     context = {"progress": pages.progress_context(job), "timeline": pages.timeline_context(job)}
     response = render(request, "jobs/partials/progress.html", context)
@@ -427,7 +417,7 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
 @login_required
 def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     """Cancel a live job; htmx reloads the page, others get redirected to it."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     try:
         job = services.job_cancel(job=job)
     except ApplicationError as exc:
@@ -445,7 +435,7 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
 @login_required
 def job_resubmit(request: HttpRequest, job_id: str) -> HttpResponse:
     """Run a failed job again (attempt + 1), then show it."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     try:
         job = services.job_resubmit(job=job)
     except ApplicationError as exc:
@@ -462,7 +452,7 @@ def job_resubmit(request: HttpRequest, job_id: str) -> HttpResponse:
 @login_required
 def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     """Delete a job and its files (its dataset too with `delete_data`), then list jobs."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     delete_data = request.POST.get("delete_data") in ("1", "true", "on")
     try:
         summary = services.job_delete(job=job, delete_data=delete_data)
@@ -489,7 +479,7 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
 @login_required
 def job_meta(request: HttpRequest, job_id: str) -> HttpResponse:
     """Save tags (comma separated) and notes; htmx gets the card back."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     raw_tags = request.POST.get("tags", "")
     tags = [t for t in (part.strip() for part in raw_tags.split(",")) if t]
     error = None
@@ -514,7 +504,7 @@ def job_meta(request: HttpRequest, job_id: str) -> HttpResponse:
 @login_required
 def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     """Deploy or undeploy (`deploy=1|0`); htmx gets the deployment card back."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     error = None
     try:
         job = services.job_deploy(job=job, deploy=request.POST.get("deploy") in ("1", "true", "on"))
@@ -538,7 +528,7 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     A refused row comes back with each problem next to its field and no prediction (an old
     one never stays on screen). A GET (a reload after a no-JavaScript POST) goes to the form.
     """
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     if request.method in ("GET", "HEAD"):
         return redirect(reverse("jobs:detail", kwargs={"job_id": job.job_id}) + "#deploy-card")
     features = playground.form_features(request.POST)
@@ -583,7 +573,7 @@ def job_predict_file(request: HttpRequest, job_id: str) -> HttpResponse:
     """
     from jobs.services.batches import batch_score_upload
 
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -627,8 +617,8 @@ def batch_rows(request: HttpRequest, job: Job) -> list[dict[str, Any]]:
 @login_required
 def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """One row of the batch history, polled every 2 s while the batch is queued or scoring."""
-    job = _get_job_for_user(request, job_id)
-    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    job = job_for_user(request, job_id)
+    batch = batch_for_user(request, job, batch_id)
     context = {"job": job, "row": _batch_context(request, job, batch)}
     return render(request, "jobs/partials/batch.html", context)
 
@@ -659,8 +649,8 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
     elif not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     else:
-        job = _get_job_for_user(request, job_id)
-        batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
     if direct := batch_direct_url(job=job, batch=batch):
         return redirect(direct)
     try:
@@ -683,8 +673,8 @@ def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpRe
     """Delete a batch and its files; htmx removes its row, others return to the page."""
     from jobs.services.batches import batch_delete
 
-    job = _get_job_for_user(request, job_id)
-    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    job = job_for_user(request, job_id)
+    batch = batch_for_user(request, job, batch_id)
     try:
         batch_delete(batch=batch)
     except ApplicationError as exc:
@@ -716,7 +706,7 @@ def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | Htt
         return job
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    return _get_job_for_user(request, job_id)
+    return job_for_user(request, job_id)
 
 
 def _open_artifact(job: Job, name: str):  # a storage File
