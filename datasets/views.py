@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from core.access import dataset_for_user
 from core.exceptions import ApplicationError, InvalidInput
@@ -182,7 +183,5 @@ def dataset_delete(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpRe
         return redirect("datasets:detail", dataset_id=dataset.dataset_id)
     messages.success(request, f"Deleted {dataset.filename}.")
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("datasets:list")
-        return response
+        return HttpResponseClientRedirect(reverse("datasets:list"))
     return redirect("datasets:list")

@@ -19,6 +19,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseClientRefresh,
+    trigger_client_event,
+)
 
 from automl_lite import wiring
 from core.access import batch_for_user, dataset_for_user, job_for_user
@@ -404,10 +409,9 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
     job = job_for_user(request, job_id)
     # The timeline rides along (out of band), so "Started —" fills in by itself.
     context = {"progress": pages.progress_context(job), "timeline": pages.timeline_context(job)}
-    response = render(request, "jobs/partials/progress.html", context)
     if request.htmx and request.GET.get("live") and job.is_terminal:
-        response["HX-Refresh"] = "true"
-    return response
+        return HttpResponseClientRefresh()
+    return render(request, "jobs/partials/progress.html", context)
 
 
 # --------------------------------------------------------------------------- actions
@@ -425,9 +429,7 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     else:
         messages.success(request, "The job was cancelled.")
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
+        return HttpResponseClientRefresh()
     return _back_to(request, job)
 
 
@@ -465,13 +467,10 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
         # A history row: it becomes a note; the tiles above the table refresh themselves.
         context = {"job": job, "message": done}
         response = render(request, "jobs/partials/job_row_deleted.html", context)
-        response["HX-Trigger"] = "jobs-changed"
-        return response
+        return trigger_client_event(response, "jobs-changed")
     messages.success(request, done)
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("jobs:list")
-        return response
+        return HttpResponseClientRedirect(reverse("jobs:list"))
     return redirect("jobs:list")
 
 
