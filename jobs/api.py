@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -70,17 +71,19 @@ PREDICT_RULES = (
 MULTIPART_SLACK = 64 * 1024
 
 
-def _job_response(request: Request, job: Job, *, status: int = 200) -> Response:
-    """`JobResponse` with its ETag and cache headers; 304 when If-None-Match matches."""
+def _job_response(request: Request, job: Job, *, status: int = 200) -> HttpResponse:
+    """`JobResponse` with its ETag and cache headers; 304 when If-None-Match matches.
+
+    Django's conditional-response helper compares the tags (weak comparison, `*`) and
+    its 304 carries the response's ETag, Cache-Control and Vary.
+    """
     body = presenters.job_detail(request, job)
     etag = presenters.job_etag(body)
     headers = {"ETag": etag, "Cache-Control": JOB_CACHE_CONTROL}
-    if request.method == "GET" and presenters.etag_matches(
-        request.headers.get("If-None-Match"), etag
-    ):
-        return Response(status=304, headers=headers)
     response = Response(body, status=status, headers=headers)
     response["Vary"] = "Authorization, Cookie"
+    if request.method in ("GET", "HEAD"):
+        return get_conditional_response(request, etag=etag, response=response)
     return response
 
 
