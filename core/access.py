@@ -10,10 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.http import HttpRequest
     from rest_framework.request import Request
 
     from training_image.contract import Dataset, Job, PredictionBatch
+
+
+def can_see_all(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Staff and superusers see every user's records."""
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
 
 
 def job_for_user(request: HttpRequest | Request, job_id: str) -> Job:

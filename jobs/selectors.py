@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import Http404
 
 from automl_lite import wiring
+from core.access import can_see_all
 from core.exceptions import InvalidInput
 from core.ids import is_valid_id
 from core.pagination import Page
@@ -36,11 +37,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JOB_NOT_FOUND = "Job not found"
-
-
-def can_see_all(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Staff and superusers see every user's jobs."""
-    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
 
 
 def job_get(
