@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.access import dataset_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
+from core.view_errors import message_on_error
 from datasets import selectors, services
 from datasets.forms import BrowserUploadForm, UploadForm
 
@@ -160,27 +161,22 @@ def dataset_upload_start(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 @require_POST
 @login_required
+@message_on_error("datasets:detail", "dataset_id")
 def dataset_confirm(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Analyze the stored file (again): after a queueing failure or a failed analysis."""
     dataset = dataset_for_user(request, dataset_id)
-    try:
-        services.dataset_confirm(dataset=dataset)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    services.dataset_confirm(dataset=dataset)
     return redirect("datasets:detail", dataset_id=dataset.dataset_id)
 
 
 @require_POST
 @login_required
+@message_on_error("datasets:detail", "dataset_id")
 def dataset_delete(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Delete the dataset and its file; refused (with a way through) while jobs use it."""
     dataset = dataset_for_user(request, dataset_id)
     force = request.POST.get("force") in ("1", "true", "on")
-    try:
-        services.dataset_delete(dataset=dataset, force=force)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+    services.dataset_delete(dataset=dataset, force=force)
     messages.success(request, f"Deleted {dataset.filename}.")
     if request.htmx:
         return HttpResponseClientRedirect(reverse("datasets:list"))

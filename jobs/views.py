@@ -29,6 +29,7 @@ from automl_lite import wiring
 from core.access import batch_for_user, dataset_for_user, job_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
+from core.view_errors import message_on_error
 from jobs import configure, inference, links, pages, playground, selectors, services, snippets
 from jobs.forms import TrainForm
 from jobs.repository import JobFilter
@@ -419,15 +420,11 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     """Cancel a live job; htmx reloads the page, others get redirected to it."""
-    job = job_for_user(request, job_id)
-    try:
-        job = services.job_cancel(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "The job was cancelled.")
+    job = services.job_cancel(job=job_for_user(request, job_id))
+    messages.success(request, "The job was cancelled.")
     if request.htmx:
         return HttpResponseClientRefresh()
     return _back_to(request, job)
@@ -435,32 +432,25 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_resubmit(request: HttpRequest, job_id: str) -> HttpResponse:
     """Run a failed job again (attempt + 1), then show it."""
-    job = job_for_user(request, job_id)
-    try:
-        job = services.job_resubmit(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    job = services.job_resubmit(job=job_for_user(request, job_id))
+    if job.status == JobStatus.FAILED:
+        messages.error(request, job.error_message or "The job could not be started.")
     else:
-        if job.status == JobStatus.FAILED:
-            messages.error(request, job.error_message or "The job could not be started.")
-        else:
-            messages.success(request, f"Resubmitted: attempt {job.attempt}.")
+        messages.success(request, f"Resubmitted: attempt {job.attempt}.")
     return _back_to(request, job)
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     """Delete a job and its files (its dataset too with `delete_data`), then list jobs."""
     job = job_for_user(request, job_id)
     delete_data = request.POST.get("delete_data") in ("1", "true", "on")
-    try:
-        summary = services.job_delete(job=job, delete_data=delete_data)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return _back_to(request, job)
+    summary = services.job_delete(job=job, delete_data=delete_data)
     note = f" Kept {', '.join(summary.kept_resources)}." if summary.kept_resources else ""
     done = f"Deleted the job and {len(summary.deleted_resources)} files.{note}"
     if request.htmx and request.POST.get("from") == "list":
@@ -476,31 +466,35 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_meta(request: HttpRequest, job_id: str) -> HttpResponse:
     """Save tags (comma separated) and notes; htmx gets the card back."""
     job = job_for_user(request, job_id)
     raw_tags = request.POST.get("tags", "")
     tags = [t for t in (part.strip() for part in raw_tags.split(",")) if t]
-    error = None
     try:
         job = services.job_update_meta(job=job, tags=tags, notes=request.POST.get("notes", ""))
     except ApplicationError as exc:
-        error = exc.message
+        if not request.htmx:
+            raise  # the message, back on the job's page
+        context = {
+            "job": job,
+            "meta_error": exc.message,
+            "meta_saved": False,
+            "tags_value": raw_tags,
+            "notes_value": request.POST.get("notes", ""),
+        }
+        return render(request, "jobs/partials/meta.html", context, status=400)
     if request.htmx:
-        context = {"job": job, "meta_error": error, "meta_saved": error is None}
-        if error:
-            context["tags_value"] = raw_tags
-            context["notes_value"] = request.POST.get("notes", "")
-        return render(request, "jobs/partials/meta.html", context, status=400 if error else 200)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "Saved tags and notes.")
+        context = {"job": job, "meta_error": None, "meta_saved": True}
+        return render(request, "jobs/partials/meta.html", context)
+    messages.success(request, "Saved tags and notes.")
     return _back_to(request, job)
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     """Deploy or undeploy (`deploy=1|0`); htmx gets the deployment card back."""
     job = job_for_user(request, job_id)
@@ -508,14 +502,13 @@ def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     try:
         job = services.job_deploy(job=job, deploy=request.POST.get("deploy") in ("1", "true", "on"))
     except ApplicationError as exc:
+        if not request.htmx:
+            raise  # the message, back on the job's page
         error = exc.message
     if request.htmx:
         context = {"job": job, "deploy_error": error, **_prediction_form_context(job)}
         return render(request, "jobs/partials/deploy.html", context, status=400 if error else 200)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "Model deployed." if job.deployed else "Model undeployed.")
+    messages.success(request, "Model deployed." if job.deployed else "Model undeployed.")
     return _back_to(request, job)
 
 
@@ -668,6 +661,7 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id", anchor="predict-file-card")
 def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """Delete a batch and its files; htmx removes its row, others return to the page."""
     from jobs.services.batches import batch_delete
@@ -677,15 +671,14 @@ def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpRe
     try:
         batch_delete(batch=batch)
     except ApplicationError as exc:
-        if request.htmx:
-            row = {**_batch_context(request, job, batch), "error": exc.message}
-            context = {"job": job, "row": row}
-            return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
-        messages.error(request, exc.message)
-    else:
-        if request.htmx:
-            return HttpResponse("")
-        messages.success(request, f"Deleted the predictions of {batch.filename}.")
+        if not request.htmx:
+            raise  # the message, back at the page's batch history
+        row = {**_batch_context(request, job, batch), "error": exc.message}
+        context = {"job": job, "row": row}
+        return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
+    if request.htmx:
+        return HttpResponse("")
+    messages.success(request, f"Deleted the predictions of {batch.filename}.")
     url = reverse("jobs:detail", kwargs={"job_id": job.job_id})
     return redirect(f"{url}#predict-file-card")
 
