@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import dataset_for_user
 from core.exceptions import InvalidInput, LengthRequired
 from core.file_bodies import check_file_body
 from datasets import selectors, services
@@ -45,7 +46,7 @@ class DatasetApi(APIView):
     permission_classes = [IsAuthenticated, IsOwner]
 
     def get_dataset(self, request: Request, dataset_id: str) -> Dataset:
-        dataset = selectors.dataset_get(dataset_id=dataset_id, user=request.user)
+        dataset = dataset_for_user(request, dataset_id)
         self.check_object_permissions(request, dataset)
         return dataset
 

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from datasets.selectors import can_see_all
+from core.access import can_see_all
 
 
 class IsOwner(BasePermission):

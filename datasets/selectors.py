@@ -6,14 +6,15 @@ missing record and another user's record look the same from outside (staff see a
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from django.http import Http404
 
 from automl_lite import wiring
+from core.access import can_see_all
+from core.ids import is_valid_id
 from core.pagination import Page
-from training_image.contract import Dataset, Job
+from training_image.contract import Dataset
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -23,20 +24,8 @@ if TYPE_CHECKING:
     User = AbstractBaseUser | AnonymousUser
 
 
-def can_see_all(user: User) -> bool:
-    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
-
-
 def not_found(dataset_id: str) -> Http404:
     return Http404(f"Dataset {dataset_id} not found")
-
-
-def is_valid_id(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def dataset_get(
@@ -70,9 +59,3 @@ def dataset_list(
     """
     repository = repository or wiring.dataset_repository()
     return repository.list_for_owner(str(user.pk), limit=limit, cursor=cursor)
-
-
-def dataset_jobs(*, dataset: Dataset) -> list[Job]:
-    """Training jobs that used `dataset`, newest first."""
-    jobs = wiring.job_repository().list_for_dataset(dataset.dataset_id)
-    return sorted(jobs, key=lambda job: job.created_at, reverse=True)

@@ -17,6 +17,6 @@ urlpatterns = [
     path("", views.dataset_list, name="list"),
     path("upload/", views.dataset_upload, name="upload"),
     path("upload/start/", views.dataset_upload_start, name="upload-start"),
-    path("<str:dataset_id>/confirm/", views.dataset_confirm, name="confirm"),
-    path("<str:dataset_id>/delete/", views.dataset_delete, name="delete"),
+    path("<id:dataset_id>/confirm/", views.dataset_confirm, name="confirm"),
+    path("<id:dataset_id>/delete/", views.dataset_delete, name="delete"),
 ]

@@ -1,7 +1,7 @@
 """Dataset pages: list, upload, the configure page and its fragments, confirm, delete.
 
 Thin function views: parse, call one service or selector, render. Every view reaches a
-dataset through `_get_dataset_for_user`, which answers 404 for another user's record.
+dataset through `core.access.dataset_for_user`, which answers 404 for another user's record.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
+from core.access import dataset_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
+from core.view_errors import message_on_error
 from datasets import selectors, services
 from datasets.forms import BrowserUploadForm, UploadForm
-from training_image.contract import Dataset
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -36,11 +38,6 @@ else:
 PAGE_SIZE = 24
 # Multipart framing around the file: a request this much over the limit is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-def _get_dataset_for_user(request: AuthenticatedHttpRequest, dataset_id: str) -> Dataset:
-    """The dataset if the signed-in user may see it; 404 otherwise."""
-    return selectors.dataset_get(dataset_id=dataset_id, user=request.user)
 
 
 # --------------------------------------------------------------------------- list
@@ -164,30 +161,23 @@ def dataset_upload_start(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 @require_POST
 @login_required
+@message_on_error("datasets:detail", "dataset_id")
 def dataset_confirm(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Analyze the stored file (again): after a queueing failure or a failed analysis."""
-    dataset = _get_dataset_for_user(request, dataset_id)
-    try:
-        services.dataset_confirm(dataset=dataset)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    dataset = dataset_for_user(request, dataset_id)
+    services.dataset_confirm(dataset=dataset)
     return redirect("datasets:detail", dataset_id=dataset.dataset_id)
 
 
 @require_POST
 @login_required
+@message_on_error("datasets:detail", "dataset_id")
 def dataset_delete(request: AuthenticatedHttpRequest, dataset_id: str) -> HttpResponse:
     """Delete the dataset and its file; refused (with a way through) while jobs use it."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     force = request.POST.get("force") in ("1", "true", "on")
-    try:
-        services.dataset_delete(dataset=dataset, force=force)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("datasets:detail", dataset_id=dataset.dataset_id)
+    services.dataset_delete(dataset=dataset, force=force)
     messages.success(request, f"Deleted {dataset.filename}.")
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("datasets:list")
-        return response
+        return HttpResponseClientRedirect(reverse("datasets:list"))
     return redirect("datasets:list")

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import batch_for_user, job_for_user
 from core.exceptions import InvalidInput, ServiceUnavailable
 from core.file_bodies import check_file_body
 from jobs import inference, presenters, selectors, services
@@ -42,7 +44,6 @@ from training_image.contract import (
     PROBLEM_TYPES,
     Job,
     JobStatus,
-    PredictionBatch,
     TrainingRequestError,
     legacy_problem_type,
     validate_training_request,
@@ -70,21 +71,19 @@ PREDICT_RULES = (
 MULTIPART_SLACK = 64 * 1024
 
 
-def _get_job_for_user(request: Request, job_id: str) -> Job:
-    return selectors.job_get(job_id=job_id, user=request.user)
+def _job_response(request: Request, job: Job, *, status: int = 200) -> HttpResponse:
+    """`JobResponse` with its ETag and cache headers; 304 when If-None-Match matches.
 
-
-def _job_response(request: Request, job: Job, *, status: int = 200) -> Response:
-    """`JobResponse` with its ETag and cache headers; 304 when If-None-Match matches."""
+    Django's conditional-response helper compares the tags (weak comparison, `*`) and
+    its 304 carries the response's ETag, Cache-Control and Vary.
+    """
     body = presenters.job_detail(request, job)
     etag = presenters.job_etag(body)
     headers = {"ETag": etag, "Cache-Control": JOB_CACHE_CONTROL}
-    if request.method == "GET" and presenters.etag_matches(
-        request.headers.get("If-None-Match"), etag
-    ):
-        return Response(status=304, headers=headers)
     response = Response(body, status=status, headers=headers)
     response["Vary"] = "Authorization, Cookie"
+    if request.method in ("GET", "HEAD"):
+        return get_conditional_response(request, etag=etag, response=response)
     return response
 
 
@@ -340,7 +339,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(operation_id="jobs_get", responses={200: _JobOutput, 304: None})
     def get(self, request: Request, job_id: str) -> Response:
-        return _job_response(request, _get_job_for_user(request, job_id))
+        return _job_response(request, job_for_user(request, job_id))
 
 
 class JobUpdateApi(APIView):
@@ -364,7 +363,7 @@ class JobUpdateApi(APIView):
 
     @extend_schema(operation_id="jobs_update", request=InputSerializer, responses={200: _JobOutput})
     def patch(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         data = JobUpdateApi.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.job_update_meta(
@@ -391,7 +390,7 @@ class JobDeleteApi(APIView):
         operation_id="jobs_delete", parameters=[FilterSerializer], responses={200: OutputSerializer}
     )
     def delete(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         filters = JobDeleteApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         summary = services.job_delete(job=job, delete_data=filters.validated_data["delete_data"])
@@ -435,7 +434,7 @@ class JobDeployApi(APIView):
         operation_id="jobs_deploy", request=InputSerializer, responses={200: OutputSerializer}
     )
     def post(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.job_deploy(job=job, deploy=data.validated_data["deploy"])
@@ -462,7 +461,7 @@ class JobCancelApi(APIView):
 
     @extend_schema(operation_id="jobs_cancel", request=None, responses={200: _JobOutput})
     def post(self, request: Request, job_id: str) -> Response:
-        job = services.job_cancel(job=_get_job_for_user(request, job_id))
+        job = services.job_cancel(job=job_for_user(request, job_id))
         return _job_response(request, job)
 
 
@@ -489,7 +488,7 @@ class JobResubmitApi(APIView):
         responses={200: _JobOutput, 201: _JobOutput},
     )
     def post(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         request.data  # noqa: B018 - a body it cannot read (wrong type) is refused before any write
         if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
             new = services.job_train_again(
@@ -579,7 +578,7 @@ class JobPredictApi(APIView):
         },
     )
     def post(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         query = self.QuerySerializer(data=request.query_params)
@@ -651,7 +650,7 @@ class JobPredictFileApi(APIView):
         },
     )
     def post(self, request: Request, job_id: str) -> HttpResponse:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         # Refuse an oversized body before parsing it (multipart adds a little framing).
         length = request.META.get("CONTENT_LENGTH")
         if length and length.isdigit():
@@ -667,7 +666,7 @@ class JobPredictInfoApi(APIView):
 
     @extend_schema(operation_id="predict_info", responses={200: dict})
     def get(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         if not job.deployed:
             raise InvalidInput("Model is not deployed")
         spec = inference.model_spec(inference.load_card(job), job)
@@ -717,10 +716,6 @@ class JobPredictInfoApi(APIView):
 # --------------------------------------------------------------------------- prediction batches
 
 
-def _get_batch_for_user(request: Request, job: Job, batch_id: str) -> PredictionBatch:
-    return selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
-
-
 @extend_schema_serializer(component_name="PredictionBatch")
 class _BatchOutput(serializers.Serializer):
     """One prediction batch (documentation; the body is built by presenters)."""
@@ -763,7 +758,7 @@ class JobBatchListApi(APIView):
         responses={200: OutputSerializer},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = selectors.batch_list(
@@ -818,7 +813,7 @@ class JobBatchCreateApi(APIView):
     def post(self, request: Request, job_id: str) -> Response:
         from jobs.services.batches import batch_create, max_bytes
 
-        job = _get_job_for_user(request, job_id)
+        job = job_for_user(request, job_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         batch, target = batch_create(
@@ -861,8 +856,8 @@ class JobBatchFileApi(APIView):
     def put(self, request: Request, job_id: str, batch_id: str) -> Response:
         from jobs.services.batches import batch_store_file
 
-        job = _get_job_for_user(request, job_id)
-        batch = _get_batch_for_user(request, job, batch_id)
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
         check_file_body(request.content_type)
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         if raw_length and not raw_length.isdigit():
@@ -897,8 +892,8 @@ class JobBatchConfirmApi(APIView):
     def post(self, request: Request, job_id: str, batch_id: str) -> Response:
         from jobs.services.batches import batch_confirm
 
-        job = _get_job_for_user(request, job_id)
-        batch = batch_confirm(job=job, batch=_get_batch_for_user(request, job, batch_id))
+        job = job_for_user(request, job_id)
+        batch = batch_confirm(job=job, batch=batch_for_user(request, job, batch_id))
         return Response(
             presenters.batch_detail(request, job, batch),
             status=202,
@@ -911,8 +906,8 @@ class JobBatchDetailApi(APIView):
 
     @extend_schema(operation_id="jobs_batches_get", responses={200: _BatchOutput})
     def get(self, request: Request, job_id: str, batch_id: str) -> Response:
-        job = _get_job_for_user(request, job_id)
-        batch = _get_batch_for_user(request, job, batch_id)
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
         return Response(
             presenters.batch_detail(request, job, batch), headers={"Cache-Control": NO_STORE}
         )
@@ -930,8 +925,8 @@ class JobBatchDeleteApi(APIView):
     def delete(self, request: Request, job_id: str, batch_id: str) -> Response:
         from jobs.services.batches import batch_delete
 
-        job = _get_job_for_user(request, job_id)
-        batch = _get_batch_for_user(request, job, batch_id)
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
         batch_delete(batch=batch)
         body = {"message": "Prediction batch deleted", "batch_id": batch.batch_id}
         return Response(body, headers={"Cache-Control": NO_STORE})

@@ -237,20 +237,6 @@ def job_etag(body: Mapping[str, Any]) -> str:
     return '"' + hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest() + '"'
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison of an If-None-Match header against our ETag."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip().removeprefix("W/")
-        if candidate == bare or candidate.strip('"') == bare.strip('"'):
-            return True
-    return False
-
-
 def batch_detail(request: HttpRequest, job: Job, batch: PredictionBatch) -> dict[str, Any]:
     """A prediction batch as the API shows it (`download_url` once completed)."""
     from jobs.services.batches import batch_download_url

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 
 from automl_lite import wiring
+from core.access import can_see_all
 from core.exceptions import InvalidInput
+from core.ids import is_valid_id
 from core.pagination import Page
 from jobs.repository import JobFilter
 from training_image.contract import (
@@ -36,20 +37,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JOB_NOT_FOUND = "Job not found"
-
-
-def can_see_all(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Staff and superusers see every user's jobs."""
-    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
-
-
-def is_valid_id(value: str) -> bool:
-    """Whether `value` is a UUID (job ids are): anything else is answered with 404."""
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def job_get(

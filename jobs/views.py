@@ -1,7 +1,7 @@
 """Job pages: list, detail (progress / failure / results), actions, downloads and reports.
 
 Thin function views: parse, call one service or selector, render. Every view reaches
-a job through `_get_job_for_user`, which answers 404 for another user's job.
+a job through `core.access.job_for_user`, which answers 404 for another user's job.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseClientRefresh,
+    trigger_client_event,
+)
 
 from automl_lite import wiring
+from core.access import batch_for_user, dataset_for_user, job_for_user
 from core.exceptions import ApplicationError, InvalidInput
 from core.pagination import Page
+from core.view_errors import message_on_error
 from jobs import configure, inference, links, pages, playground, selectors, services, snippets
 from jobs.forms import TrainForm
 from jobs.repository import JobFilter
@@ -45,22 +52,11 @@ PAGE_SIZE = 20
 BATCH_HISTORY = 20  # batches shown on the results page, newest first
 
 
-def _get_job_for_user(request: HttpRequest, job_id: str) -> Job:
-    """The job if the signed-in user may see it; 404 otherwise."""
-    return selectors.job_get(job_id=job_id, user=request.user)
-
-
 def _back_to(request: HttpRequest, job: Job) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.job_id)
 
 
 # --------------------------------------------------------------------------- configure + create
-
-
-def _get_dataset_for_user(request: HttpRequest, dataset_id: str) -> Dataset:
-    from datasets.selectors import dataset_get
-
-    return dataset_get(dataset_id=dataset_id, user=request.user)
 
 
 def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
@@ -69,7 +65,7 @@ def _job_to_copy(request: HttpRequest, dataset: Dataset) -> Job | None:
     if not job_id or request.method != "GET":
         return None
     try:
-        job = selectors.job_get(job_id=job_id, user=request.user)
+        job = job_for_user(request, job_id)
     except Http404:
         job = None
     if job is None or job.dataset_id != dataset.dataset_id or not job.is_terminal:
@@ -91,7 +87,7 @@ def _render_configure(
 
     `?from_job=<id>` starts the form from a finished run's settings ("Train again").
     """
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     context = configure.configure_context(
         dataset,
         train_form=train_form,
@@ -116,7 +112,7 @@ def job_configure(request: HttpRequest, dataset_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpResponse:
     """The analysis card, polled every 2 s while analyzing; the training form once ready."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     context = configure.configure_context(dataset, jobs=selectors.jobs_for_dataset(dataset=dataset))
     return render(request, "jobs/partials/configure.html", context)
 
@@ -125,7 +121,7 @@ def job_configure_analysis(request: HttpRequest, dataset_id: str) -> HttpRespons
 @login_required
 def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
     """The target card for `?target=` (and `problem_type`, `metric`): swapped on change."""
-    dataset = _get_dataset_for_user(request, dataset_id)
+    dataset = dataset_for_user(request, dataset_id)
     info = configure.target_context(
         dataset,
         request.GET.get("target_column") or request.GET.get("target"),
@@ -147,7 +143,7 @@ def job_configure_target(request: HttpRequest, dataset_id: str) -> HttpResponse:
 def job_create(request: HttpRequest) -> HttpResponse:
     """Start a training run from the configure page; errors re-render that page."""
     # With the dataset the form checks the columns, so errors show next to their field.
-    dataset = _get_dataset_for_user(request, str(request.POST.get("dataset_id", "")))
+    dataset = dataset_for_user(request, str(request.POST.get("dataset_id", "")))
     form = TrainForm(request.POST, dataset=dataset)
     if form.is_valid():
         data = form.cleaned_data
@@ -396,7 +392,7 @@ def _prediction_form_context(
 @login_required
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: live progress, what went wrong, or the results."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     # `?batch=<id>`: the batch just sent from the page, marked in the history.
     context = _detail_context(request, job, new_batch_id=request.GET.get("batch") or "")
     return render(request, "jobs/detail.html", context)
@@ -411,13 +407,12 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
     When a page that was polling sees the job finish, htmx reloads it (HX-Refresh) so
     the results or the failure report replace the card.
     """
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     # The timeline rides along (out of band), so "Started —" fills in by itself.
     context = {"progress": pages.progress_context(job), "timeline": pages.timeline_context(job)}
-    response = render(request, "jobs/partials/progress.html", context)
     if request.htmx and request.GET.get("live") and job.is_terminal:
-        response["HX-Refresh"] = "true"
-    return response
+        return HttpResponseClientRefresh()
+    return render(request, "jobs/partials/progress.html", context)
 
 
 # --------------------------------------------------------------------------- actions
@@ -425,108 +420,95 @@ def job_progress(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     """Cancel a live job; htmx reloads the page, others get redirected to it."""
-    job = _get_job_for_user(request, job_id)
-    try:
-        job = services.job_cancel(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "The job was cancelled.")
+    job = services.job_cancel(job=job_for_user(request, job_id))
+    messages.success(request, "The job was cancelled.")
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
+        return HttpResponseClientRefresh()
     return _back_to(request, job)
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_resubmit(request: HttpRequest, job_id: str) -> HttpResponse:
     """Run a failed job again (attempt + 1), then show it."""
-    job = _get_job_for_user(request, job_id)
-    try:
-        job = services.job_resubmit(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    job = services.job_resubmit(job=job_for_user(request, job_id))
+    if job.status == JobStatus.FAILED:
+        messages.error(request, job.error_message or "The job could not be started.")
     else:
-        if job.status == JobStatus.FAILED:
-            messages.error(request, job.error_message or "The job could not be started.")
-        else:
-            messages.success(request, f"Resubmitted: attempt {job.attempt}.")
+        messages.success(request, f"Resubmitted: attempt {job.attempt}.")
     return _back_to(request, job)
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     """Delete a job and its files (its dataset too with `delete_data`), then list jobs."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     delete_data = request.POST.get("delete_data") in ("1", "true", "on")
-    try:
-        summary = services.job_delete(job=job, delete_data=delete_data)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return _back_to(request, job)
+    summary = services.job_delete(job=job, delete_data=delete_data)
     note = f" Kept {', '.join(summary.kept_resources)}." if summary.kept_resources else ""
     done = f"Deleted the job and {len(summary.deleted_resources)} files.{note}"
     if request.htmx and request.POST.get("from") == "list":
         # A history row: it becomes a note; the tiles above the table refresh themselves.
         context = {"job": job, "message": done}
         response = render(request, "jobs/partials/job_row_deleted.html", context)
-        response["HX-Trigger"] = "jobs-changed"
-        return response
+        return trigger_client_event(response, "jobs-changed")
     messages.success(request, done)
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("jobs:list")
-        return response
+        return HttpResponseClientRedirect(reverse("jobs:list"))
     return redirect("jobs:list")
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_meta(request: HttpRequest, job_id: str) -> HttpResponse:
     """Save tags (comma separated) and notes; htmx gets the card back."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     raw_tags = request.POST.get("tags", "")
     tags = [t for t in (part.strip() for part in raw_tags.split(",")) if t]
-    error = None
     try:
         job = services.job_update_meta(job=job, tags=tags, notes=request.POST.get("notes", ""))
     except ApplicationError as exc:
-        error = exc.message
+        if not request.htmx:
+            raise  # the message, back on the job's page
+        context = {
+            "job": job,
+            "meta_error": exc.message,
+            "meta_saved": False,
+            "tags_value": raw_tags,
+            "notes_value": request.POST.get("notes", ""),
+        }
+        return render(request, "jobs/partials/meta.html", context, status=400)
     if request.htmx:
-        context = {"job": job, "meta_error": error, "meta_saved": error is None}
-        if error:
-            context["tags_value"] = raw_tags
-            context["notes_value"] = request.POST.get("notes", "")
-        return render(request, "jobs/partials/meta.html", context, status=400 if error else 200)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "Saved tags and notes.")
+        context = {"job": job, "meta_error": None, "meta_saved": True}
+        return render(request, "jobs/partials/meta.html", context)
+    messages.success(request, "Saved tags and notes.")
     return _back_to(request, job)
 
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id")
 def job_deploy(request: HttpRequest, job_id: str) -> HttpResponse:
     """Deploy or undeploy (`deploy=1|0`); htmx gets the deployment card back."""
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     error = None
     try:
         job = services.job_deploy(job=job, deploy=request.POST.get("deploy") in ("1", "true", "on"))
     except ApplicationError as exc:
+        if not request.htmx:
+            raise  # the message, back on the job's page
         error = exc.message
     if request.htmx:
         context = {"job": job, "deploy_error": error, **_prediction_form_context(job)}
         return render(request, "jobs/partials/deploy.html", context, status=400 if error else 200)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "Model deployed." if job.deployed else "Model undeployed.")
+    messages.success(request, "Model deployed." if job.deployed else "Model undeployed.")
     return _back_to(request, job)
 
 
@@ -538,7 +520,7 @@ def job_predict(request: HttpRequest, job_id: str) -> HttpResponse:
     A refused row comes back with each problem next to its field and no prediction (an old
     one never stays on screen). A GET (a reload after a no-JavaScript POST) goes to the form.
     """
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     if request.method in ("GET", "HEAD"):
         return redirect(reverse("jobs:detail", kwargs={"job_id": job.job_id}) + "#deploy-card")
     features = playground.form_features(request.POST)
@@ -583,7 +565,7 @@ def job_predict_file(request: HttpRequest, job_id: str) -> HttpResponse:
     """
     from jobs.services.batches import batch_score_upload
 
-    job = _get_job_for_user(request, job_id)
+    job = job_for_user(request, job_id)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -627,8 +609,8 @@ def batch_rows(request: HttpRequest, job: Job) -> list[dict[str, Any]]:
 @login_required
 def job_batch(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """One row of the batch history, polled every 2 s while the batch is queued or scoring."""
-    job = _get_job_for_user(request, job_id)
-    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    job = job_for_user(request, job_id)
+    batch = batch_for_user(request, job, batch_id)
     context = {"job": job, "row": _batch_context(request, job, batch)}
     return render(request, "jobs/partials/batch.html", context)
 
@@ -642,8 +624,6 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
     from jobs.services.batches import batch_direct_url, batch_link_valid, batch_open_result
 
     if request.GET.get("signature"):
-        if not (selectors.is_valid_id(job_id) and selectors.is_valid_id(batch_id)):
-            raise Http404(selectors.BATCH_NOT_FOUND)
         job = wiring.job_repository().get(job_id)
         batch = wiring.batch_repository().get(batch_id)
         if (
@@ -661,8 +641,8 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
     elif not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     else:
-        job = _get_job_for_user(request, job_id)
-        batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
     if direct := batch_direct_url(job=job, batch=batch):
         return redirect(direct)
     try:
@@ -681,24 +661,24 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
 
 @require_POST
 @login_required
+@message_on_error("jobs:detail", "job_id", anchor="predict-file-card")
 def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
     """Delete a batch and its files; htmx removes its row, others return to the page."""
     from jobs.services.batches import batch_delete
 
-    job = _get_job_for_user(request, job_id)
-    batch = selectors.batch_get(job=job, batch_id=batch_id, user=request.user)
+    job = job_for_user(request, job_id)
+    batch = batch_for_user(request, job, batch_id)
     try:
         batch_delete(batch=batch)
     except ApplicationError as exc:
-        if request.htmx:
-            row = {**_batch_context(request, job, batch), "error": exc.message}
-            context = {"job": job, "row": row}
-            return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
-        messages.error(request, exc.message)
-    else:
-        if request.htmx:
-            return HttpResponse("")
-        messages.success(request, f"Deleted the predictions of {batch.filename}.")
+        if not request.htmx:
+            raise  # the message, back at the page's batch history
+        row = {**_batch_context(request, job, batch), "error": exc.message}
+        context = {"job": job, "row": row}
+        return render(request, "jobs/partials/batch.html", context, status=exc.status_code)
+    if request.htmx:
+        return HttpResponse("")
+    messages.success(request, f"Deleted the predictions of {batch.filename}.")
     url = reverse("jobs:detail", kwargs={"job_id": job.job_id})
     return redirect(f"{url}#predict-file-card")
 
@@ -709,8 +689,6 @@ def job_batch_delete(request: HttpRequest, job_id: str, batch_id: str) -> HttpRe
 def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | HttpResponse:
     """A job whose file `name` this request may read: a valid signed link, or its owner."""
     if request.GET.get("signature"):
-        if not selectors.is_valid_id(job_id):
-            raise Http404(selectors.JOB_NOT_FOUND)
         job = wiring.job_repository().get(job_id)
         if job is None or not links.verify(
             job, name, request.GET.get("expires"), request.GET.get("signature")
@@ -720,7 +698,7 @@ def _get_job_for_file(request: HttpRequest, job_id: str, name: str) -> Job | Htt
         return job
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    return _get_job_for_user(request, job_id)
+    return job_for_user(request, job_id)
 
 
 def _open_artifact(job: Job, name: str):  # a storage File

@@ -197,16 +197,6 @@ def detect_datetime_format(values: pd.Series) -> str | None:
     return None
 
 
-def parse_datetimes(values: pd.Series, fmt: str) -> pd.Series:
-    """`values` parsed with `fmt` as naive UTC timestamps; unparseable values become NaT."""
-    import pandas as pd
-
-    parsed = pd.to_datetime(values.astype("str"), format=fmt, errors="coerce", utc="%z" in fmt)
-    if "%z" in fmt:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed
-
-
 def profile_column(name: str, s: pd.Series, *, int_hint: bool = False) -> ColumnInfo:
     """The detection profile and kind of one normalised column."""
     import numpy as np

@@ -158,7 +158,9 @@ def test_staff_see_every_dataset(client, alice, django_user_model):
 
 @pytest.mark.parametrize("name", ["detail", "analysis", "target"])
 def test_the_dataset_urls_answer_404_for_a_malformed_id(alice_client, name):
-    assert alice_client.get(url(name, MALFORMED)).status_code == 404
+    # The path converter refuses the id, so the URL cannot be reversed: the path by hand.
+    path = {"detail": "", "analysis": "analysis/", "target": "target/"}[name]
+    assert alice_client.get(f"/datasets/{MALFORMED}/{path}").status_code == 404
 
 
 @pytest.mark.parametrize("name", ["detail", "analysis", "target", "confirm", "delete"])
@@ -272,5 +274,5 @@ def test_it_refuses_to_delete_a_dataset_jobs_used_unless_forced(alice_client, al
 def test_it_tells_htmx_where_to_go_after_a_delete(alice_client, alice):
     dataset = analyzed(alice)
     response = alice_client.post(url("delete", dataset), HTTP_HX_REQUEST="true")
-    assert response.status_code == 204
+    assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("datasets:list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote
 
@@ -156,7 +157,7 @@ def test_a_row_deletes_after_confirmation_and_the_tiles_follow(alice_client, his
     assert (
         f'<tr id="job-row-{job.job_id}" class="deleted-row">' in body and "Deleted the job" in body
     )
-    assert response["HX-Trigger"] == "jobs-changed"
+    assert json.loads(response["HX-Trigger"]) == {"jobs-changed": {}}
     assert wiring.job_repository().get(job.job_id) is None
     # The tiles listen for that event and fetch themselves again.
     tiles = alice_client.get("/jobs/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-stats")

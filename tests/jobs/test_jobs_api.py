@@ -173,6 +173,15 @@ def test_it_answers_304_when_the_etag_matches(alice_client, alice, iris):
     assert again["Cache-Control"] == "private, max-age=0, must-revalidate"
 
 
+def test_it_compares_etags_weakly_in_a_list(alice_client, alice, iris):
+    job = completed(alice, iris)
+    etag = alice_client.get(url(job))["ETag"]
+    listed = alice_client.get(url(job), HTTP_IF_NONE_MATCH=f'"other", W/{etag}')
+    assert (listed.status_code, listed["ETag"]) == (304, etag)
+    assert alice_client.get(url(job), HTTP_IF_NONE_MATCH="*").status_code == 304
+    assert alice_client.get(url(job), HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+
 def test_the_etag_changes_when_the_job_changes(alice_client, alice, iris):
     job = completed(alice, iris)
     etag = alice_client.get(url(job))["ETag"]
