@@ -434,3 +434,19 @@ LOGGING = {
 if IS_AWS:
     SESSION_COOKIE_SECURE = _bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Where sessions live. In AWS mode every HTMX poll (every 2 s per open page) would otherwise
+# read the session row from PostgreSQL, which keeps a scale-to-zero database awake: sessions are
+# signed cookies there (HttpOnly, Secure, signed with the SECRET_KEY kept in Secrets Manager;
+# they hold only the login, and a password change still ends every session through Django's
+# session auth hash). With a shared cache (CACHE_URL on Redis) `cache` sessions are the other
+# choice. Local mode keeps database sessions.
+SESSION_ENGINE = env.str(
+    "DJANGO_SESSION_ENGINE",
+    default="django.contrib.sessions.backends.signed_cookies"
+    if IS_AWS
+    else "django.contrib.sessions.backends.db",
+)
+SESSION_COOKIE_HTTPONLY = True
+if SESSION_ENGINE.rsplit(".", 1)[-1] not in {"db", "cache", "cached_db", "signed_cookies", "file"}:
+    raise ImproperlyConfigured(f"DJANGO_SESSION_ENGINE: unknown session engine {SESSION_ENGINE!r}")

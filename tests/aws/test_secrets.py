@@ -62,3 +62,16 @@ def test_a_plain_value_still_wins_for_local_and_container_use(stack):
     values = load_settings(_environment(stack, DJANGO_SECRET_KEY="k" * 60))
 
     assert values["SECRET_KEY"] == "k" * 60
+
+
+def test_sessions_do_not_read_the_database_on_every_poll(stack):
+    """A scale-to-zero database must not be woken by each HTMX poll's session read."""
+    values = load_settings(_environment(stack))
+
+    assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.signed_cookies"
+    assert values["SESSION_COOKIE_SECURE"] is True and values["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_an_unknown_session_engine_stops_start_up(stack):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SESSION_ENGINE"):
+        load_settings(_environment(stack, DJANGO_SESSION_ENGINE="memcached_or_something"))
