@@ -57,13 +57,14 @@ def aws_mode(
     web = stack.web_environment
     process = {**FAKE_CREDENTIALS, **({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})}
     hosts = f"{web['DJANGO_ALLOWED_HOSTS']},{TEST_HOSTS}"
-    signing_key = settings.SECRET_KEY
+    signing_key, session_engine = settings.SECRET_KEY, settings.SESSION_ENGINE
     with django_configured_from(
         settings, {**web, **process, "DJANGO_ALLOWED_HOSTS": hosts, **environment}
     ):
         # The test client speaks plain HTTP; AWS mode marks cookies Secure for HTTPS only.
         settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
         # Clients a test signed in before switching keep their sessions (the stack's own
-        # generated key is read and checked by test_secrets and the end-to-end test).
-        settings.SECRET_KEY = signing_key
+        # generated key and AWS mode's signed-cookie sessions are checked by test_secrets,
+        # tests/core/test_sessions.py and the end-to-end test).
+        settings.SECRET_KEY, settings.SESSION_ENGINE = signing_key, session_engine
         yield AwsMode(stack=stack, s3=stack.client("s3"))
