@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
@@ -50,18 +50,25 @@ class _Created:
         return True
 
 
-class SecretsManagerSecret(CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+class _Taught:
+    """The CloudFormation plumbing every taught type shares: its type, name property and
+    attributes as class data; `create` makes it from the resource's properties."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
+    TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str] = ""
+    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
+        return attr in cls.ATTRIBUTES
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -72,10 +79,27 @@ class SecretsManagerSecret(CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> _Created:
+        return cls.create(cloudformation_json["Properties"], resource_name, account_id, region_name)
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
+    ) -> _Created:
+        raise NotImplementedError
+
+
+class SecretsManagerSecret(_Taught, CloudFormationModel):
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = frozenset({"Id"})
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
+    ) -> _Created:
         from moto.secretsmanager.models import secretsmanager_backends
 
         backend = secretsmanager_backends[account_id][region_name]
-        properties = cloudformation_json["Properties"]
         value = properties.get("SecretString")
         generate = properties.get("GenerateSecretString")
         if value is None and generate is not None:
@@ -109,31 +133,17 @@ class SecretsManagerSecret(CloudFormationModel):
         return _Created(arn, Id=arn)
 
 
-class ApiGatewayV2Api(CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Api"
+class ApiGatewayV2Api(_Taught, CloudFormationModel):
+    TYPE = "AWS::ApiGatewayV2::Api"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = frozenset({"ApiId", "ApiEndpoint"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in {"ApiId", "ApiEndpoint"}
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.apigatewayv2.models import apigatewayv2_backends
 
-        properties = cloudformation_json["Properties"]
         api = apigatewayv2_backends[account_id][region_name].create_api(
             api_key_selection_expression=None,
             cors_configuration=None,
@@ -167,31 +177,17 @@ class _Recreated:
         )
 
 
-class CloudWatchAlarm(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
+class CloudWatchAlarm(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = frozenset({"Arn"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        properties = cloudformation_json["Properties"]
         name = properties.get("AlarmName", resource_name)
         period = properties.get("Period")
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
@@ -254,31 +250,16 @@ def _metric_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
     return queries
 
 
-class SnsTopicPolicy(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
+class SnsTopicPolicy(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::SNS::TopicPolicy"
+    ATTRIBUTES = frozenset()
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.sns.models import sns_backends
 
-        properties = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for topic_arn in properties["Topics"]:
             backend.set_topic_attribute(
@@ -287,62 +268,33 @@ class SnsTopicPolicy(_Recreated, CloudFormationModel):
         return _Created(resource_name)
 
 
-class SnsSubscription(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
+class SnsSubscription(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::SNS::Subscription"
+    ATTRIBUTES = frozenset({"Arn"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.sns.models import sns_backends
 
-        properties = cloudformation_json["Properties"]
         subscription = sns_backends[account_id][region_name].subscribe(
             properties["TopicArn"], properties["Endpoint"], properties["Protocol"]
         )
         return _Created(subscription.arn, Arn=subscription.arn)
 
 
-class LogsMetricFilter(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "FilterName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::MetricFilter"
+class LogsMetricFilter(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::Logs::MetricFilter"
+    NAME_PROPERTY = "FilterName"
+    ATTRIBUTES = frozenset()
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.logs.models import logs_backends
 
-        properties = cloudformation_json["Properties"]
         name = properties.get("FilterName", resource_name)
         transformations = [
             {
@@ -362,31 +314,16 @@ class LogsMetricFilter(_Recreated, CloudFormationModel):
         return _Created(name)
 
 
-class ScalableTarget(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalableTarget"
+class ScalableTarget(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+    ATTRIBUTES = frozenset()
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.applicationautoscaling.models import applicationautoscaling_backends
 
-        properties = cloudformation_json["Properties"]
         applicationautoscaling_backends[account_id][region_name].register_scalable_target(
             namespace=properties["ServiceNamespace"],
             r_id=properties["ResourceId"],
@@ -408,31 +345,17 @@ class ScalableTarget(_Recreated, CloudFormationModel):
         )
 
 
-class ScalingPolicy(_Recreated, CloudFormationModel):
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "PolicyName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+class ScalingPolicy(_Recreated, _Taught, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+    NAME_PROPERTY = "PolicyName"
+    ATTRIBUTES = frozenset({"Arn"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.applicationautoscaling.models import applicationautoscaling_backends
 
-        properties = cloudformation_json["Properties"]
         resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
         # moto keeps the policy's configuration itself as the body (as PutScalingPolicy's).
         body = properties.get("StepScalingPolicyConfiguration") or properties.get(
@@ -571,35 +494,21 @@ class EcsService(Service):
         )
 
 
-class RdsDbCluster(_Recreated, CloudFormationModel):
+class RdsDbCluster(_Recreated, _Taught, CloudFormationModel):
     """An Aurora cluster (moto's CloudFormation has no DBCluster), through moto's RDS backend."""
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "DBClusterIdentifier"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::RDS::DBCluster"
+    TYPE = "AWS::RDS::DBCluster"
+    NAME_PROPERTY = "DBClusterIdentifier"
+    # moto splits `DatabaseCluster.Endpoint.Address` at every dot and asks for the
+    # second part: its "Endpoint" is the template's Endpoint.Address.
+    ATTRIBUTES = frozenset({"Endpoint", "Endpoint.Address", "DBClusterArn"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        # moto splits `DatabaseCluster.Endpoint.Address` at every dot and asks for the
-        # second part: its "Endpoint" is the template's Endpoint.Address.
-        return attr in {"Endpoint", "Endpoint.Address", "DBClusterArn"}
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, properties: dict[str, Any], resource_name: str, account_id: str, region_name: str
     ) -> _Created:
         from moto.rds.models import rds_backends
 
-        properties = cloudformation_json["Properties"]
         identifier = properties.get("DBClusterIdentifier", resource_name).lower()
         cluster = rds_backends[account_id][region_name].create_db_cluster(
             {
