@@ -168,3 +168,22 @@ def failure_reason(error: BaseException, default: str) -> str:
     from core.exceptions import ApplicationError
 
     return error.message if isinstance(error, ApplicationError) else default
+
+
+# A task whose work reads or writes storage: storage errors are retried (with backoff by a
+# local worker, by SQS redelivery in the Lambda), then its `final_failure` hook gives up.
+STORAGE_RETRIES = 3
+
+
+def storage_task_options(final_failure: Any) -> dict[str, Any]:
+    """The `shared_task` options of such a task (analysis, batch scoring)."""
+    from core.exceptions import ServiceUnavailable
+
+    return {
+        "bind": True,
+        "acks_late": True,
+        "autoretry_for": (ServiceUnavailable,),
+        "retry_backoff": 5,
+        "max_retries": STORAGE_RETRIES,
+        "final_failure": final_failure,
+    }

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.exceptions import ServiceUnavailable
-from core.task_base import failure_reason
-
-STORAGE_RETRIES = 3
+from core.task_base import failure_reason, storage_task_options
 
 
 def analysis_gave_up(dataset_id: str, *, error: BaseException, attempts: int) -> None:
@@ -23,14 +20,7 @@ def analysis_gave_up(dataset_id: str, *, error: BaseException, attempts: int) ->
     )
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=5,
-    max_retries=STORAGE_RETRIES,
-    final_failure=analysis_gave_up,
-)
+@shared_task(**storage_task_options(analysis_gave_up))
 def analyze_dataset(self, dataset_id: str) -> str | None:  # Celery's task
     """Analyze an `analyzing` dataset (safe to deliver twice: the service claims it).
 

@@ -7,10 +7,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_shutdown, worker_shutting_down
 
-from core.exceptions import ServiceUnavailable
-from core.task_base import failure_reason
-
-STORAGE_RETRIES = 3
+from core.task_base import failure_reason, storage_task_options
 
 
 def training_gave_up(job_id: str, *, error: BaseException, attempts: int) -> None:
@@ -64,14 +61,7 @@ def scoring_gave_up(batch_id: str, *, error: BaseException, attempts: int) -> No
     )
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=5,
-    max_retries=STORAGE_RETRIES,
-    final_failure=scoring_gave_up,
-)
+@shared_task(**storage_task_options(scoring_gave_up))
 def score_batch(self, batch_id: str) -> str | None:  # Celery's task
     """Score a queued prediction batch (safe to deliver twice: the service claims it).
 

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 
 from automl_lite import wiring
 from core.exceptions import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
+from core.task_base import STORAGE_RETRIES
 from datasets import services, tasks
 from tests.conftest import make_dataset, make_job
 from tests.datasets.csv_files import iris_csv, png_bytes
@@ -101,7 +102,7 @@ def test_the_task_retries_storage_errors_then_fails_the_record(alice, repo, monk
     monkeypatch.setitem(app.conf, "task_eager_propagates", False)
     tasks.analyze_dataset.apply(args=[dataset.dataset_id])
     record = repo.get(dataset.dataset_id)
-    assert len(calls) == tasks.STORAGE_RETRIES + 1
+    assert len(calls) == STORAGE_RETRIES + 1
     assert record.status == DatasetStatus.FAILED
     assert "File storage did not answer" in record.error_message
 
