@@ -6,7 +6,6 @@ column which predicts the target almost perfectly on its own.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from training_image import metrics as metric_lib
-from training_image.contract import mape_applies
+from training_image.metrics import regression_metrics
 from training_image.serialize import jsonable
 
 CURVE_POINTS = 200
@@ -22,57 +21,6 @@ RESIDUAL_POINTS = 500
 LEAKAGE_THRESHOLD = 0.98
 LEAKAGE_MAX_ROWS = 5_000
 LEAKAGE_MAX_COLUMNS = 60
-
-
-def classification_metrics(y: np.ndarray, proba: np.ndarray, *, binary: bool) -> dict[str, float]:
-    """Headline metrics from label codes `y` and probabilities over codes 0..K-1."""
-    from sklearn import metrics as m
-
-    labels = np.arange(proba.shape[1])
-    predicted = np.argmax(proba, axis=1)
-    average = "binary" if binary else "macro"
-    out = {
-        "accuracy": m.accuracy_score(y, predicted),
-        "balanced_accuracy": m.balanced_accuracy_score(y, predicted),
-        "f1_macro": m.f1_score(y, predicted, average="macro", labels=labels, zero_division=0),
-        "f1_weighted": m.f1_score(y, predicted, average="weighted", labels=labels, zero_division=0),
-        "precision": m.precision_score(
-            y, predicted, average=average, labels=None if binary else labels, zero_division=0
-        ),
-        "recall": m.recall_score(
-            y, predicted, average=average, labels=None if binary else labels, zero_division=0
-        ),
-        "log_loss": m.log_loss(y, metric_lib.normalised(proba), labels=labels),
-    }
-    try:
-        if binary:
-            out["roc_auc"] = m.roc_auc_score(y, proba[:, 1])
-        else:
-            out["roc_auc"] = m.roc_auc_score(y, proba, multi_class="ovr", labels=labels)
-    except ValueError:
-        pass  # a class missing from the test rows: ROC AUC is undefined, so it is left out
-    return {k: float(v) for k, v in out.items()}
-
-
-def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    from sklearn import metrics as m
-
-    out = {
-        "r2": float(m.r2_score(y, predicted)),
-        "rmse": float(np.sqrt(m.mean_squared_error(y, predicted))),
-        "mae": float(m.mean_absolute_error(y, predicted)),
-    }
-    # MAPE divides by each target: left out where a value is zero or near it (~1e14 there).
-    if mape_applies(y):
-        out["mape"] = float(m.mean_absolute_percentage_error(y, predicted))
-    return out
-
-
-def _add_metric(out: dict[str, float], metric: str, y: np.ndarray, prediction: np.ndarray) -> None:
-    """Make sure the metric the search optimised is among the headline numbers."""
-    if metric not in out:
-        with contextlib.suppress(ValueError):  # undefined on these rows (a class missing)
-            out[metric] = metric_lib.score(metric, y, prediction)
 
 
 def _thin(values: Sequence[float], limit: int) -> list[int]:
@@ -106,13 +54,11 @@ def evaluate_classifier(
 
     binary = len(classes) == 2
     proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
-    test_metrics = classification_metrics(y_test, proba, binary=binary)
-    _add_metric(test_metrics, metric, y_test, proba)
+    test_metrics = metric_lib.headline(metric, y_test, proba, regression=False)
 
     prior = np.bincount(y_train, minlength=len(classes)) / len(y_train)
     baseline_proba = np.tile(prior, (len(y_test), 1))
-    baseline = classification_metrics(y_test, baseline_proba, binary=binary)
-    _add_metric(baseline, metric, y_test, baseline_proba)
+    baseline = metric_lib.headline(metric, y_test, baseline_proba, regression=False)
 
     codes = np.arange(len(classes))
     predicted = np.argmax(proba, axis=1)
@@ -167,8 +113,7 @@ def evaluate_regressor(
 ) -> dict[str, Any]:
     """Test metrics, mean baseline and a sample of residuals."""
     predicted = np.asarray(model.predict(X_test), dtype=np.float64)
-    test_metrics = regression_metrics(y_test, predicted)
-    _add_metric(test_metrics, metric, y_test, predicted)
+    test_metrics = metric_lib.headline(metric, y_test, predicted, regression=True)
     mean = np.full(len(y_test), float(np.mean(y_train)))
     baseline = regression_metrics(y_test, mean)
     rows = np.arange(len(y_test))

@@ -21,7 +21,7 @@ from training_image.contract import (
     read_container_env,
 )
 from training_image.data import profile_frame
-from training_image.evaluate import regression_metrics
+from training_image.metrics import regression_metrics
 from training_image.preprocess import plan_features
 
 pytestmark = pytest.mark.django_db
