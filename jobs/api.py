@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import batch_for_user, job_for_user
-from core.exceptions import InvalidInput, ServiceUnavailable
+from core.exceptions import InvalidInput, NotFound, ServiceUnavailable
 from core.file_bodies import check_file_body
 from jobs import inference, presenters, selectors, services
 from jobs.prediction_files import check_size
@@ -733,6 +733,10 @@ class _BatchOutput(serializers.Serializer):
     error_message = serializers.CharField(allow_null=True)
     error_details = serializers.DictField(help_text="row, line, column, missing_columns")
     download_url = serializers.URLField(allow_null=True)
+    validation_url = serializers.URLField(
+        allow_null=True,
+        help_text="The file held the target column: its metrics and drift (GET)",
+    )
     created_at = serializers.CharField()
     updated_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
@@ -901,16 +905,87 @@ class JobBatchConfirmApi(APIView):
         )
 
 
+@extend_schema_serializer(component_name="BatchValidationMetric")
+class _ValidationMetric(serializers.Serializer):
+    name = serializers.CharField()
+    validation = serializers.FloatField(help_text="on the file's rows")
+    training_test = serializers.FloatField(allow_null=True, help_text="on the test split")
+    difference = serializers.FloatField(allow_null=True)
+    lower_is_better = serializers.BooleanField()
+    change = serializers.ChoiceField(["better", "worse", "same"], allow_null=True)
+
+
+@extend_schema_serializer(component_name="BatchValidation")
+class _ValidationOutput(serializers.Serializer):
+    """A validation file's metrics beside the test split's, and each feature's drift."""
+
+    target = serializers.CharField()
+    metric = serializers.CharField(help_text="the metric the search optimised (listed first)")
+    rows = serializers.IntegerField()
+    rows_scored = serializers.IntegerField(help_text="rows with a usable target value")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="missing_target, unseen_class, unreadable_target",
+    )
+    examples = serializers.DictField(help_text="a few unusable target values per reason")
+    metrics = _ValidationMetric(many=True)
+    drift = serializers.DictField(
+        allow_null=True,
+        help_text="method psi, bands {moderate: 0.1, major: 0.25}, features [{feature, kind, "
+        "psi, band, drifted, bins [{label, expected, actual}]}] most drifted first, drifted, "
+        "skipped {feature: reason}, few_rows",
+    )
+    drift_unavailable = serializers.CharField(allow_null=True)
+
+
 class JobBatchDetailApi(APIView):
     """`GET /api/jobs/{id}/batches/{batch_id}`: status, progress and the download link."""
 
-    @extend_schema(operation_id="jobs_batches_get", responses={200: _BatchOutput})
+    @extend_schema_serializer(component_name="PredictionBatchDetail")
+    class OutputSerializer(_BatchOutput):
+        validation = _ValidationOutput(
+            allow_null=True, help_text="as GET …/validation answers it; null without a target"
+        )
+
+    @extend_schema(operation_id="jobs_batches_get", responses={200: OutputSerializer})
     def get(self, request: Request, job_id: str, batch_id: str) -> Response:
+        from jobs.services.batches import batch_validation
+
         job = job_for_user(request, job_id)
         batch = batch_for_user(request, job, batch_id)
-        return Response(
-            presenters.batch_detail(request, job, batch), headers={"Cache-Control": NO_STORE}
-        )
+        body = {**presenters.batch_detail(request, job, batch), "validation": None}
+        body["validation"] = batch_validation(batch)
+        return Response(body, headers={"Cache-Control": NO_STORE})
+
+
+class JobBatchValidationApi(APIView):
+    """`GET /api/jobs/{id}/batches/{batch_id}/validation`: metrics and drift of the file."""
+
+    @extend_schema(
+        operation_id="jobs_batches_validation",
+        summary="A validation file's metrics and drift",
+        description=(
+            "A batch whose file holds the job's target column is also a validation: the same "
+            "metrics training reported on its test rows, measured on the file's rows, and "
+            "each feature's Population Stability Index against the training rows (below 0.1 "
+            "stable, 0.1-0.25 moderate, from 0.25 major: drifted)."
+        ),
+        responses={
+            200: _ValidationOutput,
+            404: OpenApiResponse(
+                _ErrorOutput, description="No such batch, not completed, or no target column."
+            ),
+        },
+    )
+    def get(self, request: Request, job_id: str, batch_id: str) -> Response:
+        from jobs.services.batches import batch_validation, validation_missing
+
+        job = job_for_user(request, job_id)
+        batch = batch_for_user(request, job, batch_id)
+        report = batch_validation(batch)
+        if report is None:
+            raise NotFound(validation_missing(job, batch))
+        return Response(report, headers={"Cache-Control": NO_STORE})
 
 
 class JobBatchDeleteApi(APIView):

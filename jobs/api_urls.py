@@ -31,6 +31,11 @@ urlpatterns = [
         name="job-batch-file",
     ),
     re_path(
+        rf"^jobs/{JOB}/batches/{BATCH}/validation/?$",
+        api.JobBatchValidationApi.as_view(),
+        name="job-batch-validation",
+    ),
+    re_path(
         rf"^jobs/{JOB}/batches/{BATCH}/confirm/?$",
         api.JobBatchConfirmApi.as_view(),
         name="job-batch-confirm",

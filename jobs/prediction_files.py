@@ -42,6 +42,7 @@ from core.exceptions import InvalidInput, PayloadTooLarge
 from datasets.analysis.errors import CsvRejected
 from datasets.analysis.sniff import Dialect, sniff
 from jobs import inference
+from jobs.validation import Validator
 from training_image.contract import Job
 from training_image.csv_dialect import DELIMITER_NAMES
 from training_image.detection import NA_TOKENS
@@ -64,6 +65,7 @@ class ScoredFile:
         rows: data rows scored.
         columns: the result's header.
         seconds: time spent reading, scoring and writing.
+        validation: metrics and drift (`jobs.validation`), when the file held the target.
     """
 
     file: IO[bytes]
@@ -71,6 +73,7 @@ class ScoredFile:
     rows: int
     columns: list[str]
     seconds: float
+    validation: dict[str, Any] | None = None
 
     def download(self) -> FileResponse:
         """The CSV as a private attachment, with the number of rows scored in a header."""
@@ -147,7 +150,7 @@ def score_file(
     dialect = _sniff(head, complete=complete, spec=spec)
     while True:
         try:
-            out, rows, columns = _score(
+            out, rows, columns, validator = _score(
                 job, spec, source, dialect, max_rows=max_rows, on_progress=on_progress
             )
             break
@@ -163,7 +166,12 @@ def score_file(
     seconds = time.perf_counter() - started
     logger.info("Scored a file of %d rows with job %s in %.2f s", rows, job.job_id, seconds)
     return ScoredFile(
-        file=out, filename=result_filename(job), rows=rows, columns=columns, seconds=seconds
+        file=out,
+        filename=result_filename(job),
+        rows=rows,
+        columns=columns,
+        seconds=seconds,
+        validation=validator.report() if validator is not None else None,
     )
 
 
@@ -279,6 +287,7 @@ class _Layout:
 
     positions: dict[str, int]  # feature column -> field index
     decimal_comma: frozenset[str]  # numeric feature columns written with ',' decimals
+    target: int | None = None  # field index of the target (a validation file), else None
 
 
 def _records(
@@ -322,7 +331,7 @@ def _score(
     *,
     max_rows: int,
     on_progress: Progress | None = None,
-) -> tuple[IO[bytes], int, list[str]]:
+) -> tuple[IO[bytes], int, list[str], Validator | None]:
     source.seek(0)
     raw = _Reader(source)
     text = io.TextIOWrapper(
@@ -347,6 +356,12 @@ def _score(
         decimal_comma=frozenset(
             f.column for f in spec.features if dialect.decimal == "," and f.encoding == "numeric"
         ),
+        target=names.index(job.target_column) if job.target_column in names else None,
+    )
+    validator = (
+        Validator(job, spec, inference.load_card(job), decimal=dialect.decimal)
+        if layout.target is not None
+        else None
     )
 
     out = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the response closes it
@@ -368,13 +383,17 @@ def _score(
             chunk.append(record)
             lines.append(line)
             if len(chunk) >= CHUNK_ROWS:
-                columns = _write_chunk(job, layout, dialect, chunk, lines, rows, writer, header)
+                columns = _write_chunk(
+                    job, layout, dialect, chunk, lines, rows, writer, header, validator
+                )
                 rows += len(chunk)
                 chunk, lines = [], []
                 if on_progress is not None:
                     on_progress(rows, raw.count)
         if chunk:
-            columns = _write_chunk(job, layout, dialect, chunk, lines, rows, writer, header)
+            columns = _write_chunk(
+                job, layout, dialect, chunk, lines, rows, writer, header, validator
+            )
             rows += len(chunk)
             if on_progress is not None:
                 on_progress(rows, raw.count)
@@ -388,7 +407,7 @@ def _score(
     finally:
         text.detach()
     out.seek(0)
-    return out, rows, columns
+    return out, rows, columns, validator
 
 
 def _write_chunk(
@@ -400,9 +419,13 @@ def _write_chunk(
     done: int,
     writer: Any,
     header: list[str],
+    validator: Validator | None = None,
 ) -> list[str]:
     """Score one chunk and append its rows (the header first, before the first chunk)."""
-    predictions = _predict_chunk(job, layout, chunk, lines, done)
+    values = _feature_columns(layout, chunk)
+    predictions = _predict_chunk(job, layout, values, chunk, lines, done)
+    if validator is not None and layout.target is not None:
+        validator.add([record[layout.target] for record in chunk], values, predictions)
     added: list[list[str]]
     if predictions.regression:
         added = [_numbers_text(predictions.labels, dialect.decimal)]
@@ -439,9 +462,8 @@ def _write_chunk(
     return columns
 
 
-def _predict_chunk(
-    job: Job, layout: _Layout, chunk: list[list[str]], lines: list[int], done: int
-) -> inference.Predictions:
+def _feature_columns(layout: _Layout, chunk: list[list[str]]) -> dict[str, list[str | None]]:
+    """Each feature column's cells of the chunk, missing-value markers as None."""
     by_position = list(zip(*chunk, strict=True))
     columns: dict[str, list[str | None]] = {}
     for name, position in layout.positions.items():
@@ -452,6 +474,17 @@ def _predict_chunk(
             ]
         else:
             columns[name] = [None if v.strip() in NA_TOKENS else v for v in values]
+    return columns
+
+
+def _predict_chunk(
+    job: Job,
+    layout: _Layout,
+    columns: dict[str, list[str | None]],
+    chunk: list[list[str]],
+    lines: list[int],
+    done: int,
+) -> inference.Predictions:
     try:
         return inference.predict_columns(job, columns, len(chunk))
     except InvalidInput as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from jobs import links, selectors
 from jobs.services import is_resubmittable
@@ -253,6 +254,15 @@ def batch_detail(request: HttpRequest, job: Job, batch: PredictionBatch) -> dict
         "error_message": batch.error_message,
         "error_details": dict(batch.error_details or {}),
         "download_url": batch_download_url(request=request, job=job, batch=batch),
+        # Set when the file held the target: its metrics and drift are there.
+        "validation_url": request.build_absolute_uri(
+            reverse(
+                "api:job-batch-validation",
+                kwargs={"job_id": batch.job_id, "batch_id": batch.batch_id},
+            )
+        )
+        if batch.validation_key
+        else None,
         "created_at": batch.created_at,
         "updated_at": batch.updated_at,
         "started_at": batch.started_at,

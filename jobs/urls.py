@@ -29,6 +29,11 @@ urlpatterns = [
         name="batch_download",
     ),
     path("<id:job_id>/batches/<id:batch_id>/delete/", views.job_batch_delete, name="batch_delete"),
+    path(
+        "<id:job_id>/batches/<id:batch_id>/validation/",
+        views.job_batch_validation,
+        name="batch_validation",
+    ),
     path("<id:job_id>/artifacts/<str:name>", views.job_artifact, name="artifact"),
     path("<id:job_id>/reports/<str:name>", views.job_report, name="report"),
 ]

@@ -33,6 +33,7 @@ from core.view_errors import message_on_error
 from jobs import configure, inference, links, pages, playground, selectors, services, snippets
 from jobs.forms import TrainForm
 from jobs.repository import JobFilter
+from training_image import drift
 from training_image.contract import (
     ARTIFACT_CONTENT_TYPES,
     ARTIFACT_STORAGE,
@@ -657,6 +658,30 @@ def job_batch_download(request: HttpRequest, job_id: str, batch_id: str) -> Http
             content_type="text/csv; charset=utf-8",
         )
     )
+
+
+@require_safe
+@login_required
+def job_batch_validation(request: HttpRequest, job_id: str, batch_id: str) -> HttpResponse:
+    """A validation file's metrics beside the test split's, and each feature's drift."""
+    from jobs.services.batches import batch_validation, validation_missing
+
+    job = job_for_user(request, job_id)
+    batch = batch_for_user(request, job, batch_id)
+    try:
+        report = batch_validation(batch)
+    except ApplicationError as exc:
+        report, problem = None, exc.message
+    else:
+        problem = None if report is not None else validation_missing(job, batch)
+    context = {
+        "job": job,
+        "row": _batch_context(request, job, batch),
+        "report": report,
+        "problem": problem,
+        "drift_bands": {"moderate": drift.MODERATE, "major": drift.MAJOR},
+    }
+    return render(request, "jobs/validation.html", context, status=200 if report else 404)
 
 
 @require_POST

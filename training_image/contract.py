@@ -575,11 +575,17 @@ def batch_input_key(job_id: str, batch_id: str, filename: str) -> str:
 # storage, never beside the model files a server loads (models storage).
 BATCH_OUTPUT_STORAGE = "reports"
 BATCH_OUTPUT_NAME = "predictions.csv"
+BATCH_VALIDATION_NAME = "validation.json"
 
 
 def batch_output_key(job_id: str, batch_id: str) -> str:
     """Key of a batch's result CSV inside the reports storage."""
     return f"batches/{job_id}/{batch_id}/{BATCH_OUTPUT_NAME}"
+
+
+def batch_validation_key(job_id: str, batch_id: str) -> str:
+    """Key of a validation batch's report (metrics and drift, JSON) in the reports storage."""
+    return f"batches/{job_id}/{batch_id}/{BATCH_VALIDATION_NAME}"
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -710,6 +716,8 @@ class PredictionBatch:
     status: str = BatchStatus.PENDING
     size: int = 0  # bytes of the uploaded file
     output_key: str | None = None  # reports storage, once completed
+    # reports storage: metrics and drift, when the file held the target (a validation)
+    validation_key: str | None = None
     rows_total: int | None = None  # known when scoring ends
     rows_done: int = 0
     bytes_done: int = 0  # of the input read so far (the progress while scoring)

@@ -464,6 +464,7 @@ def model_card(
     metric: str,
     best_estimator: str,
     ensemble: dict[str, Any] | None = None,
+    drift_reference: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     classification = problem_type != "regression"
     mapping = {str(i): c for i, c in enumerate(classes)} if classification and classes else {}
@@ -522,6 +523,9 @@ def model_card(
                 "predict": "model.predict(df) and model.predict_proba(df) take a DataFrame "
                 "with the original feature columns and return original labels",
             },
+            # Each feature's training shares per bin, for a validation file's drift
+            # (`training_image.drift`); null for a model trained without it.
+            "drift_reference": drift_reference,
         }
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training_image import contract
+from training_image import contract, drift
 from training_image.budget import (
     ALL_ROWS_FACTOR,
     ENSEMBLE_BUDGET_SHARE,
@@ -32,6 +32,7 @@ from training_image.budget import (
 from training_image.contract import JobPhase
 from training_image.data import normalise_frame, profile_frame
 from training_image.errors import DataError
+from training_image.labels import label_text
 from training_image.serialize import dumps
 from training_image.target import (
     MIN_ROWS,
@@ -469,6 +470,9 @@ def train_frame(
         metric=metric,
         best_estimator=best_name,
         ensemble={"allowed": bool(ensemble), "used": bool(choice.use), "reason": choice.reason},
+        drift_reference=drift.reference(
+            plan.features, {f.column: X_train[f.column].to_numpy() for f in plan.features}
+        ),
     )
     evaluation: dict[str, Any] = {
         "problem_type": problem_type,
@@ -566,25 +570,10 @@ def _final_state(result: Any) -> Any:
     return state
 
 
-def class_value_text(value: Any) -> str | None:
-    """An integer-coded class value as text ("1" for 1 and 1.0), None when missing."""
-    if value is None or isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return str(int(value))
-    if (
-        isinstance(value, int | np.integer)
-        or isinstance(value, float | np.floating)
-        and float(value).is_integer()
-    ):
-        return str(int(value))
-    return str(value).strip()
-
-
 def _named_classes(df: pd.DataFrame, target: str, names: dict[str, str]) -> pd.DataFrame:
     """The frame with the target's coded values replaced by their names (unnamed codes keep
     their text), so every later step sees the names."""
-    texts = [class_value_text(v) for v in df[target].tolist()]
+    texts = [label_text(v) for v in df[target].tolist()]
     named = [None if t is None else names.get(t, t) for t in texts]
     out = df.copy()
     out[target] = pd.Series(named, index=df.index, dtype=object)

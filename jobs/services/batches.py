@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import json
 import logging
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -47,6 +49,7 @@ from training_image.contract import (
     PredictionBatch,
     batch_input_key,
     batch_output_key,
+    batch_validation_key,
     new_id,
     parse_time,
     utcnow,
@@ -512,9 +515,13 @@ def batch_score(
         return _fail(repository, batch_id, UNEXPECTED_FAILURE, expected=scoring)
 
     key = batch_output_key(batch.job_id, batch_id)
+    validation_key = batch_validation_key(batch.job_id, batch_id) if scored.validation else None
     try:
         with scored.file:
             _save_output(output, key, scored.file)
+        if validation_key is not None:
+            report = io.BytesIO(json.dumps(scored.validation, indent=2).encode())
+            _save_output(output, validation_key, report)
     except Exception as error:
         logger.exception("Storing the result of batch %s failed", batch_id)
         _release(repository, batch_id)
@@ -527,6 +534,7 @@ def batch_score(
             BatchStatus.COMPLETED,
             expected=scoring,
             output_key=key,
+            validation_key=validation_key,
             rows_total=scored.rows,
             rows_done=scored.rows,
             bytes_done=batch.size,
@@ -535,7 +543,10 @@ def batch_score(
             error_details={},
         )
     except (InvalidTransition, NotFound):
-        _delete_quietly(output, key)  # deleted or failed meanwhile: keep nothing of it
+        # Deleted or failed meanwhile: keep nothing of it.
+        for written in (key, validation_key):
+            if written is not None:
+                _delete_quietly(output, written)
         return repository.get(batch_id)
     # The result holds every column of the input, so the upload is no longer needed.
     _delete_quietly(source, batch.input_key)
@@ -653,11 +664,46 @@ def batch_open_result(*, job: Job, batch: PredictionBatch) -> BatchResult:
     return BatchResult(file=handle, filename=download_name(job, batch))
 
 
+def batch_validation(batch: PredictionBatch) -> dict[str, Any] | None:
+    """The validation report of a completed batch whose file held the target, else None.
+
+    Raises:
+        ServiceUnavailable: the report is in the record but storage did not give it back.
+    """
+    if batch.status != BatchStatus.COMPLETED or not batch.validation_key:
+        return None
+    try:
+        with wiring.storage(BATCH_OUTPUT_STORAGE).open(batch.validation_key, "rb") as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError:
+        raise ServiceUnavailable("The validation report is missing from storage.") from None
+    except Exception as error:
+        if _is_storage_error(error):
+            raise ServiceUnavailable("File storage did not answer.") from error
+        raise
+
+
+def validation_missing(job: Job, batch: PredictionBatch) -> str:
+    """Why a batch has no validation report, as a user can act on it."""
+    if batch.status != BatchStatus.COMPLETED:
+        return "This file has not been scored yet; its validation appears once it is."
+    return (
+        f"{batch.filename} has no '{job.target_column}' column, so it was scored without "
+        "validation. To validate the model, score a file that also holds the actual "
+        f"'{job.target_column}' of each row."
+    )
+
+
 # --------------------------------------------------------------------------- delete
 
 
 def _delete_files(batch: PredictionBatch, failures: list[str]) -> None:
-    for alias, key in ((INPUT_STORAGE, batch.input_key), (BATCH_OUTPUT_STORAGE, batch.output_key)):
+    files = (
+        (INPUT_STORAGE, batch.input_key),
+        (BATCH_OUTPUT_STORAGE, batch.output_key),
+        (BATCH_OUTPUT_STORAGE, batch.validation_key),
+    )
+    for alias, key in files:
         if key and not _delete_quietly(wiring.storage(alias), key):
             failures.append(f"{alias}: {key}")
 

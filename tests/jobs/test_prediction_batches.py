@@ -293,9 +293,12 @@ def test_it_scores_a_file_end_to_end_like_the_one_row_path(alice_client, anon, j
         assert result["prediction"][index] == one["prediction"]
         for label, p in one["probabilities"].items():
             assert float(result[f"probability_{label}"][index]) == pytest.approx(p, abs=1e-6)
-    # The upload is gone (the result holds its columns); the result stays.
+    # The upload is gone (the result holds its columns); the result stays, and, as the file
+    # held the target (species), its validation report beside it.
     assert stored_files("datasets", job) == []
-    assert len(stored_files("reports", job)) == 1
+    kept = sorted(path.rsplit("/", 1)[-1] for path in stored_files("reports", job))
+    assert kept == ["predictions.csv", "validation.json"]
+    assert shown["validation_url"] and alice_client.get(shown["validation_url"]).status_code == 200
 
 
 def test_a_forged_or_expired_download_link_is_404(anon, alice_client, job):
