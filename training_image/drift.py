@@ -19,12 +19,13 @@ numpy and the standard library only: the container writes the reference and the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from training_image.features import MISSING_TOKEN, FeatureSpec, prepare_column
+from training_image.features import EPOCH, MISSING_TOKEN, FeatureSpec, prepare_column
 
 BINS = 10
 TOP_CATEGORIES = 20
@@ -72,23 +73,31 @@ def _categories(feature: FeatureSpec, values: Sequence[Any]) -> list[str] | None
     return None
 
 
-def _edge_text(value: float) -> str:
+def _number_text(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _numeric_reference(numbers: np.ndarray) -> dict[str, Any] | None:
+def _day_text(value: float) -> str:
+    """A day count since 1970 as the date it is (`2023-04-01`)."""
+    return (EPOCH + dt.timedelta(days=float(value))).date().isoformat()
+
+
+def _compares_days(feature: FeatureSpec) -> bool:
+    return feature.encoding == "datetime" and "epoch_days" in feature.datetime_parts
+
+
+def _numeric_reference(numbers: np.ndarray, *, days: bool = False) -> dict[str, Any] | None:
     finite = numbers[np.isfinite(numbers)]
     if not len(finite):
         return None
     edges = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]))
     counts = _numeric_counts(edges, numbers)
-    labels = [f"≤ {_edge_text(edges[0])}"]
-    labels += [
-        f"{_edge_text(lo)} – {_edge_text(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-    ]
-    labels += [f"> {_edge_text(edges[-1])}", MISSING]
+    text = _day_text if days else _number_text
+    labels = [f"≤ {text(edges[0])}"]
+    labels += [f"{text(lo)} – {text(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [f"> {text(edges[-1])}", MISSING]
     return {
-        "kind": "numeric",
+        "kind": "date" if days else "numeric",
         "edges": [float(e) for e in edges],
         "labels": labels,
         "shares": (counts / max(len(numbers), 1)).tolist(),
@@ -136,7 +145,7 @@ def reference(features: Sequence[FeatureSpec], columns: Mapping[str, Sequence[An
         out["rows"] = len(values)
         numbers = _numbers(feature, values)
         if numbers is not None:
-            found = _numeric_reference(numbers)
+            found = _numeric_reference(numbers, days=_compares_days(feature))
             if found is None:
                 out["skipped"][feature.column] = "no numeric value in the training rows"
             else:
@@ -168,7 +177,7 @@ class DriftCounter:
         for feature in self.features:
             ref = self.reference["features"][feature.column]
             values = columns[feature.column]
-            if ref["kind"] == "numeric":
+            if "edges" in ref:  # numbers and dates: bins between edges
                 numbers = _numbers(feature, values)
                 if numbers is not None:  # the reference was made from numbers, so they are
                     edges = np.asarray(ref["edges"])

@@ -24,7 +24,12 @@ from jobs.inference import model_cache
 from tests.aws.aws_mode import aws_mode
 from tests.jobs.factories import FakeRunner, store_dataset, store_job
 from tests.jobs.models import GENTOO, PENGUINS_CSV, store_penguin_model
-from training_image.contract import BatchStatus, JobStatus, batch_output_key
+from training_image.contract import (
+    BatchStatus,
+    JobStatus,
+    batch_output_key,
+    batch_validation_key,
+)
 
 pytestmark = pytest.mark.django_db
 LIMIT = 4 * 1024**2
@@ -112,6 +117,20 @@ def test_it_scores_a_file_through_s3_end_to_end(aws, alice_client, job):
     assert listed.get("KeyCount", 0) == 0
     assert set(one["probabilities"]) == {"Adelie", "Chinstrap", "Gentoo"}
     assert {f"probability_{label}" for label in one["probabilities"]} <= set(result.columns)
+    # The file held the target (species): the worker validated it and kept the report in the
+    # reports bucket beside the result; the API reads it back from there.
+    report = shown["validation"]
+    assert report["rows"] == 6880 and report["target"] == "species"
+    measured = result["species"].isin(["Adelie", "Chinstrap", "Gentoo"])
+    assert report["rows_scored"] == int(measured.sum())
+    accuracy = (result["prediction"][measured] == result["species"][measured]).mean()
+    by_name = {m["name"]: m for m in report["metrics"]}
+    assert by_name["accuracy"]["validation"] == pytest.approx(accuracy, abs=1e-6)
+    kept = aws.s3.get_object(
+        Bucket=aws.bucket("reports"), Key=batch_validation_key(job.job_id, body["batch_id"])
+    )
+    assert json.loads(kept["Body"].read()) == report
+    assert alice_client.get(shown["validation_url"]).json() == report
 
 
 def test_confirm_refuses_an_object_over_the_limit_and_deletes_it(aws, alice_client, job, settings):

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -194,6 +198,7 @@ def test_a_file_like_the_training_rows_shows_no_drift(alice_client, churn_job, c
     assert drift["drifted"] == [] and not drift["few_rows"]
     compared = {f["feature"]: f for f in drift["features"]}
     assert set(compared) == {"amount", "plan", "member", "signup"}
+    assert compared["signup"]["kind"] == "date"
     assert all(f["band"] == "stable" for f in compared.values()), compared
     assert "comment" in drift["skipped"]  # free text has no bins
 
@@ -283,3 +288,32 @@ def test_numbers_count_into_the_training_bins_by_the_same_rule(
     by_padded = {f["feature"]: f for f in padded["features"]}
     assert by_padded["amount"]["bins"] == by["amount"]["bins"]
     assert np.isclose(by_padded["amount"]["psi"], by["amount"]["psi"])
+
+
+# --------------------------------------------------------------------------- the web image's worker
+
+WEB_IMAGE_LACKS = ("sklearn", "pandas", "scipy", "lightgbm", "xgboost", "flaml")
+
+
+def test_the_web_images_worker_validates_without_the_training_libraries(
+    alice_client, churn_job, churn_frames, monkeypatch
+):
+    """The AWS worker runs the web image (no scikit-learn, no pandas): scoring and validating
+    a file must import neither, at module level (a fresh interpreter) or on the way."""
+    blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in WEB_IMAGE_LACKS)
+    code = (
+        f"import sys; {blocked}; import django; django.setup(); "
+        "import jobs.validation, jobs.prediction_files, jobs.services.batches, jobs.tasks"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "automl_lite.settings", "PYTHONPATH": str(root)}
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=False
+    )
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+
+    _, held_out = churn_frames
+    for name in WEB_IMAGE_LACKS:  # a lazy import on the scoring path would now fail
+        monkeypatch.setitem(sys.modules, name, None)
+    report = score(alice_client, churn_job, held_out.head(300))["validation"]
+    assert report["rows_scored"] == 300 and report["metrics"] and report["drift"]["features"]

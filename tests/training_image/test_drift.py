@@ -93,7 +93,8 @@ def test_categories_keep_the_most_frequent_and_pool_the_rest():
 def test_dates_compare_by_day_and_free_text_is_skipped_with_its_reason():
     days = [f"2023-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 28)]
     reference = drift.reference([DAY, NOTE], {"day": days, "note": ["some words"] * len(days)})
-    assert reference["features"]["day"]["kind"] == "numeric"
+    day = reference["features"]["day"]
+    assert day["kind"] == "date" and day["labels"][0].startswith("≤ 2023-")
     assert "free text" in reference["skipped"]["note"]
     later = [f"2025-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 28)]
     same, _ = counted([DAY, NOTE], reference, {"day": days, "note": ["x"] * len(days)})
