@@ -53,9 +53,11 @@ lint:
 format:
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
+# The quality bench runs AutoGluon too when bench/.venv-autogluon exists (make bench-autogluon).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/analysis.py
 	$(PY) bench/quality.py
+	$(PY) bench/budget_load.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -409,7 +409,7 @@ def run_dataset(
 
 def _run_note(side: str, runs: list[dict[str, Any]]) -> str:
     notes = [
-        f"{_fmt(r.get('score'))} ({_fmt(r.get('seconds'), '.1f')} s)"
+        f"{fmt(r.get('score'))} ({fmt(r.get('seconds'), '.1f')} s)"
         if r.get("score") is not None
         else f"ERR {r.get('error')}"
         for r in runs
@@ -565,7 +565,7 @@ def _worst(rows: Sequence[dict[str, Any]], side: str, key: str) -> dict[str, Any
 # --------------------------------------------------------------------------- report
 
 
-def _fmt(value: float | None, spec: str = ".4f") -> str:
+def fmt(value: float | None, spec: str = ".4f") -> str:
     return "ERR" if value is None else format(value, spec)
 
 
@@ -605,14 +605,14 @@ def table_row(row: dict[str, Any], sides: Sequence[str], repeats: int = 1) -> st
     columns = [row["dataset"].ljust(22), row["metric"].ljust(8)]
     for side in sides:
         stats = row["stats"][side]
-        columns += [_fmt(stats["mean"]).rjust(7), _fmt(stats["range"]).rjust(6)]
+        columns += [fmt(stats["mean"]).rjust(7), fmt(stats["range"]).rjust(6)]
         if repeats > 1:
-            columns.append(_fmt(stats["repeat_spread"]).rjust(6))
-        columns.append(_fmt(stats["seconds"], ".1f").rjust(7))
-        columns.append(_fmt(stats["worst_ratio"], ".2f").rjust(5))
+            columns.append(fmt(stats["repeat_spread"]).rjust(6))
+        columns.append(fmt(stats["seconds"], ".1f").rjust(7))
+        columns.append(fmt(stats["worst_ratio"], ".2f").rjust(5))
     for other in ("reference", AUTOGLUON):
         if "ours" in sides and other in sides:
-            columns.append(_fmt(row.get(f"diff_{other}"), "+.4f").rjust(8))
+            columns.append(fmt(row.get(f"diff_{other}"), "+.4f").rjust(8))
     if "ours" in sides and AUTOGLUON in sides:
         columns.append(_bar_mark(row["meets_bar"]).rjust(4))
     return " ".join(columns)
@@ -620,13 +620,13 @@ def table_row(row: dict[str, Any], sides: Sequence[str], repeats: int = 1) -> st
 
 def summary_lines(summary: dict[str, Any], sides: Sequence[str], n_datasets: int) -> list[str]:
     """The verdict under the table, one fact a line."""
-    means = [f"{side} {_fmt(summary[f'mean_{side}'])}" for side in sides]
+    means = [f"{side} {fmt(summary[f'mean_{side}'])}" for side in sides]
     lines = [f"mean over datasets and splits: {', '.join(means)}"]
     for other in ("reference", AUTOGLUON):
         key = f"mean_diff_{other}"
         if key not in summary:
             continue
-        line = f"mean difference (ours - {other}): {_fmt(summary[key], '+.4f')}"
+        line = f"mean difference (ours - {other}): {fmt(summary[key], '+.4f')}"
         if other == AUTOGLUON:
             line += f"; bar ours >= ag {MEAN_BAR:+.3f}: {_bar_mark(summary['mean_bar_met'])}"
         lines.append(line)
@@ -640,12 +640,17 @@ def summary_lines(summary: dict[str, Any], sides: Sequence[str], n_datasets: int
             line += "; missed: " + ", ".join(f"{b['dataset']} {b['diff']:+.4f}" for b in missed)
         lines.append(line)
     for side in sides:
-        line = f"wall clock {side}: mean {_fmt(summary[f'seconds_{side}'], '.1f')} s"
+        line = f"wall clock {side}: mean {fmt(summary[f'seconds_{side}'], '.1f')} s"
         if worst := summary.get(f"worst_ratio_{side}"):
             line += f", worst {worst['value']:.2f}x budget ({worst['dataset']})"
-        if spread := summary.get(f"worst_repeat_spread_{side}"):
-            line += f", worst repeat spread {spread['value']:.4f} ({spread['dataset']})"
         lines.append(line)
+    spreads = [
+        f"{side} {spread['value']:.4f} ({spread['dataset']})"
+        for side in sides
+        if (spread := summary.get(f"worst_repeat_spread_{side}"))
+    ]
+    if spreads:
+        lines.append(f"worst repeat spread (max - min over the repeats): {', '.join(spreads)}")
     for failure in summary["failures"]:
         lines.append(
             f"FAILED {failure['dataset']} split {failure['seed']} repeat {failure['repeat']} "

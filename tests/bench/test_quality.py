@@ -288,3 +288,25 @@ def test_autogluon_is_a_default_side_once_its_environment_exists(tmp_path, monke
     python.write_text("")
     assert quality.parse_args([]).sides == ["ours", "reference", "autogluon"]
     assert quality.parse_args(["--sides", "ours,reference"]).sides == ["ours", "reference"]
+
+
+def test_the_summary_names_each_sides_worst_repeat_spread():
+    splits = [
+        {"seed": 0, "runs": {"ours": [run(0.81), run(0.85)], "autogluon": [run(0.9), run(0.9)]}}
+    ]
+    rows = [
+        {
+            "dataset": "a",
+            "splits": splits,
+            **quality.aggregate_dataset(splits, ["ours", "autogluon"], 10),
+        }
+    ]
+
+    lines = quality.summary_lines(
+        quality.summarize(rows, ["ours", "autogluon"]), ["ours", "autogluon"], 1
+    )
+
+    assert (
+        "worst repeat spread (max - min over the repeats): ours 0.0400 (a), autogluon 0.0000 (a)"
+        in lines
+    )
