@@ -309,6 +309,8 @@ def run_side(
     result_file = work_dir / result_name
     # A stale file from an earlier run must never pass for this run's result.
     result_file.unlink(missing_ok=True)
+    # Generous: a side that takes 3x its budget has failed the benchmark anyway.
+    timeout = budget * 3 + 300
     started = time.perf_counter()
     try:
         completed = subprocess.run(
@@ -317,12 +319,15 @@ def run_side(
             env=env,
             capture_output=True,
             text=True,
-            # Generous: a side that takes 3x its budget has failed the benchmark anyway.
-            timeout=budget * 3 + 300,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return {"score": None, "error": f"timed out after {budget * 3 + 300:.0f} s"}
+        return {
+            "score": None,
+            "error": f"timed out after {timeout:.0f} s",
+            "process_seconds": timeout,
+        }
     process_seconds = time.perf_counter() - started
     if completed.returncode != 0 or not result_file.exists():
         lines = (completed.stderr or completed.stdout).strip().splitlines()
