@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run setup test lint format bench clean checkov
+.PHONY: run setup test lint format bench bench-autogluon clean checkov
 
 $(VENV)/.installed-dev: requirements.txt requirements-web.txt requirements-dev.txt training_image/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(CHECKOV_VENV)/.installed: deploy/requirements-checkov.txt
 	@touch $@
 
 checkov: $(CHECKOV_VENV)/.installed
+
+# AutoGluon (the benchmark's third side) has its own virtualenv too: its pins are not the product's.
+AUTOGLUON_VENV := bench/.venv-autogluon
+$(AUTOGLUON_VENV)/.installed: bench/requirements-autogluon.txt
+	@test -x $(AUTOGLUON_VENV)/bin/python || $(PYTHON) -m venv $(AUTOGLUON_VENV)
+	$(AUTOGLUON_VENV)/bin/pip install --quiet --upgrade pip
+	$(AUTOGLUON_VENV)/bin/pip install --quiet -r bench/requirements-autogluon.txt
+	@touch $@
+
+## Install AutoGluon for bench/quality.py (several minutes; bench/README.md).
+bench-autogluon: $(AUTOGLUON_VENV)/.installed
 
 setup: $(VENV)/.installed-dev
 	$(PY) manage.py migrate --noinput --verbosity 0
@@ -42,9 +53,11 @@ lint:
 format:
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
+# The quality bench runs AutoGluon too when bench/.venv-autogluon exists (make bench-autogluon).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/analysis.py
 	$(PY) bench/quality.py
+	$(PY) bench/budget_load.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache
