@@ -7,6 +7,16 @@ import pytest
 from tests.jobs.factories import FakeRunner, store_dataset
 
 
+@pytest.fixture(autouse=True)
+def _empty_model_cache():
+    """Each test loads its own models: the process's ONNX session cache starts empty."""
+    from jobs.inference import model_cache
+
+    model_cache.clear()
+    yield
+    model_cache.clear()
+
+
 @pytest.fixture
 def runner(monkeypatch):
     """A FakeRunner wired in place of the configured runner."""

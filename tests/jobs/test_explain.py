@@ -23,13 +23,6 @@ from training_image.contract import MODEL_PKL
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One small run per explanation method."""

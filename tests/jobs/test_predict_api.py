@@ -13,13 +13,6 @@ from training_image.contract import JobStatus
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
-
-
 def penguin_job(owner, dataset, *, deployed=True, **overrides):
     job = store_job(
         owner,

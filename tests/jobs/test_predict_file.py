@@ -19,19 +19,11 @@ from django.core.files.base import ContentFile
 
 from automl_lite import wiring
 from jobs import inference, prediction_files
-from jobs.inference import model_cache
 from tests.jobs.factories import store_dataset, store_job
 from tests.jobs.models import GENTOO, PENGUINS_CSV, store_penguin_model
 from training_image.contract import MODEL_CARD, MODEL_ONNX, MODEL_PKL, JobStatus, artifact_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture

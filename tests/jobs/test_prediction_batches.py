@@ -17,7 +17,6 @@ import pytest
 from automl_lite import wiring
 from jobs import inference, prediction_files
 from jobs.adapters.sqlite import SqliteBatchRepository
-from jobs.inference import model_cache
 from jobs.services import batches as batch_services
 from jobs.tasks import score_batch
 from tests.jobs.factories import store_dataset, store_job
@@ -25,13 +24,6 @@ from tests.jobs.models import GENTOO, PENGUINS_CSV, store_penguin_model
 from training_image.contract import BatchStatus, JobStatus, PredictionBatch, new_id
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from sklearn import metrics as m
 from sklearn.datasets import load_diabetes
 
 from automl_lite import wiring
-from jobs.inference import model_cache
 from tests.jobs.factories import store_dataset
 from tests.jobs.test_prediction_batches import read_csv, start
 from tests.jobs.trained import mixed_frame, store_trained_job, train
@@ -30,13 +29,6 @@ from training_image.contract import BATCH_OUTPUT_STORAGE
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 TRAIN_ROWS = 2000
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture(scope="module")
