@@ -554,7 +554,7 @@ class JobPredictApi(APIView):
         explanation_info = serializers.DictField(
             required=False,
             help_text="`method` (tree_shap, saabas, linear, blend), `description`, `exact`, "
-            "`unit` (log-odds, probability, value), `baseline`, `toward` (the class explained); "
+            "`unit` (log-odds, probability, value, log(1 + value) for a target learnt on a log scale), `baseline`, `toward` (the class explained); "
             "or `unavailable` with the reason.",
         )
         inference_time_ms = serializers.FloatField()

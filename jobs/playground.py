@@ -106,6 +106,7 @@ UNIT_LABELS = {
     "log-odds": "log-odds",
     "probability": "probability",
     "value": "units of the target",
+    "log(1 + value)": "log(1 + target): the model learnt the target on a log scale",
     "mixed": "the members' own units",
 }
 

@@ -136,7 +136,9 @@ def _model_importances(model: Any) -> np.ndarray | None:
     """Normalised importances of the encoded features, for any model we train."""
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
-    inner = getattr(model, "estimator_", model)
+    from training_image.preprocess import learner
+
+    inner = learner(model)
     if isinstance(inner, (VotingClassifier, VotingRegressor)):
         weights = [1.0] * len(inner.estimators_) if inner.weights is None else list(inner.weights)
         parts = [

@@ -47,18 +47,20 @@ class Contributions:
         return METHODS[self.method][1] and self.method != "blend"
 
 
-def _inner(model: Any) -> Any:
-    from training_image.preprocess import DecodedClassifier
-
-    return model.estimator_ if isinstance(model, DecodedClassifier) else model
-
-
 def contributions(model: Any, X: np.ndarray, class_index: int | None) -> Contributions | None:
     """Contributions of the one row `X` ([1, n_encoded]) toward class `class_index`
     (None for regression); None when the model type has no method here."""
+    from training_image.preprocess import learner
+    from training_image.target_transform import is_log_target
+
+    if is_log_target(model):  # the learner's own output is log(1 + y)
+        found = contributions(learner(model), X, class_index)
+        if found is not None:
+            found.unit = "log(1 + value)"
+        return found
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
-    model = _inner(model)
+    model = learner(model)
     if isinstance(model, VotingClassifier | VotingRegressor):
         return _blend(model, X, class_index)
     if hasattr(model, "booster_"):

@@ -21,7 +21,13 @@ import pandas as pd
 
 from training_image.contract import utcnow
 from training_image.linear import StandardizedLogisticRegression
-from training_image.preprocess import MISSING_TOKEN, DecodedClassifier, FeatureSpec, NaNIndicator
+from training_image.preprocess import (
+    MISSING_TOKEN,
+    DecodedClassifier,
+    FeatureSpec,
+    NaNIndicator,
+    learner,
+)
 from training_image.serialize import jsonable
 
 ONNX_TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -119,6 +125,7 @@ def register_converters() -> None:
         calculate_linear_regressor_output_shapes,
     )
     from skl2onnx.operator_converters.linear_classifier import convert_sklearn_linear_classifier
+    from sklearn.compose import TransformedTargetRegressor
     from xgboost import XGBClassifier, XGBRegressor
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
@@ -149,6 +156,13 @@ def register_converters() -> None:
         convert_xgboost,
     )
     update_registered_converter(NaNIndicator, "AutoMLNaNIndicator", _nan_shape, _nan_convert)
+    # A target learnt as log(1 + y): the inner regressor's graph, then Exp and - 1.
+    update_registered_converter(
+        TransformedTargetRegressor,
+        "AutoMLLogTarget",
+        calculate_linear_regressor_output_shapes,
+        _log_target_convert,
+    )
     # Fitted, it is a LogisticRegression on raw features (see linear.py): sklearn's converter.
     update_registered_converter(
         StandardizedLogisticRegression,
@@ -157,6 +171,24 @@ def register_converters() -> None:
         convert_sklearn_linear_classifier,
         options={**classifier_options, "raw_scores": [True, False]},
     )
+
+
+def _log_target_convert(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+    from skl2onnx.algebra.onnx_ops import OnnxExp, OnnxSub
+
+    model = operator.raw_operator
+    if model.func is not np.log1p or model.inverse_func is not np.expm1:
+        raise NotImplementedError("only a log(1 + y) target converts to ONNX")
+    version = container.target_opset
+    inner = OnnxSubEstimator(model.regressor_, operator.inputs[0], op_version=version)
+    out = OnnxSub(
+        OnnxExp(inner, op_version=version),
+        np.array([1.0], dtype=np.float32),
+        op_version=version,
+        output_names=operator.outputs[:1],
+    )
+    out.add_to(scope, container)
 
 
 def _nan_shape(operator: Any) -> None:
@@ -211,7 +243,7 @@ def tree_nodes(model: Any) -> int:
 
 
 def _inner_model(model: Any) -> Any:
-    return model.estimator_ if isinstance(model, DecodedClassifier) else model
+    return learner(model)
 
 
 def _input_types(prepared: pd.DataFrame) -> list[tuple[str, Any]]:
@@ -253,8 +285,10 @@ def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -
     a model without ONNX is still a good model.
     """
     model = pipeline.named_steps["model"]
-    inner = _inner_model(model)
-    nodes = tree_nodes(inner)
+    # The graph outputs label codes (the card maps them back), so the label decoder stays
+    # out; a log target stays in (its Exp is part of the prediction).
+    graph_model = model.estimator_ if isinstance(model, DecodedClassifier) else model
+    nodes = tree_nodes(model)
     if nodes > ONNX_MAX_TREE_NODES:
         return OnnxResult(
             None,
@@ -265,7 +299,9 @@ def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -
             },
         )
     try:
-        onnx_bytes = _convert(pipeline, X_check.head(50), inner, classification=classification)
+        onnx_bytes = _convert(
+            pipeline, X_check.head(50), graph_model, classification=classification
+        )
         check = compare_onnx(onnx_bytes, pipeline, X_check, classification=classification)
     except Exception as error:  # reported in the artifact, not fatal
         return OnnxResult(

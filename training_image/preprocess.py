@@ -319,6 +319,17 @@ def encoded_sources(encoder: ColumnTransformer, features: Sequence[FeatureSpec])
 # --------------------------------------------------------------------------- labels
 
 
+def learner(model: Any) -> Any:
+    """The fitted learner inside the saved model's `model` step: the classifier a
+    DecodedClassifier decodes, the regressor a log-target wrapper transforms back, or the
+    model itself."""
+    if isinstance(model, DecodedClassifier):
+        return model.estimator_
+    if hasattr(model, "regressor_") and hasattr(model, "inverse_func"):  # log target
+        return model.regressor_
+    return model
+
+
 class DecodedClassifier(ClassifierMixin, BaseEstimator):
     """A classifier trained on label codes 0..K-1 whose `predict` returns the original labels.
 
