@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 
 .PHONY: run setup test lint format bench bench-autogluon clean checkov
 
-$(VENV)/.installed-dev: requirements.txt requirements-web.txt requirements-dev.txt training_image/requirements.txt
+$(VENV)/.installed-dev: requirements.txt requirements-web.txt requirements-dev.txt training_image/requirements.txt training_image/requirements-model.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt

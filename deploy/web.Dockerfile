@@ -6,9 +6,12 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
-COPY requirements-web.txt deploy/requirements-lambda.txt ./
+# The model libraries (training_image/requirements-model.txt) serve explanations and model.pkl;
+# the web imports them only to explain a prediction, so a cold start does not load them.
+COPY requirements-web.txt deploy/requirements-lambda.txt training_image/requirements-model.txt ./
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-compile -r requirements-web.txt -r requirements-lambda.txt
+    && /opt/venv/bin/pip install --no-compile -r requirements-web.txt -r requirements-model.txt \
+       -r requirements-lambda.txt
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
@@ -17,6 +20,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=automl_lite.settings \
     AUTOML_BACKEND=aws \
     AUTOML_VAR_DIR=/tmp/automl
+# LightGBM and XGBoost (explanations) need the OpenMP runtime.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv

@@ -4,8 +4,8 @@ Classification predictions are probability matrices over label codes 0..K-1; reg
 predictions are values. Scores are in the metric's own units (higher is better unless the
 metric is in `contract.LOWER_IS_BETTER`).
 
-numpy only, so the web's workers (which have no scikit-learn) score a validation file with the
-very functions training scored its test split with; `tests/training_image/test_metrics.py`
+numpy only, so the web's workers score a validation file with the very functions training
+scored its test split with, without loading scikit-learn; `tests/training_image/test_metrics.py`
 checks each against scikit-learn's definition.
 """
 
