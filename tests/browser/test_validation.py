@@ -67,7 +67,9 @@ def test_validation_shows_metrics_beside_training_and_flags_drifted_features(
     assert validation_url.startswith(f"{live_server.url}/jobs/{job.job_id}/batches/")
     assert validation_url.endswith("/validation/")
     # The optimised metric leads, with training's test value beside it.
-    assert "ROC AUC" in metrics and "training test rows" in metrics.lower() and "optimised" in metrics
+    assert (
+        "ROC AUC" in metrics and "training test rows" in metrics.lower() and "optimised" in metrics
+    )
     assert f"{job.metrics['roc_auc']:.4f}" in metrics
     assert "800" in summary and "drifted features\n1\n" in summary.lower()
     assert bands == {"amount": "major", "member": "stable"}

@@ -47,9 +47,7 @@ def _sklearn_classification(y, proba, binary):
         "accuracy": m.accuracy_score(y, predicted),
         "balanced_accuracy": m.balanced_accuracy_score(y, predicted),
         "f1_macro": m.f1_score(y, predicted, average="macro", labels=labels, zero_division=0),
-        "f1_weighted": m.f1_score(
-            y, predicted, average="weighted", labels=labels, zero_division=0
-        ),
+        "f1_weighted": m.f1_score(y, predicted, average="weighted", labels=labels, zero_division=0),
         "precision": m.precision_score(y, predicted, average=average, **kwargs),
         "recall": m.recall_score(y, predicted, average=average, **kwargs),
         "log_loss": m.log_loss(y, metrics.normalised(proba), labels=labels),
