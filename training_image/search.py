@@ -475,6 +475,32 @@ def zero_shot_order(
     return order
 
 
+@dataclass
+class _SearchRun:
+    """What flows between the stages of `run_search`; each stage fills in its part."""
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    metric: str
+    seed: int
+    n_jobs: int
+    estimators: Sequence[str]
+    sample_weight: np.ndarray | None
+    deadline: float | None
+    converge: bool
+    started: float
+    time_budget: float
+    plan: FoldPlan = field(init=False)
+    recorder: OutOfFoldMetric = field(init=False)
+    starts: dict[str, list[dict[str, Any]]] = field(init=False)  # learner -> starting points
+    monitor: _Monitor = field(init=False)
+
+    @property
+    def classification(self) -> bool:
+        return self.task != "regression"
+
+
 def run_search(
     X: np.ndarray,
     y: np.ndarray,
@@ -514,83 +540,121 @@ def run_search(
         The best configuration per learner, the candidates with their out-of-fold
         predictions, scores, trial history and why the search stopped.
     """
-    from flaml import AutoML
+    from flaml import AutoML  # imported before the clock starts: it takes a while the first time
 
     logging.getLogger("flaml").setLevel(logging.ERROR)
     started = time.monotonic()
     if deadline is not None:
         time_budget = max(1.0, min(time_budget, deadline - started))
-    classification = task != "regression"
-    plan = plan_folds(y, classification=classification, seed=seed)
-    recorder = OutOfFoldMetric(
-        metric,
-        plan,
-        y,
-        n_classes=int(y.max()) + 1 if classification else 0,
-        learner_of=LEARNER_OF,
+    run = _SearchRun(
         X=X,
-    )
-    starts = affordable_configs(
-        zero_shot_configs(task, X, y, estimators),
-        X,
-        y,
+        y=y,
         task=task,
-        plan=plan,
-        seconds=START_TRIAL_SHARE * time_budget,
+        metric=metric,
+        seed=seed,
         n_jobs=n_jobs,
+        estimators=estimators,
+        sample_weight=sample_weight,
+        deadline=deadline,
+        converge=converge,
+        started=started,
+        time_budget=time_budget,
     )
-    time_budget = max(1.0, time_budget - (time.monotonic() - started))
-    automl = AutoML()
-    if linear.LEARNER in estimators:
+    _plan_search(run)
+    _fit_flaml(run, AutoML(), reserve=reserve, on_trial=on_trial)
+    return _search_result(run)
+
+
+def _plan_search(run: _SearchRun) -> None:
+    """The folds, the metric that records each trial, and the affordable starting points."""
+    run.plan = plan_folds(run.y, classification=run.classification, seed=run.seed)
+    run.recorder = OutOfFoldMetric(
+        run.metric,
+        run.plan,
+        run.y,
+        n_classes=int(run.y.max()) + 1 if run.classification else 0,
+        learner_of=LEARNER_OF,
+        X=run.X,
+    )
+    run.starts = affordable_configs(
+        zero_shot_configs(run.task, run.X, run.y, run.estimators),
+        run.X,
+        run.y,
+        task=run.task,
+        plan=run.plan,
+        seconds=START_TRIAL_SHARE * run.time_budget,
+        n_jobs=run.n_jobs,
+    )
+    # The probe fits came out of the search's time.
+    run.time_budget = max(1.0, run.time_budget - (time.monotonic() - run.started))
+
+
+def _flaml_settings(run: _SearchRun, log_path: Path) -> tuple[dict[str, Any], Any, Any]:
+    """FLAML's `fit` settings, with the rows it fits on (all of them, or a holdout's fit rows)."""
+    X, y, plan, time_budget = run.X, run.y, run.plan, run.time_budget
+    settings: dict[str, Any] = {
+        "task": run.task,
+        "metric": run.recorder,
+        "time_budget": time_budget,
+        # No single trial may take more than a share of the search: boosting trials stop
+        # adding trees at this limit (FLAML passes it as their fit budget).
+        "train_time_limit": max(1.0, TRIAL_BUDGET_SHARE * time_budget),
+        "estimator_list": zero_shot_order(run.task, X, y, run.estimators),
+        "starting_points": run.starts,
+        "custom_hp": size_capped_space(len(y), run.estimators, len(plan.folds[0][0])),
+        "eval_method": plan.eval_method,
+        "seed": run.seed,
+        "n_jobs": run.n_jobs,
+        "early_stop": True,
+        "retrain_full": False,
+        "log_file_name": str(log_path),
+        "log_type": "all",
+        "verbose": 0,
+        "keep_search_state": False,
+    }
+    X_fit, y_fit, weights = X, y, run.sample_weight
+    if plan.eval_method == "cv":
+        settings["split_type"] = plan.splitter
+    else:
+        fit_rows, valid_rows = plan.folds[0]
+        X_fit, y_fit = X[fit_rows], y[fit_rows]
+        settings["X_val"], settings["y_val"] = X[valid_rows], y[valid_rows]
+        if run.sample_weight is not None:
+            weights = run.sample_weight[fit_rows]
+            settings["sample_weight_val"] = run.sample_weight[valid_rows]
+    if weights is not None:
+        settings["sample_weight"] = weights
+    return settings, X_fit, y_fit
+
+
+def _fit_flaml(
+    run: _SearchRun,
+    automl: Any,
+    *,
+    reserve: Callable[[list[Candidate], FoldPlan], float] | None,
+    on_trial: Callable[[SearchState], None] | None,
+) -> None:
+    """Run FLAML's search (`automl`, a fresh `flaml.AutoML`) with the monitor beside it;
+    re-raise what the monitor caught."""
+    if linear.LEARNER in run.estimators:
         automl.add_learner(linear.LEARNER, linear.flaml_learner())
     with tempfile.TemporaryDirectory(prefix="flaml-") as tmp:
         log_path = Path(tmp) / "trials.jsonl"
-        monitor = _Monitor(
+        run.monitor = monitor = _Monitor(
             automl,
             log_path,
-            metric=metric,
-            eval_method=plan.eval_method,
-            n_rows=len(y),
+            metric=run.metric,
+            eval_method=run.plan.eval_method,
+            n_rows=len(run.y),
             started=time.monotonic(),
-            budget=time_budget,
-            deadline=deadline,
-            reserve=_cached_reserve(reserve, recorder, plan) if reserve else None,
+            budget=run.time_budget,
+            deadline=run.deadline,
+            reserve=_cached_reserve(reserve, run.recorder, run.plan) if reserve else None,
             on_trial=on_trial,
-            converge=converge,
-            min_trials=sum(len(points) for points in starts.values()) + PATIENCE_TRIALS,
+            converge=run.converge,
+            min_trials=sum(len(points) for points in run.starts.values()) + PATIENCE_TRIALS,
         )
-        settings: dict[str, Any] = {
-            "task": task,
-            "metric": recorder,
-            "time_budget": time_budget,
-            # No single trial may take more than a share of the search: boosting trials stop
-            # adding trees at this limit (FLAML passes it as their fit budget).
-            "train_time_limit": max(1.0, TRIAL_BUDGET_SHARE * time_budget),
-            "estimator_list": zero_shot_order(task, X, y, estimators),
-            "starting_points": starts,
-            "custom_hp": size_capped_space(len(y), estimators, len(plan.folds[0][0])),
-            "eval_method": plan.eval_method,
-            "seed": seed,
-            "n_jobs": n_jobs,
-            "early_stop": True,
-            "retrain_full": False,
-            "log_file_name": str(log_path),
-            "log_type": "all",
-            "verbose": 0,
-            "keep_search_state": False,
-        }
-        X_fit, y_fit, weights = X, y, sample_weight
-        if plan.eval_method == "cv":
-            settings["split_type"] = plan.splitter
-        else:
-            fit_rows, valid_rows = plan.folds[0]
-            X_fit, y_fit = X[fit_rows], y[fit_rows]
-            settings["X_val"], settings["y_val"] = X[valid_rows], y[valid_rows]
-            if sample_weight is not None:
-                weights = sample_weight[fit_rows]
-                settings["sample_weight_val"] = sample_weight[valid_rows]
-        if weights is not None:
-            settings["sample_weight"] = weights
+        settings, X_fit, y_fit = _flaml_settings(run, log_path)
         monitor.start()
         try:
             with warnings.catch_warnings():
@@ -600,8 +664,12 @@ def run_search(
             monitor.finish()
         if monitor.error is not None:
             raise monitor.error
-    state = monitor.state
-    seconds = time.monotonic() - started
+
+
+def _search_result(run: _SearchRun) -> SearchResult:
+    """The candidates the recorder kept, each learner's best trial and why the search ended."""
+    state, plan = run.monitor.state, run.plan
+    seconds = time.monotonic() - run.started
     if state.best is None:
         raise TimeoutError("the search finished no model within its time budget")
     # Each learner's best trial, from the trial log (its config is exactly what was scored).
@@ -609,17 +677,17 @@ def run_search(
     for t in state.trials:
         if t.estimator not in best_by_learner or t.loss < best_by_learner[t.estimator].loss:
             best_by_learner[t.estimator] = t
-    candidates = recorder.candidates()
+    candidates = run.recorder.candidates()
     if not candidates:
         # Nothing recorded (FLAML changed how it calls the metric): its best config alone.
         t = state.best
-        model = make_estimator(t.estimator, t.config, task=task, n_jobs=n_jobs)
+        model = make_estimator(t.estimator, t.config, task=run.task, n_jobs=run.n_jobs)
         per_fit = t.trial_time / plan.fits_per_trial / plan.fit_share
         candidates = [Candidate(t.estimator, t.estimator, t.config, t.score, per_fit, model)]
     best = candidates[0]
     return SearchResult(
-        task=task,
-        metric=metric,
+        task=run.task,
+        metric=run.metric,
         best_estimator=best.estimator,
         best_config=best.config,
         validation_score=best.score,
@@ -627,8 +695,8 @@ def run_search(
         scores={name: t.score for name, t in best_by_learner.items()},
         trials=state.trials,
         plan=plan,
-        y=y,
-        stopped=state.stop_reason or ("time" if monitor.moved_end else "budget"),
+        y=run.y,
+        stopped=state.stop_reason or ("time" if run.monitor.moved_end else "budget"),
         seconds=seconds,
         candidates=candidates,
     )
