@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,8 +57,8 @@ class TrainResult:
     target: str
     classes: list[Any] | None
     metrics: dict[str, Any]  # the job record's `metrics`
-    evaluation: dict[str, Any]  # evaluation.json
-    card: dict[str, Any]  # model_card.json
+    evaluation: contract.Evaluation  # evaluation.json
+    card: contract.ModelCard  # model_card.json
     preprocessing: dict[str, Any]  # the job record's `preprocessing`
     onnx_model: bytes | None
     artifacts: dict[str, Path] = field(default_factory=dict)  # artifact name -> file
@@ -250,8 +250,8 @@ class RunState:
     feature_list: list[dict[str, Any]] = field(init=False)
     prepared_all: pd.DataFrame = field(init=False)
     metrics: dict[str, Any] = field(init=False)  # the job record's `metrics`
-    card: dict[str, Any] = field(init=False)
-    evaluation: dict[str, Any] = field(init=False)
+    card: contract.ModelCard = field(init=False)
+    evaluation: contract.Evaluation = field(init=False)
 
     @property
     def problem_type(self) -> str:
@@ -742,8 +742,8 @@ def _document(state: RunState) -> None:
     state.evaluation = _evaluation(state)
 
 
-def _evaluation(state: RunState) -> dict[str, Any]:
-    """evaluation.json (its `timeline` is added when the run ends)."""
+def _evaluation(state: RunState) -> contract.Evaluation:
+    """evaluation.json."""
     settings, choice, split, result = state.settings, state.choice, state.split, state.search
     return {
         "problem_type": state.problem_type,
@@ -783,6 +783,7 @@ def _evaluation(state: RunState) -> dict[str, Any]:
         "trained_on": state.fitted.trained_on,
         "warnings": state.warnings,
         "search_history": result.history(),
+        "timeline": {},  # filled in when the run ends
     }
 
 
@@ -791,7 +792,7 @@ def _write_documents(state: RunState) -> None:
     clock, report = state.clock, state.report
     clock.enter(JobPhase.REPORTING, "Writing the training report")
     state.evaluation["timeline"] = dict(clock.timeline)
-    state.evaluation = _json_round_trip(state.evaluation)
+    state.evaluation = cast(contract.Evaluation, _json_round_trip(dict(state.evaluation)))
     state.files.write(contract.MODEL_CARD, dumps(state.card, indent=2))
     state.files.write(contract.EVALUATION, dumps(state.evaluation, indent=2))
     if report is not None:
