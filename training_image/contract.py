@@ -631,7 +631,7 @@ class DroppedColumn(TypedDict):
 class SearchSummary(TypedDict):
     trials: int
     seconds: float
-    stopped: str  # "converged", "time", "budget", "requested"
+    stopped: str  # "converged", "planned" (every planned trial ran), "time", "requested"
     estimators: list[str]
 
 
@@ -749,6 +749,10 @@ class ModelCard(TypedDict):
     label_mapping: dict[str, Any]  # str(code) -> label
     metrics: dict[str, float]  # test metrics
     seed: int | None
+    # The same data, settings and seed give the same model and test scores (None: older runs,
+    # whose search followed the clock); `cut` lists what the time budget cut from the plan.
+    reproducible: bool | None
+    cut: list[str]
     ensemble: CardEnsemble | None
     data_sha256: str | None
     library_versions: dict[str, str]
@@ -795,6 +799,8 @@ _CARD_UNRECORDED: dict[str, Any] = {
     "label_mapping": {},
     "metrics": {},
     "seed": None,
+    "reproducible": None,
+    "cut": [],
     "ensemble": None,
     "data_sha256": None,
     "library_versions": {},

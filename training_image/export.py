@@ -472,6 +472,7 @@ def model_card(
     metric: str,
     best_estimator: str,
     ensemble: CardEnsemble | None = None,
+    cut: Sequence[str] = (),
 ) -> ModelCard:
     """model_card.json (contract.ModelCard)."""
     classification = problem_type != "regression"
@@ -516,6 +517,10 @@ def model_card(
         "label_mapping": mapping,
         "metrics": metrics,
         "seed": seed,
+        # The same data, settings and seed give the same model and scores, unless the time
+        # budget cut the run's plan short: `cut` says where.
+        "reproducible": not cut,
+        "cut": list(cut),
         # Whether the job allowed a weighted ensemble, and whether one won.
         "ensemble": ensemble,
         "data_sha256": data_hash,

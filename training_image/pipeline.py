@@ -28,6 +28,7 @@ from training_image.budget import (
     RESERVE_SECONDS,
     default_n_jobs,
     final_model_seconds,
+    planned_final_seconds,
 )
 from training_image.contract import JobPhase
 from training_image.data import normalise_frame, profile_frame
@@ -232,6 +233,9 @@ class RunState:
     clock: _Clock
     files: _Files
     warnings: list[str] = field(default_factory=list)
+    # What the time budget cut from the run's plan; empty: the run is reproducible (the same
+    # data, settings and seed give the same model and scores).
+    cut: list[str] = field(default_factory=list)
     report: Any = None  # training_image.report when reports are rendered
     df: pd.DataFrame = field(init=False)
     infos: dict[str, Any] = field(init=False)  # column -> data.ColumnInfo
@@ -276,8 +280,20 @@ class RunState:
         return self.clock.left() + self.grace - self.overhead
 
     def cost(self, members: Sequence[Any]) -> float:
-        """Seconds to refit and export a model made of `members` (search.Candidate)."""
+        """Seconds to refit and export a model made of `members` (search.Candidate), from the
+        search's measured fits."""
         return final_model_seconds(members, refit_all=self.settings.refit_all)
+
+    def planned(self, members: Sequence[Any]) -> bool:
+        """Whether an ensemble of `members` fits in its planned share of the budget (planned
+        from the data's shape: the same members plan the same every run)."""
+        seconds = planned_final_seconds(
+            members,
+            refit_all=self.settings.refit_all,
+            rows=len(self.split.train_idx),
+            features=self.split.encoder.encoded.shape[1],
+        )
+        return seconds <= ENSEMBLE_BUDGET_SHARE * self.settings.time_budget
 
 
 # --------------------------------------------------------------------------- main function
@@ -500,9 +516,8 @@ def _search(state: RunState) -> None:
         # Room for the model the ensemble would choose now, within its share of the budget.
         members = candidates[:1]
         if settings.ensemble:
-            limit = ENSEMBLE_BUDGET_SHARE * settings.time_budget
             members = ensemble_lib.planned_members(
-                candidates, y_train, plan, state.metric, fits=lambda m: state.cost(m) <= limit
+                candidates, y_train, plan, state.metric, fits=state.planned
             )
         return state.overhead + state.cost(members)
 
@@ -534,6 +549,7 @@ def _search(state: RunState) -> None:
         converge=settings.converge,
     )
     on_trial(_final_state(state.search))
+    state.cut.extend(state.search.cut)
 
 
 def _choose_model(state: RunState) -> None:
@@ -546,7 +562,10 @@ def _choose_model(state: RunState) -> None:
     choice = ensemble_lib.EnsembleChoice(False, "not tried", weights={best_candidate.id: 1})
     if state.settings.ensemble and len(candidates) > 1:
         state.clock.report("Trying a weighted ensemble of the best models")
-        choice = ensemble_lib.choose_ensemble(result, time_left=state.time_left(), cost=state.cost)
+        choice = ensemble_lib.choose_ensemble(
+            result, time_left=state.time_left(), cost=state.cost, planned=state.planned
+        )
+        state.cut.extend(choice.cut)
     elif not state.settings.ensemble:
         choice.reason = "ensembles were turned off"
     members = [candidates[i] for i in choice.weights]
@@ -611,6 +630,7 @@ def _refit(state: RunState) -> None:
     needed = fit_seconds * ALL_ROWS_FACTOR + export_seconds
     if needed >= state.time_left():
         state.warnings.append("No time was left to refit on all rows; the model uses 80 % of them.")
+        state.cut.append("refit on all rows: no time was left, the model learned from 80 % of them")
         return
     clock.report("Refitting the chosen model on all rows")
     all_weights = balanced_weights(split.y) if split.weights is not None else None
@@ -738,6 +758,7 @@ def _document(state: RunState) -> None:
             "used": bool(choice.ensemble.use),
             "reason": choice.ensemble.reason,
         },
+        cut=state.cut,
     )
     state.evaluation = _evaluation(state)
 

@@ -301,6 +301,35 @@ def test_it_exports_an_onnx_model_a_server_can_feed_from_the_card(mixed_run):
     assert [o["name"] for o in card["onnx"]["outputs"]] == ["label", "probabilities"]
 
 
+# --------------------------------------------------------------------------- reproducible
+
+
+def test_it_gives_the_same_model_and_scores_for_the_same_data_settings_and_seed():
+    df = frames.breast_cancer()
+
+    # A budget far beyond what the search needs: it ends where it converges, not by the clock.
+    first, second = (train(df, "target", time_budget=600, seed=7) for _ in range(2))
+
+    assert first.card["reproducible"] is True and first.card["cut"] == []
+    assert second.card["reproducible"] is True
+    assert first.metrics["best_estimator"] == second.metrics["best_estimator"]
+    assert first.evaluation["best_config"] == second.evaluation["best_config"]
+    assert first.evaluation["ensemble"]["weights"] == second.evaluation["ensemble"]["weights"]
+    assert first.evaluation["test_metrics"].keys() == second.evaluation["test_metrics"].keys()
+    for name, value in first.evaluation["test_metrics"].items():
+        assert second.evaluation["test_metrics"][name] == pytest.approx(value, abs=1e-4), name
+    rows = df.drop(columns=["target"])
+    assert np.abs(first.model.predict_proba(rows) - second.model.predict_proba(rows)).max() < 1e-6
+
+
+def test_its_card_says_what_the_time_budget_cut():
+    # No convergence: the planned trials outlast a 3 s budget, which ends the search.
+    result = train(frames.breast_cancer(), "target", converge=False)
+
+    assert result.card["reproducible"] is False
+    assert result.card["cut"][0].startswith("search: the time budget ended it after")
+
+
 # --------------------------------------------------------------------------- target problems
 
 
