@@ -669,7 +669,7 @@ class JobPredictInfoApi(APIView):
         job = job_for_user(request, job_id)
         if not job.deployed:
             raise InvalidInput("Model is not deployed")
-        spec = inference.model_spec(inference.load_card(job), job)
+        spec = inference.model_spec(inference.load_card(job))
         feature_info: dict[str, Any] = {}
         example: dict[str, Any] = {}
         for f in spec.features:
@@ -688,9 +688,7 @@ class JobPredictInfoApi(APIView):
             # Values seen in training, never invented: the median, the most frequent category.
             if f.median is not None:
                 info["median"] = f.median
-            if f.example is not None:
-                example[f.column] = f.example
-            elif info.get("allowed_values"):
+            if info.get("allowed_values"):
                 example[f.column] = info["allowed_values"][0]
             elif f.median is not None:
                 example[f.column] = int(f.median) if f.is_integer else f.median

@@ -26,7 +26,7 @@ from jobs.model_inputs import (
     refusal,
 )
 from jobs.model_spec import ModelError, ModelSpec, model_spec
-from training_image.contract import Job
+from training_image.contract import Job, ModelCard
 
 __all__ = [
     "InvalidInput",
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 model_cache = wiring.model_cache()
 
 
-def load_card(job: Job) -> dict[str, Any]:
+def load_card(job: Job) -> ModelCard:
     """The job's model_card.json (ModelError when it is missing or unreadable)."""
     return model_cache.load_card(job)
 
@@ -126,7 +126,7 @@ def job_spec(job: Job) -> ModelSpec:
     """
     if job.job_id in model_cache:
         return model_cache.get(job).spec
-    return model_spec(load_card(job), job)
+    return model_spec(load_card(job))
 
 
 def predict(
@@ -238,7 +238,7 @@ def _decode(
     import numpy as np
 
     spec = loaded.spec
-    mapping = {str(k): v for k, v in (loaded.card.get("label_mapping") or {}).items()}
+    mapping = {str(k): v for k, v in loaded.card["label_mapping"].items()}
     first = outputs[0]
     if _is_regression(spec, outputs):
         return Predictions(labels=np.asarray(first).reshape(-1), regression=True)

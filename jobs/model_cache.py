@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from jobs.model_spec import ModelError, ModelSpec, model_spec
-from training_image.contract import ARTIFACT_STORAGE, MODEL_CARD, MODEL_ONNX, Job
+from training_image.contract import (
+    ARTIFACT_STORAGE,
+    MODEL_CARD,
+    MODEL_ONNX,
+    Job,
+    ModelCard,
+    read_model_card,
+)
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
@@ -34,7 +41,7 @@ class LoadedModel:
 
     session: Any
     spec: ModelSpec
-    card: dict[str, Any]
+    card: ModelCard
     explainer: Any = None  # jobs.explain.Explainer, loaded from model.pkl when first needed
 
 
@@ -76,7 +83,7 @@ class ModelCache:
                 self._items.popitem(last=False)
         return loaded
 
-    def load_card(self, job: Job) -> dict[str, Any]:
+    def load_card(self, job: Job) -> ModelCard:
         """The job's model_card.json, read now (ModelError when missing or unreadable)."""
         return load_card(job, self._storage)
 
@@ -101,22 +108,22 @@ def _read_artifact(job: Job, name: str, storage: StorageOf) -> bytes:
         raise ModelError(f"The model's {name} is missing from storage") from None
 
 
-def load_card(job: Job, storage: StorageOf) -> dict[str, Any]:
+def load_card(job: Job, storage: StorageOf) -> ModelCard:
     """The job's model_card.json (ModelError when it is missing or unreadable)."""
     try:
         card = json.loads(_read_artifact(job, MODEL_CARD, storage).decode("utf-8"))
+        if not isinstance(card, dict):
+            raise ValueError("not a JSON object")
+        return read_model_card(card)
     except ValueError:
         raise ModelError("Model metadata missing feature columns information") from None
-    if not isinstance(card, dict):
-        raise ModelError("Model metadata missing feature columns information")
-    return card
 
 
 def _load(job: Job, storage: StorageOf) -> LoadedModel:
     import onnxruntime as ort
 
     card = load_card(job, storage)
-    spec = model_spec(card, job)
+    spec = model_spec(card)
     options = ort.SessionOptions()
     # One request scores one row: threads cost more than they give, and the web shares cores.
     options.intra_op_num_threads = 1

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.exceptions import ApplicationError
-from training_image.contract import Job
+from training_image.contract import ModelCard
 from training_image.features import MISSING_TOKEN, FeatureSpec
 
 
@@ -43,7 +42,6 @@ class Feature:
     minimum: float | None = None
     maximum: float | None = None
     is_integer: bool = False
-    example: Any = None
     n_values: int | None = None  # categories the model learned (the card may list fewer)
     median: float | None = None  # training median of a number (a labelled hint, never a default)
 
@@ -140,79 +138,52 @@ def _float(value: Any) -> float | None:
     return float(value)
 
 
-def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
-    """Read a model card (plus the job's preprocessing summary for ranges and categories).
+def model_spec(card: ModelCard) -> ModelSpec:
+    """Read a model card (`contract.read_model_card`) into what serving needs.
 
     Raises:
         ModelError: the card lists no features or no ONNX inputs.
     """
-    pre = (job.preprocessing if job else None) or {}
-    onnx = card.get("onnx") if isinstance(card.get("onnx"), Mapping) else {}
     inputs = [
         GraphInput(
-            name=str(i["name"]),
-            column=str(i.get("column", i["name"])),
-            dtype="string" if str(i.get("dtype", "float")) == "string" else "float",
-            derived=i.get("derived") or None,
-            encoding=i.get("encoding") or None,
-            format=i.get("format") or None,
+            name=i["name"],
+            column=i["column"],
+            dtype="string" if i["dtype"] == "string" else "float",
+            derived=i["derived"],
+            encoding=i["encoding"],
+            format=i.get("format"),  # datetime inputs only
         )
-        for i in onnx.get("inputs") or []
-        if isinstance(i, Mapping) and i.get("name")
+        for i in card["onnx"]["inputs"]
     ]
-    numeric_stats = pre.get("numeric_stats") or {}
-    categorical_values = pre.get("categorical_values") or {}
-    feature_types = pre.get("feature_types") or {}
     features: list[Feature] = []
-    for entry in card.get("features") or []:
-        if isinstance(entry, str):
-            entry = {"name": entry}
-        if not isinstance(entry, Mapping):
-            continue
-        column = str(entry.get("name") or entry.get("column"))
-        kind = str(entry.get("kind") or feature_types.get(column) or "numeric")
+    for entry in card["features"]:
+        column, kind = entry["name"], entry["kind"]
         graph = [i for i in inputs if i.column == column]
-        encoding = (
-            entry.get("encoding")
-            or next((i.encoding for i in graph if i.encoding), None)
-            or _guess_encoding(kind, graph)
-        )
-        stats = numeric_stats.get(column) or {}
-        categories = (
-            entry.get("allowed_values")
-            or entry.get("categories")
-            or categorical_values.get(column)
-            or []
-        )
-        fmt = entry.get("format") or entry.get("datetime_format")
-        fmt = fmt or next((i.format for i in graph if i.format), None)
+        encoding = next((i.encoding for i in graph if i.encoding), None)
+        # The facts below exist only for some encodings (contract.FeatureEntry).
         features.append(
             Feature(
                 column=column,
                 kind=kind,
-                encoding=str(encoding),
-                datetime_format=fmt,
-                categories=tuple(str(c) for c in categories),
-                minimum=_float(entry.get("min", stats.get("min"))),
-                maximum=_float(entry.get("max", stats.get("max"))),
-                is_integer=bool(entry.get("is_integer", stats.get("is_integer", False))),
-                example=entry.get("example"),
-                n_values=int(entry["n_values"]) if isinstance(entry.get("n_values"), int) else None,
-                median=_float(entry.get("median", stats.get("median"))),
+                encoding=encoding or _guess_encoding(kind, graph),
+                datetime_format=entry.get("format")
+                or next((i.format for i in graph if i.format), None),
+                categories=tuple(entry.get("allowed_values", ())),
+                minimum=_float(entry.get("min")),
+                maximum=_float(entry.get("max")),
+                is_integer=bool(entry.get("is_integer", False)),
+                n_values=entry.get("n_values"),
+                median=_float(entry.get("median")),
             )
         )
     if not features or not inputs:
         raise ModelError("Model metadata missing feature columns information")
-    outputs = [
-        str(o["name"] if isinstance(o, Mapping) else o) for o in onnx.get("outputs") or [] if o
-    ]
     return ModelSpec(
-        problem_type=str(card.get("problem_type") or (job.problem_type if job else "") or ""),
+        problem_type=card["problem_type"],
         features=features,
         inputs=inputs,
-        outputs=outputs,
-        classes=list(card.get("classes") or []),
-        missing_token=str(onnx.get("missing_token") or card.get("missing_token") or MISSING_TOKEN),
+        outputs=[o["name"] for o in card["onnx"]["outputs"]],
+        classes=list(card["classes"] or []),
     )
 
 

@@ -19,11 +19,14 @@ from training_image.contract import (
     LOWER_IS_BETTER,
     METRIC_LABELS,
     ErrorType,
+    Evaluation,
     Job,
     JobPhase,
     JobStatus,
+    ModelCard,
     estimator_label,
     parse_time,
+    read_evaluation,
 )
 from training_image.detection import problem_type_label
 
@@ -155,24 +158,17 @@ def _numbers(mapping: Any) -> dict[str, float]:
     }
 
 
-def _baseline_metrics(evaluation: Mapping[str, Any]) -> tuple[dict[str, float], str | None]:
-    baseline = evaluation.get("baseline")
-    if not isinstance(baseline, Mapping):
-        return {}, None
-    metrics = baseline.get("metrics") if isinstance(baseline.get("metrics"), Mapping) else baseline
-    strategy = baseline.get("strategy") or baseline.get("name")
-    return _numbers(metrics), str(strategy) if strategy else None
-
-
-def results_context(job: Job, evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
+def results_context(job: Job, evaluation: Evaluation | None) -> dict[str, Any]:
     """Headline metrics vs the baseline, leaderboard, importance bars and curves."""
-    evaluation = evaluation or {}
-    test_metrics = _numbers(evaluation.get("test_metrics")) or {
+    evaluation = evaluation or read_evaluation({})
+    test_metrics = evaluation["test_metrics"] or {
         k: v
         for k, v in _numbers(job.metrics).items()
         if k not in ("training_time", "validation_score")
     }
-    baseline, baseline_name = _baseline_metrics(evaluation)
+    recorded = evaluation["baseline"]
+    baseline = recorded["metrics"] if recorded else {}
+    baseline_name = recorded["name"] if recorded else None
     headline = []
     order = [job.metric] + [m for m in test_metrics if m != job.metric]
     for name in order:
@@ -194,38 +190,32 @@ def results_context(job: Job, evaluation: Mapping[str, Any] | None) -> dict[str,
             }
         )
 
-    leaderboard = [row for row in evaluation.get("leaderboard") or [] if isinstance(row, Mapping)]
     best = (job.metrics or {}).get("best_estimator")
     importance = charts.bars(
-        [
-            (row.get("feature"), row.get("importance"))
-            for row in evaluation.get("feature_importance") or []
-            if isinstance(row, Mapping)
-        ]
+        [(row["feature"], row["importance"]) for row in evaluation["feature_importance"]]
     )
 
     context: dict[str, Any] = {
         "headline": headline,
         "baseline_name": baseline_name,
-        "leaderboard": leaderboard,
+        "leaderboard": evaluation["leaderboard"],
         "best_estimator": best,
         "importance": importance,
-        "leakage_warnings": list(evaluation.get("leakage_warnings") or []),
-        "dropped_columns": list(
-            evaluation.get("dropped_columns")
-            or (job.preprocessing or {}).get("dropped_columns")
-            or []
-        ),
-        "onnx": evaluation.get("onnx") if isinstance(evaluation.get("onnx"), Mapping) else None,
-        "split": evaluation.get("split") if isinstance(evaluation.get("split"), Mapping) else None,
-        "phase_times": _phase_times(evaluation.get("timeline")),
-        "per_class": [row for row in evaluation.get("per_class") or [] if isinstance(row, Mapping)],
-        "warnings": [str(w) for w in evaluation.get("warnings") or []],
+        "leakage_warnings": evaluation["leakage_warnings"],
+        "dropped_columns": evaluation["dropped_columns"]
+        or (job.preprocessing or {}).get("dropped_columns")
+        or [],
+        "onnx": evaluation["onnx"],
+        "split": evaluation["split"],
+        "phase_times": _phase_times(evaluation["timeline"]),
+        "per_class": evaluation.get("per_class", []),  # classification only
+        "warnings": evaluation["warnings"],
         "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
     }
+    # The curves and the matrix exist for some problem types only (contract.Evaluation).
     cm = evaluation.get("confusion_matrix")
-    if isinstance(cm, Mapping) and cm.get("matrix"):
-        labels = [str(x) for x in cm.get("labels") or []]
+    if cm and cm["matrix"]:
+        labels = [str(x) for x in cm["labels"]]
         cells = charts.heatmap(cm["matrix"])
         context["confusion"] = {
             "labels": labels,
@@ -235,31 +225,27 @@ def results_context(job: Job, evaluation: Mapping[str, Any] | None) -> dict[str,
             ],
         }
     roc = evaluation.get("roc_curve")
-    if isinstance(roc, Mapping):
-        points = charts.polyline(roc.get("fpr") or [], roc.get("tpr") or [])
+    if roc:
+        points = charts.polyline(roc["fpr"], roc["tpr"])
         if points:
-            context["roc"] = {"points": points, "auc": roc.get("auc")}
+            context["roc"] = {"points": points, "auc": roc["auc"]}
     pr = evaluation.get("pr_curve")
-    if isinstance(pr, Mapping):
-        points = charts.polyline(pr.get("recall") or [], pr.get("precision") or [])
+    if pr:
+        points = charts.polyline(pr["recall"], pr["precision"])
         if points:
-            context["pr"] = {"points": points, "ap": pr.get("ap") or pr.get("average_precision")}
+            context["pr"] = {"points": points, "ap": pr["ap"]}
     residuals = evaluation.get("residuals")
-    if isinstance(residuals, Mapping):
-        context["residuals"] = charts.scatter(
-            residuals.get("predicted") or [], residuals.get("actual") or []
-        )
+    if residuals:
+        context["residuals"] = charts.scatter(residuals["predicted"], residuals["actual"])
     return context
 
 
-def _phase_times(timeline: Any) -> list[dict[str, Any]]:
+def _phase_times(timeline: Mapping[str, float]) -> list[dict[str, Any]]:
     """Seconds per phase from evaluation.json's `timeline`, in phase order, as bar widths."""
-    if not isinstance(timeline, Mapping):
-        return []
     rows = [
         (PHASE_LABELS[phase], float(timeline[str(phase)]))
         for phase in SHOWN_PHASES
-        if isinstance(timeline.get(str(phase)), int | float)
+        if str(phase) in timeline
     ]
     top = max((seconds for _, seconds in rows), default=0.0) or 1.0
     return [
@@ -319,14 +305,19 @@ def _same(values: list[Any]) -> bool:
     return len({repr(v) for v in values}) <= 1
 
 
-def _settings_rows(jobs: list[Job], cards: list[Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+def _settings_rows(jobs: list[Job], cards: list[ModelCard | None]) -> list[dict[str, Any]]:
     """What each run was asked to do and what it found, each row marked when runs differ."""
 
     def excluded(job: Job) -> str:
         return ", ".join(job.excluded_columns) or "none"
 
-    def card_value(card: Mapping[str, Any] | None, key: str) -> Any:
-        return (card or {}).get(key)
+    def seed(job: Job, card: ModelCard | None) -> Any:
+        if job.seed is not None:
+            return job.seed
+        return card["seed"] if card and card["seed"] is not None else "default"
+
+    def data_hash(card: ModelCard | None) -> str:
+        return card["data_sha256"][:12] if card and card["data_sha256"] else "—"
 
     rows = [
         ("Target", [job.target_column for job in jobs]),
@@ -338,18 +329,9 @@ def _settings_rows(jobs: list[Job], cards: list[Mapping[str, Any] | None]) -> li
             "Winner",
             [estimator_label((job.metrics or {}).get("best_estimator")) or "—" for job in jobs],
         ),
-        (
-            "Seed",
-            [
-                job.seed if job.seed is not None else card_value(card, "seed") or "default"
-                for job, card in zip(jobs, cards, strict=True)
-            ],
-        ),
+        ("Seed", [seed(job, card) for job, card in zip(jobs, cards, strict=True)]),
         ("Ensemble", ["allowed" if job.ensemble else "off" for job in jobs]),
-        (
-            "Data hash",
-            [(card_value(card, "data_sha256") or "—")[:12] for card in cards],
-        ),
+        ("Data hash", [data_hash(card) for card in cards]),
     ]
     return [
         {
@@ -362,16 +344,15 @@ def _settings_rows(jobs: list[Job], cards: list[Mapping[str, Any] | None]) -> li
     ]
 
 
-def _importance_chart(jobs: list[Job], evaluations: list[Mapping[str, Any] | None]) -> dict:
+def _importance_chart(jobs: list[Job], evaluations: list[Evaluation | None]) -> dict:
     """Feature importance side by side: the features that matter most to any run, one bar
     per run, widths relative to the largest importance shown."""
-    per_job: list[dict[str, float]] = []
-    for evaluation in evaluations:
-        values = {}
-        for row in (evaluation or {}).get("feature_importance") or []:
-            if isinstance(row, Mapping) and isinstance(row.get("importance"), int | float):
-                values[str(row.get("feature"))] = float(row["importance"])
-        per_job.append(values)
+    per_job = [
+        {row["feature"]: row["importance"] for row in evaluation["feature_importance"]}
+        if evaluation
+        else {}
+        for evaluation in evaluations
+    ]
     names = sorted(
         {name for values in per_job for name in values},
         key=lambda name: max(abs(v.get(name, 0.0)) for v in per_job),
@@ -398,8 +379,8 @@ def _importance_chart(jobs: list[Job], evaluations: list[Mapping[str, Any] | Non
 
 def compare_context(
     jobs: list[Job],
-    evaluations: list[Mapping[str, Any] | None] | None = None,
-    cards: list[Mapping[str, Any] | None] | None = None,
+    evaluations: list[Evaluation | None] | None = None,
+    cards: list[ModelCard | None] | None = None,
 ) -> dict[str, Any]:
     """Test metrics side by side, what differs between the runs, their importances and
     leaderboards; the best of each row is marked only when the runs are comparable (same
@@ -453,9 +434,7 @@ def compare_context(
         {
             "job": job,
             "best": (job.metrics or {}).get("best_estimator"),
-            "rows": [
-                r for r in (evaluation or {}).get("leaderboard") or [] if isinstance(r, Mapping)
-            ],
+            "rows": evaluation["leaderboard"] if evaluation else [],
         }
         for job, evaluation in zip(jobs, evaluations, strict=True)
     ]

@@ -24,9 +24,13 @@ from training_image.contract import (
     LOWER_IS_BETTER,
     MODEL_CARD,
     Dataset,
+    Evaluation,
     Job,
     JobStatus,
+    ModelCard,
     PredictionBatch,
+    read_evaluation,
+    read_model_card,
 )
 
 if TYPE_CHECKING:
@@ -160,14 +164,22 @@ def _read_json_artifact(job: Job, name: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def job_evaluation(*, job: Job) -> dict[str, Any] | None:
+def job_evaluation(*, job: Job) -> Evaluation | None:
     """The job's evaluation.json (test metrics, curves, leaderboard, importance), if any."""
-    return _read_json_artifact(job, EVALUATION)
+    raw = _read_json_artifact(job, EVALUATION)
+    return None if raw is None else read_evaluation(raw)
 
 
-def job_model_card(*, job: Job) -> dict[str, Any] | None:
+def job_model_card(*, job: Job) -> ModelCard | None:
     """The job's model_card.json (features, classes, ONNX inputs), if any."""
-    return _read_json_artifact(job, MODEL_CARD)
+    raw = _read_json_artifact(job, MODEL_CARD)
+    if raw is None:
+        return None
+    try:
+        return read_model_card(raw)
+    except ValueError:
+        logger.exception("The model card of job %s is not one", job.job_id)
+        return None
 
 
 MAX_COMPARED = 4

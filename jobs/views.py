@@ -371,7 +371,7 @@ def _prediction_form_context(
     if not card:
         return {"predict_fields": None}
     try:
-        spec = inference.model_spec(card, job)
+        spec = inference.model_spec(card)
     except ApplicationError:
         return {"predict_fields": None}
     usage = {"pickle": snippets.pickle_snippet(job, spec.feature_columns)}

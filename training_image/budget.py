@@ -8,9 +8,10 @@ the search measured for each candidate: its fitting time and its tree nodes.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 # Seconds kept free after the search for evaluation, the leakage check, pickling and reports,
 # on top of the model-dependent refit and export time (final_model_seconds).
@@ -37,27 +38,83 @@ PLAN_GRACE_SHARE = 0.05
 ENSEMBLE_BUDGET_SHARE = 0.25
 
 
+# Planning estimates: what a fit costs from the data's shape alone, so that the plan (which
+# starting points, how many trees, which ensemble members) depends on the data and the
+# settings only and comes out the same run after run; measured wall time then cuts the plan
+# where the budget needs it. Seconds per tree, single-threaded, per million cells (fit rows x
+# features) plus a fixed part, measured on this project's shared 2-core machine: LightGBM
+# 0.019-0.022 s per Mcell at 31 leaves (about log2(leaves) levels of histograms, so 4 leaves
+# cost 0.4 of that), XGBoost 0.024-0.036 at 64 leaves, extra trees 0.13-0.14 and random forests
+# 0.6-1.2 with unbounded leaves (2k-50k rows, 10-40 features).
+PLANNED_TREE_SECONDS_PER_MCELL = {"lgbm": 0.022, "xgboost": 0.036, "rf": 1.0, "extra_tree": 0.14}
+PLANNED_TREE_BASE_SECONDS = {"lgbm": 0.0015, "xgboost": 0.004, "rf": 0.004, "extra_tree": 0.002}
+PLANNED_REFERENCE_LEAVES = {"lgbm": 31, "xgboost": 64}
+# Linear learners (logistic regression, lasso): a fit is a few passes over the cells.
+PLANNED_LINEAR_SECONDS_PER_MCELL = 0.5
+PLANNED_LINEAR_BASE_SECONDS = 0.01
+
+
+def planned_tree_seconds(name: str, config: Mapping[str, Any], rows: int, features: int) -> float:
+    """Planned seconds of one tree of learner `name` with `config`, fitted on rows x features."""
+    cells = rows * max(1, features) / 1e6
+    seconds = PLANNED_TREE_SECONDS_PER_MCELL.get(name, 0.05) * cells
+    reference = PLANNED_REFERENCE_LEAVES.get(name)
+    leaves = config.get("num_leaves", config.get("max_leaves"))
+    if reference and leaves:
+        seconds *= math.log2(int(leaves) + 1) / math.log2(reference + 1)
+    return PLANNED_TREE_BASE_SECONDS.get(name, 0.002) + seconds
+
+
+def planned_fit_seconds(name: str, config: Mapping[str, Any], rows: int, features: int) -> float:
+    """Planned seconds of one fit of learner `name` with `config` on rows x features."""
+    if name not in PLANNED_TREE_SECONDS_PER_MCELL:
+        cells = rows * max(1, features) / 1e6
+        return PLANNED_LINEAR_BASE_SECONDS + PLANNED_LINEAR_SECONDS_PER_MCELL * cells
+    trees = int(config.get("n_estimators") or 100)
+    return trees * planned_tree_seconds(name, config, rows, features)
+
+
 class Member(Protocol):
     """What the estimates need to know about a model (an `oof.Candidate`)."""
 
     estimator: str
-    fit_seconds: float  # one fit on the training rows
+    config: Mapping[str, Any]  # its hyperparameters (n_estimators, num_leaves, ...)
+    fit_seconds: float  # one fit on the training rows, measured
     nodes: int
+
+
+def export_seconds(member: Member) -> float:
+    """Seconds to convert a model to ONNX and check it (it counts tree nodes)."""
+    nodes = member.nodes * (ALL_ROWS_FACTOR if member.estimator in NODES_GROW_WITH_ROWS else 1.0)
+    return EXPORT_SECONDS_PER_KNODE.get(member.estimator, 0.12) * nodes / 1000
 
 
 def member_seconds(member: Member, *, refit_all: bool) -> float:
     """Seconds to fit a model on the training rows, maybe again on all rows, and export it."""
     fits = member.fit_seconds * (1.0 + (ALL_ROWS_FACTOR if refit_all else 0.0))
-    nodes = member.nodes * (ALL_ROWS_FACTOR if member.estimator in NODES_GROW_WITH_ROWS else 1.0)
-    export = EXPORT_SECONDS_PER_KNODE.get(member.estimator, 0.12) * nodes / 1000
-    return fits + export
+    return fits + export_seconds(member)
 
 
 def final_model_seconds(members: Sequence[Member], *, refit_all: bool) -> float:
-    """Model-dependent seconds after the search for a model made of `members`."""
+    """Model-dependent seconds after the search for a model made of `members` (measured: its
+    fits take what the search's fits took)."""
     if not members:
         return 0.0
     return EXPORT_BASE_SECONDS + sum(member_seconds(m, refit_all=refit_all) for m in members)
+
+
+def planned_final_seconds(
+    members: Sequence[Member], *, refit_all: bool, rows: int, features: int
+) -> float:
+    """`final_model_seconds` with each fit planned from the data's shape (rows x features of
+    the training rows) instead of measured: the same members plan the same every run."""
+    if not members:
+        return 0.0
+    fits = 1.0 + (ALL_ROWS_FACTOR if refit_all else 0.0)
+    return EXPORT_BASE_SECONDS + sum(
+        planned_fit_seconds(m.estimator, m.config, rows, features) * fits + export_seconds(m)
+        for m in members
+    )
 
 
 # Below this many cells (rows x columns) one thread per model is faster: starting threads

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from training_image.csv_dialect import CsvDialect
 
@@ -539,6 +539,311 @@ ARTIFACT_CONTENT_TYPES = {
     EDA_REPORT: "text/html; charset=utf-8",
     TRAINING_REPORT: "text/html; charset=utf-8",
 }
+
+
+# --------------------------------------------------------------------------- run documents
+# evaluation.json and model_card.json: the container builds them (training_image/pipeline.py,
+# export.py, evaluate.py), the web reads them (jobs/pages.py, jobs/model_spec.py). Keys marked
+# NotRequired are absent by design (a classifier's curves, an encoding's facts). A record
+# written before a key existed lacks it: `read_evaluation` and `read_model_card` fill in what
+# that absence means, once, so readers index every other key directly.
+
+
+class Baseline(TypedDict):
+    name: str  # "majority class", "mean of the training target"
+    metrics: dict[str, float]
+
+
+class ConfusionMatrix(TypedDict):
+    labels: list[Any]  # original labels, in code order
+    matrix: list[list[int]]  # rows: true class, columns: predicted
+
+
+class ClassReport(TypedDict):
+    label: Any
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class RocCurve(TypedDict):
+    fpr: list[float]
+    tpr: list[float]
+    auc: float
+
+
+class PrCurve(TypedDict):
+    precision: list[float]
+    recall: list[float]
+    ap: float  # average precision
+
+
+class Residuals(TypedDict):
+    predicted: list[float]
+    actual: list[float]
+
+
+class LeaderboardRow(TypedDict):
+    estimator: str  # a learner, or "ensemble"
+    best_score: float
+    trials: int
+    time: float  # seconds of its trials
+    oof_score: NotRequired[float | None]  # when the ensemble was tried: re-measured out-of-fold
+    members: NotRequired[dict[str, int]]  # the ensemble's row: candidate id -> weight
+
+
+class Importance(TypedDict):
+    feature: str  # an original column
+    importance: float
+
+
+class LeakageWarning(TypedDict):
+    feature: str
+    score: float
+    message: str
+
+
+class OnnxCheck(TypedDict):
+    """evaluation.json's `onnx`: whether model.onnx was written and how well it matches."""
+
+    available: bool
+    max_abs_diff: float | None
+    reason: str | None  # why it is not available
+    rows_checked: NotRequired[int]
+    label_agreement: NotRequired[float | None]
+    tied_rows: NotRequired[int | None]
+
+
+class SplitSummary(TypedDict):
+    train_rows: int
+    test_rows: int
+    validation: str  # "cv" or "holdout"
+    folds: int | None
+    seed: int
+
+
+class DroppedColumn(TypedDict):
+    column: str
+    reason: str
+
+
+class SearchSummary(TypedDict):
+    trials: int
+    seconds: float
+    stopped: str  # "converged", "planned" (every planned trial ran), "time", "requested"
+    estimators: list[str]
+
+
+class EnsembleSummary(TypedDict):
+    used: bool
+    reason: str
+    weights: dict[str, int]  # candidate id -> weight
+    score: float | None  # out-of-fold, when tried
+    single_score: float | None
+
+
+class HistoryPoint(TypedDict):
+    time: float
+    trial: int
+    estimator: str
+    score: float
+
+
+class Evaluation(TypedDict):
+    """evaluation.json. A None or empty value in a record means "not recorded" (written before
+    the key existed); the container always writes every key with its value."""
+
+    problem_type: str | None
+    metric: str | None
+    metric_label: str | None
+    best_estimator: str | None
+    best_config: dict[str, Any]
+    validation_score: float | None
+    test_metrics: dict[str, float]
+    baseline: Baseline | None
+    confusion_matrix: NotRequired[ConfusionMatrix]  # classification
+    per_class: NotRequired[list[ClassReport]]  # classification
+    roc_curve: NotRequired[RocCurve]  # binary, both classes among the test rows
+    pr_curve: NotRequired[PrCurve]  # binary, both classes among the test rows
+    residuals: NotRequired[Residuals]  # regression
+    leaderboard: list[LeaderboardRow]
+    feature_importance: list[Importance]
+    leakage_warnings: list[LeakageWarning]
+    onnx: OnnxCheck | None
+    split: SplitSummary | None
+    dropped_columns: list[DroppedColumn]
+    target_missing_dropped: int
+    search: SearchSummary | None
+    ensemble: EnsembleSummary | None
+    class_weighting: str | None  # "balanced" or None
+    trained_on: str | None
+    warnings: list[str]
+    search_history: list[HistoryPoint]
+    timeline: dict[str, float]  # phase -> seconds
+
+
+class FeatureEntry(TypedDict):
+    """One feature of the model card: what a raw value of the column may be."""
+
+    name: str  # the raw column
+    kind: str  # detection's column kind
+    dtype: str  # its pandas dtype in training
+    allowed_values: NotRequired[list[str]]  # onehot / ordinal: most frequent first (at most 50)
+    n_values: NotRequired[int]  # onehot / ordinal: categories learned
+    min: NotRequired[float]  # numeric / boolean, when the column has values
+    max: NotRequired[float]
+    median: NotRequired[float]
+    is_integer: NotRequired[bool]
+    format: NotRequired[str | None]  # datetime: its strptime format
+    examples: NotRequired[list[str]]  # text: a few frequent values
+
+
+class OnnxInput(TypedDict):
+    name: str  # graph input name
+    column: str  # the raw column it is made from
+    dtype: str  # "float" or "string"
+    derived: str | None  # datetime: the part (year, month, ...)
+    encoding: str  # numeric, boolean, onehot, ordinal, text, datetime
+    format: NotRequired[str | None]  # datetime: its strptime format
+
+
+class OnnxOutput(TypedDict):
+    name: str
+    dtype: str
+    shape: list[Any]
+    meaning: str
+
+
+class CardOnnx(TypedDict):
+    available: bool
+    inputs: list[OnnxInput]
+    outputs: list[OnnxOutput]
+    notes: str  # how a server builds the inputs from a raw row
+    max_abs_diff: float | None
+    opset: int | None
+
+
+class CardEnsemble(TypedDict):
+    allowed: bool
+    used: bool
+    reason: str
+
+
+class PickleUsage(TypedDict):
+    load: str
+    predict: str
+
+
+class ModelCard(TypedDict):
+    """model_card.json. A None or empty value in a record means "not recorded" (written before
+    the key existed); the container always writes every key with its value."""
+
+    job_id: str | None
+    problem_type: str
+    target: str
+    metric: str | None
+    best_estimator: str | None
+    features: list[FeatureEntry]
+    classes: list[Any] | None  # original labels in code order (classification)
+    label_mapping: dict[str, Any]  # str(code) -> label
+    metrics: dict[str, float]  # test metrics
+    seed: int | None
+    # The same data, settings and seed give the same model and test scores (None: older runs,
+    # whose search followed the clock); `cut` lists what the time budget cut from the plan.
+    reproducible: bool | None
+    cut: list[str]
+    ensemble: CardEnsemble | None
+    data_sha256: str | None
+    library_versions: dict[str, str]
+    created_at: str | None
+    dropped_columns: list[DroppedColumn]
+    trained_on: str | None
+    onnx: CardOnnx
+    pickle: PickleUsage | None
+    # Per-feature training distribution, for drift checks on new data.
+    drift_reference: NotRequired[dict[str, Any]]
+
+
+# What a key missing from an older record means (every key not marked NotRequired).
+_EVALUATION_UNRECORDED: dict[str, Any] = {
+    "problem_type": None,
+    "metric": None,
+    "metric_label": None,
+    "best_estimator": None,
+    "best_config": {},
+    "validation_score": None,
+    "test_metrics": {},
+    "baseline": None,
+    "leaderboard": [],
+    "feature_importance": [],
+    "leakage_warnings": [],
+    "onnx": None,
+    "split": None,
+    "dropped_columns": [],
+    "target_missing_dropped": 0,
+    "search": None,
+    "ensemble": None,
+    "class_weighting": None,
+    "trained_on": None,
+    "warnings": [],
+    "search_history": [],
+    "timeline": {},
+}
+_CARD_UNRECORDED: dict[str, Any] = {
+    "job_id": None,
+    "metric": None,
+    "best_estimator": None,
+    "features": [],
+    "classes": None,
+    "label_mapping": {},
+    "metrics": {},
+    "seed": None,
+    "reproducible": None,
+    "cut": [],
+    "ensemble": None,
+    "data_sha256": None,
+    "library_versions": {},
+    "created_at": None,
+    "dropped_columns": [],
+    "trained_on": None,
+    "pickle": None,
+}
+_CARD_ONNX_UNRECORDED: dict[str, Any] = {
+    "available": False,
+    "inputs": [],
+    "outputs": [],
+    "notes": "",
+    "max_abs_diff": None,
+    "opset": None,
+}
+
+
+def _with_unrecorded(raw: Mapping[str, Any], unrecorded: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with each missing (or null) key of `unrecorded` set to its "not recorded" value."""
+    out = dict(raw)
+    for key, value in unrecorded.items():
+        if out.get(key) is None:
+            out[key] = json.loads(json.dumps(value))  # a fresh copy of the empty value
+    return out
+
+
+def read_evaluation(raw: Mapping[str, Any]) -> Evaluation:
+    """An evaluation.json as read back, from any edition of the container."""
+    return cast(Evaluation, _with_unrecorded(raw, _EVALUATION_UNRECORDED))
+
+
+def read_model_card(raw: Mapping[str, Any]) -> ModelCard:
+    """A model_card.json as read back, from any edition of the container.
+
+    Raises:
+        ValueError: `raw` names no problem type: it is not a model card.
+    """
+    if not isinstance(raw.get("problem_type"), str):
+        raise ValueError("a model card names its problem type")
+    card = _with_unrecorded(raw, _CARD_UNRECORDED)
+    card["onnx"] = _with_unrecorded(card.get("onnx") or {}, _CARD_ONNX_UNRECORDED)
+    return cast(ModelCard, card)
 
 
 # Which storage alias (bucket or folder) holds each artifact: HTML reports go to the reports

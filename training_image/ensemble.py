@@ -3,7 +3,9 @@
 The candidates are the search's finished trials with the out-of-fold predictions the search
 metric recorded (`oof.OutOfFoldMetric`): each learner's few best configurations. A greedy
 forward selection with replacement (Caruana et al., 2004) picks integer weights on those
-predictions, adding a new member only while its refit and export still fit in the time left.
+predictions, adding a new member only while its refit and export fit in its planned share of
+the budget (planned from the data's shape, so the same search gives the same ensemble every
+run) and in the time measured to be left (else members are cut, and the result says so).
 Nothing is fitted to choose: the predictions exist already. The result replaces the search's
 best model only if its out-of-fold score beats that model's by MIN_GAIN.
 """
@@ -36,6 +38,8 @@ class EnsembleChoice:
     single_score: float | None = None  # out-of-fold score of the search's best model
     member_scores: dict[str, float] = field(default_factory=dict)  # candidate id -> score
     seconds: float = 0.0
+    # What the time left cut from the planned choice (empty: the choice is as planned).
+    cut: list[str] = field(default_factory=list)
 
 
 def choose_ensemble(
@@ -43,13 +47,15 @@ def choose_ensemble(
     *,
     time_left: float,
     cost: Callable[[Sequence[Candidate]], float],
+    planned: Callable[[Sequence[Candidate]], bool],
 ) -> EnsembleChoice:
     """Decide whether a weighted ensemble of the search's candidates beats its best model.
 
     Args:
         result: the search, with its candidates' out-of-fold predictions.
         time_left: seconds available for fitting and exporting the chosen members.
-        cost: seconds to refit and export a set of members.
+        cost: seconds to refit and export a set of members (from the search's measured fits).
+        planned: whether a set of members fits in the ensemble's planned share of the budget.
     """
     started = time.monotonic()
     best = result.candidates[0]
@@ -60,12 +66,25 @@ def choose_ensemble(
         )
     if cost([best]) > time_left:
         return EnsembleChoice(
-            False, "not enough time left in the budget to try an ensemble", weights={best.id: 1}
+            False,
+            "not enough time left in the budget to try an ensemble",
+            weights={best.id: 1},
+            cut=["ensemble: not tried, no time was left for one"],
         )
     metric = result.metric
     truth = result.y[result.plan.evaluated]
     n_rows = result.plan.n_rows
-    chosen = select_members(candidates, truth, metric, n_rows, fits=lambda m: cost(m) <= time_left)
+    chosen = select_members(candidates, truth, metric, n_rows, fits=planned)
+    cut = []
+    if cost([candidates[i] for i in chosen]) > time_left:
+        chosen = select_members(
+            candidates,
+            truth,
+            metric,
+            n_rows,
+            fits=lambda m: planned(m) and cost(m) <= time_left,
+        )
+        cut.append("ensemble: members were left out, no time was left to refit them")
     weights = {candidates[i].id: w for i, w in chosen.items()}
     predictions = {c.id: c.predictions for c in candidates}
     blend = _blend(predictions, weights)
@@ -89,6 +108,7 @@ def choose_ensemble(
         single_score=member_scores[best.id],
         member_scores=member_scores,
         seconds=time.monotonic() - started,
+        cut=cut,
     )
 
 

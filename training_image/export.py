@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training_image.contract import utcnow
+from training_image.contract import (
+    CardEnsemble,
+    CardOnnx,
+    FeatureEntry,
+    ModelCard,
+    OnnxCheck,
+    OnnxInput,
+    utcnow,
+)
 from training_image.linear import StandardizedLogisticRegression
 from training_image.preprocess import (
     MISSING_TOKEN,
@@ -275,7 +283,7 @@ def onnx_feed(prepared: pd.DataFrame) -> dict[str, np.ndarray]:
 @dataclass
 class OnnxResult:
     model: bytes | None
-    info: dict[str, Any]  # evaluation.json's `onnx`: available, max_abs_diff, reason, ...
+    info: OnnxCheck  # evaluation.json's `onnx`
 
 
 def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -> OnnxResult:
@@ -313,7 +321,7 @@ def export_onnx(pipeline: Any, X_check: pd.DataFrame, *, classification: bool) -
             },
         )
     within = check["max_abs_diff"] <= ONNX_TOLERANCE * check["scale"]
-    info = {
+    info: OnnxCheck = {
         "available": bool(within),
         "max_abs_diff": check["max_abs_diff"],
         "rows_checked": check["rows"],
@@ -393,12 +401,12 @@ def compare_onnx(
 # --------------------------------------------------------------------------- model card
 
 
-def onnx_inputs(features: Sequence[FeatureSpec], prepared: pd.DataFrame) -> list[dict[str, Any]]:
+def onnx_inputs(features: Sequence[FeatureSpec], prepared: pd.DataFrame) -> list[OnnxInput]:
     """How to build each ONNX input from a raw row (the card's `onnx.inputs`)."""
     inputs = []
     for f in features:
         for i, name in enumerate(f.inputs):
-            entry: dict[str, Any] = {
+            entry: OnnxInput = {
                 "name": name,
                 "column": f.column,
                 "dtype": "float" if pd.api.types.is_float_dtype(prepared[name].dtype) else "string",
@@ -453,12 +461,12 @@ def data_sha256(df: pd.DataFrame) -> str:
 
 def feature_entries(
     features: Sequence[FeatureSpec], X: pd.DataFrame, prepared: pd.DataFrame
-) -> list[dict[str, Any]]:
+) -> list[FeatureEntry]:
     """The card's `features`: name, kind, dtype and allowed values or range."""
     entries = []
     for f in features:
         s = X[f.column]
-        entry: dict[str, Any] = {"name": f.column, "kind": f.kind, "dtype": str(s.dtype)}
+        entry: FeatureEntry = {"name": f.column, "kind": f.kind, "dtype": str(s.dtype)}
         if f.encoding in ("onehot", "ordinal"):
             values = prepared[f.inputs[0]]
             counts = values[values != MISSING_TOKEN].value_counts()
@@ -488,20 +496,22 @@ def model_card(
     problem_type: str,
     target: str,
     features: Sequence[FeatureSpec],
-    feature_list: list[dict[str, Any]],
+    feature_list: list[FeatureEntry],
     classes: Sequence[Any] | None,
     metrics: dict[str, Any],
     seed: int,
     data_hash: str,
     dropped: list[dict[str, str]],
-    onnx_inputs_list: list[dict[str, Any]],
-    onnx_info: dict[str, Any],
+    onnx_inputs_list: list[OnnxInput],
+    onnx_info: OnnxCheck,
     trained_on: str,
     metric: str,
     best_estimator: str,
-    ensemble: dict[str, Any] | None = None,
+    ensemble: CardEnsemble | None = None,
+    cut: Sequence[str] = (),
     drift_reference: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> ModelCard:
+    """model_card.json (contract.ModelCard)."""
     classification = problem_type != "regression"
     mapping = {str(i): c for i, c in enumerate(classes)} if classification and classes else {}
     outputs = (
@@ -525,45 +535,49 @@ def model_card(
         if classification
         else [{"name": "variable", "dtype": "float", "shape": ["N", 1], "meaning": "prediction"}]
     )
-    return jsonable(
-        {
-            "job_id": job_id,
-            "problem_type": problem_type,
-            "target": target,
-            "metric": metric,
-            "best_estimator": best_estimator,
-            "features": feature_list,
-            "classes": list(classes) if classification and classes is not None else None,
-            "label_mapping": mapping,
-            "metrics": metrics,
-            "seed": seed,
-            # Whether the job allowed a weighted ensemble, and whether one won.
-            "ensemble": ensemble,
-            "data_sha256": data_hash,
-            "library_versions": library_versions(),
-            "created_at": utcnow(),
-            "dropped_columns": dropped,
-            "trained_on": trained_on,
-            "onnx": {
-                "available": onnx_info.get("available", False),
-                "inputs": onnx_inputs_list,
-                "outputs": outputs,
-                "notes": ONNX_NOTES,
-                "max_abs_diff": onnx_info.get("max_abs_diff"),
-                "opset": ONNX_TARGET_OPSET,
-            },
-            "pickle": {
-                "load": "pickle.load(f) in Python with numpy, pandas, scikit-learn, lightgbm "
-                "and xgboost at the versions in library_versions; the file carries the code of "
-                "its own preprocessing classes (load only files you trust: loading runs code)",
-                "predict": "model.predict(df) and model.predict_proba(df) take a DataFrame "
-                "with the original feature columns and return original labels",
-            },
-            # Each feature's training shares per bin, for a validation file's drift
-            # (`training_image.drift`); null for a model trained without it.
-            "drift_reference": drift_reference,
-        }
-    )
+    onnx: CardOnnx = {
+        "available": onnx_info["available"],
+        "inputs": onnx_inputs_list,
+        "outputs": outputs,
+        "notes": ONNX_NOTES,
+        "max_abs_diff": onnx_info["max_abs_diff"],
+        "opset": ONNX_TARGET_OPSET,
+    }
+    card: ModelCard = {
+        "job_id": job_id,
+        "problem_type": problem_type,
+        "target": target,
+        "metric": metric,
+        "best_estimator": best_estimator,
+        "features": feature_list,
+        "classes": list(classes) if classification and classes is not None else None,
+        "label_mapping": mapping,
+        "metrics": metrics,
+        "seed": seed,
+        # The same data, settings and seed give the same model and scores, unless the time
+        # budget cut the run's plan short: `cut` says where.
+        "reproducible": not cut,
+        "cut": list(cut),
+        # Whether the job allowed a weighted ensemble, and whether one won.
+        "ensemble": ensemble,
+        "data_sha256": data_hash,
+        "library_versions": library_versions(),
+        "created_at": utcnow(),
+        "dropped_columns": dropped,
+        "trained_on": trained_on,
+        "onnx": onnx,
+        "pickle": {
+            "load": "pickle.load(f) in Python with numpy, pandas, scikit-learn, lightgbm "
+            "and xgboost at the versions in library_versions; the file carries the code of "
+            "its own preprocessing classes (load only files you trust: loading runs code)",
+            "predict": "model.predict(df) and model.predict_proba(df) take a DataFrame "
+            "with the original feature columns and return original labels",
+        },
+        # Each feature's training shares per bin, for a validation file's drift
+        # (`training_image.drift`); null for a model trained without it.
+        "drift_reference": drift_reference,
+    }
+    return jsonable(card)
 
 
 def preprocessing_summary(

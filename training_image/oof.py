@@ -19,6 +19,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +176,9 @@ class OutOfFoldMetric:
         self.position[self.evaluated] = np.arange(len(self.evaluated))
         self.kept: dict[str, list[Candidate]] = {}
         self.finished = 0
+        # Called with each finished candidate, in FLAML's thread before its next trial starts
+        # (the search's convergence rule: it sees every trial at the same point, run after run).
+        self.on_finished: Callable[[Candidate], None] | None = None
         self._pending: _Pending | None = None
         self._last_call = time.monotonic()
         self._lock = threading.Lock()
@@ -309,6 +313,8 @@ class OutOfFoldMetric:
             predictions=predictions,
             trial=self.finished,
         )
+        if self.on_finished is not None:
+            self.on_finished(candidate)
         with self._lock:
             kept = self.kept.setdefault(pending.estimator, [])
             if any(_same(c.model, candidate.model) for c in kept):

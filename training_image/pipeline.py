@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from training_image.budget import (
     RESERVE_SECONDS,
     default_n_jobs,
     final_model_seconds,
+    planned_final_seconds,
 )
 from training_image.contract import JobPhase
 from training_image.data import normalise_frame, profile_frame
@@ -58,8 +59,8 @@ class TrainResult:
     target: str
     classes: list[Any] | None
     metrics: dict[str, Any]  # the job record's `metrics`
-    evaluation: dict[str, Any]  # evaluation.json
-    card: dict[str, Any]  # model_card.json
+    evaluation: contract.Evaluation  # evaluation.json
+    card: contract.ModelCard  # model_card.json
     preprocessing: dict[str, Any]  # the job record's `preprocessing`
     onnx_model: bytes | None
     artifacts: dict[str, Path] = field(default_factory=dict)  # artifact name -> file
@@ -127,6 +128,175 @@ def _report_module() -> Any:
     return report
 
 
+# --------------------------------------------------------------------------- run state
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the caller asked for: `train_frame`'s arguments (see there)."""
+
+    target: str
+    time_budget: float
+    problem_type: str | None = None
+    metric: str | None = None
+    excluded: tuple[str, ...] = ()
+    class_names: dict[str, str] | None = None
+    seed: int = 42
+    kept: tuple[str, ...] = ()
+    job_id: str | None = None
+    estimators: tuple[str, ...] | None = None
+    n_jobs: int | None = None
+    ensemble: bool = True
+    refit_all: bool = True
+    reports: bool = True
+    converge: bool = True
+
+
+class _Files:
+    """The artifact files of a run, written to `out_dir` (nothing is written without one)."""
+
+    def __init__(self, out_dir: str | Path | None, on_artifact: ArtifactCallback | None) -> None:
+        self.out_path = Path(out_dir) if out_dir is not None else None
+        if self.out_path is not None:
+            self.out_path.mkdir(parents=True, exist_ok=True)
+        self.on_artifact = on_artifact
+        self.written: dict[str, Path] = {}
+
+    def write(self, name: str, data: bytes | str) -> None:
+        if self.out_path is None:
+            return
+        path = self.out_path / name
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        self.written[name] = path
+        if self.on_artifact is not None:
+            self.on_artifact(name, path)
+
+
+@dataclass
+class Split:
+    """The rows with a target, split into training and test rows, and the search's input."""
+
+    rows: pd.DataFrame  # every row with a target, the plan's columns
+    y: np.ndarray  # label codes or values of `rows`
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    weights: np.ndarray | None  # balanced class weights of the training rows, or None
+    encoder: Any  # preprocess.FittedPipeline: the encoder fit on the training rows
+    n_jobs: int
+
+    @property
+    def X_train(self) -> pd.DataFrame:
+        return self.rows.iloc[self.train_idx]
+
+    @property
+    def X_test(self) -> pd.DataFrame:
+        return self.rows.iloc[self.test_idx]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[self.train_idx]
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return self.y[self.test_idx]
+
+
+@dataclass
+class ModelChoice:
+    """The model the search and the ensemble chose: one candidate or a weighted blend."""
+
+    candidates: dict[str, Any]  # candidate id -> search.Candidate
+    ensemble: Any  # ensemble.EnsembleChoice
+    name: str  # the learner, or "ensemble"
+    config: dict[str, Any]
+    validation_score: float
+
+    @property
+    def members(self) -> list[Any]:
+        return [self.candidates[i] for i in self.ensemble.weights]
+
+
+@dataclass
+class Fitted:
+    """The chosen model fitted on the training rows (measured) and the one shipped."""
+
+    evaluated: Any  # preprocess.FittedPipeline on the training rows
+    final: Any  # preprocess.FittedPipeline shipped: on all rows, or `evaluated`
+    trained_on: str
+
+
+@dataclass
+class RunState:
+    """What flows from one stage of `train_frame` to the next; each stage fills in its part
+    (a field is unset, and reading it an error, until the stage that makes it has run)."""
+
+    settings: RunSettings
+    clock: _Clock
+    files: _Files
+    warnings: list[str] = field(default_factory=list)
+    # What the time budget cut from the run's plan; empty: the run is reproducible (the same
+    # data, settings and seed give the same model and scores).
+    cut: list[str] = field(default_factory=list)
+    report: Any = None  # training_image.report when reports are rendered
+    df: pd.DataFrame = field(init=False)
+    infos: dict[str, Any] = field(init=False)  # column -> data.ColumnInfo
+    target: Any = field(init=False)  # target.Target
+    metric: str = field(init=False)
+    estimators: tuple[str, ...] = field(init=False)
+    plan: Any = field(init=False)  # preprocess.FeaturePlan
+    split: Split = field(init=False)
+    search: Any = field(init=False)  # search.SearchResult
+    choice: ModelChoice = field(init=False)
+    fitted: Fitted = field(init=False)
+    scores: dict[str, Any] = field(init=False)  # evaluate.evaluate_*'s test-set numbers
+    importance: list[dict[str, Any]] = field(init=False)
+    leakage: list[dict[str, Any]] = field(init=False)
+    onnx: Any = field(init=False)  # export.OnnxResult
+    feature_list: list[dict[str, Any]] = field(init=False)
+    prepared_all: pd.DataFrame = field(init=False)
+    metrics: dict[str, Any] = field(init=False)  # the job record's `metrics`
+    card: contract.ModelCard = field(init=False)
+    evaluation: contract.Evaluation = field(init=False)
+
+    @property
+    def problem_type(self) -> str:
+        return str(self.target.problem_type)
+
+    @property
+    def classification(self) -> bool:
+        return self.problem_type != "regression"
+
+    @property
+    def overhead(self) -> float:
+        """Seconds kept for evaluation, pickling and reports after the model-dependent work."""
+        return RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
+
+    @property
+    def grace(self) -> float:
+        """The model-dependent work may end this long past the deadline (PLAN_GRACE_SHARE)."""
+        return PLAN_GRACE_SHARE * float(self.settings.time_budget)
+
+    def time_left(self) -> float:
+        """Seconds left for the model-dependent work (refits and export)."""
+        return self.clock.left() + self.grace - self.overhead
+
+    def cost(self, members: Sequence[Any]) -> float:
+        """Seconds to refit and export a model made of `members` (search.Candidate), from the
+        search's measured fits."""
+        return final_model_seconds(members, refit_all=self.settings.refit_all)
+
+    def planned(self, members: Sequence[Any]) -> bool:
+        """Whether an ensemble of `members` fits in its planned share of the budget (planned
+        from the data's shape: the same members plan the same every run)."""
+        seconds = planned_final_seconds(
+            members,
+            refit_all=self.settings.refit_all,
+            rows=len(self.split.train_idx),
+            features=self.split.encoder.encoded.shape[1],
+        )
+        return seconds <= ENSEMBLE_BUDGET_SHARE * self.settings.time_budget
+
+
 # --------------------------------------------------------------------------- main function
 
 
@@ -189,31 +359,49 @@ def train_frame(
     Raises:
         DataError: the data cannot be trained on as given; the message says why.
     """
-    from training_image import ensemble as ensemble_lib
-    from training_image import evaluate, export, preprocess, search
-
+    settings = RunSettings(
+        target=target,
+        time_budget=float(time_budget),
+        problem_type=problem_type,
+        metric=metric,
+        excluded=tuple(excluded),
+        class_names=class_names,
+        seed=seed,
+        kept=tuple(kept),
+        job_id=job_id,
+        estimators=tuple(estimators) if estimators else None,
+        n_jobs=n_jobs,
+        ensemble=ensemble,
+        refit_all=refit_all,
+        reports=reports,
+        converge=converge,
+    )
     started = time.monotonic() if started is None else started
-    deadline = started + float(time_budget)
-    clock = _Clock(started, deadline, metric, progress)
-    out_path = Path(out_dir) if out_dir is not None else None
-    if out_path is not None:
-        out_path.mkdir(parents=True, exist_ok=True)
-    artifacts: dict[str, Path] = {}
-    warnings: list[str] = []
+    clock = _Clock(started, started + settings.time_budget, metric, progress)
+    state = RunState(settings, clock, _Files(out_dir, on_artifact))
+    _profile(state, df)
+    _prepare_target(state)
+    _split_and_encode(state)
+    _search(state)
+    _choose_model(state)
+    _refit(state)
+    _evaluate(state)
+    _export(state)
+    _document(state)
+    _write_documents(state)
+    return _result(state)
 
-    def write(name: str, data: bytes | str) -> None:
-        if out_path is None:
-            return
-        path = out_path / name
-        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        artifacts[name] = path
-        if on_artifact is not None:
-            on_artifact(name, path)
 
-    # ---------------------------------------------------------------- profiling
-    clock.enter(JobPhase.PROFILING, "Profiling the columns")
-    if problem_type is not None and problem_type not in contract.PROBLEM_TYPES:
-        raise DataError(f"Unknown problem type {problem_type!r}.")
+# --------------------------------------------------------------------------- stages
+
+
+def _profile(state: RunState, df: pd.DataFrame) -> None:
+    """Check the request against the frame, normalise it, profile its columns and render
+    the EDA report."""
+    settings, target = state.settings, state.settings.target
+    state.clock.enter(JobPhase.PROFILING, "Profiling the columns")
+    if settings.problem_type is not None and settings.problem_type not in contract.PROBLEM_TYPES:
+        raise DataError(f"Unknown problem type {settings.problem_type!r}.")
     df = _with_string_columns(df)
     if target not in df.columns:
         listed = ", ".join(f"'{c}'" for c in list(df.columns)[:20])
@@ -221,15 +409,16 @@ def train_frame(
     if len(df) < MIN_ROWS:
         raise DataError(f"The file has {len(df)} rows: at least {MIN_ROWS} are needed to train.")
     df = normalise_frame(df)
-    if class_names:
-        df = _named_classes(df, target, class_names)
-    infos = profile_frame(df)
-    report = _report_module() if reports else None
+    if settings.class_names:
+        df = _named_classes(df, target, settings.class_names)
+    state.df, state.infos = df, profile_frame(df)
+    state.report = _report_module() if settings.reports else None
+    report, infos = state.report, state.infos
     if report is not None:
         _render(
-            warnings,
+            state.warnings,
             "EDA report",
-            lambda: write(
+            lambda: state.files.write(
                 contract.EDA_REPORT,
                 report.eda_report(
                     df,
@@ -240,10 +429,19 @@ def train_frame(
             ),
         )
 
-    tgt = prepare_target(df, target, infos[target], problem_type)
-    warnings.extend(tgt.warnings)
+
+def _prepare_target(state: RunState) -> None:
+    """The target's problem type, labels and usable rows; the metric and the learners."""
+    from training_image import search
+
+    settings = state.settings
+    target = settings.target
+    tgt = prepare_target(state.df, target, state.infos[target], settings.problem_type)
+    state.target = tgt
+    state.warnings.extend(tgt.warnings)
     problem_type = tgt.problem_type
     imbalanced = problem_type != "regression" and contract.is_imbalanced(np.bincount(tgt.y))
+    metric = settings.metric
     if metric is None:
         metric = contract.default_metric(problem_type, imbalanced=imbalanced)
     elif metric not in contract.METRICS[problem_type]:
@@ -251,184 +449,263 @@ def train_frame(
             f"The metric '{metric}' does not apply to {problem_type}; choose one of "
             f"{', '.join(contract.METRICS[problem_type])}."
         )
-    clock.metric = metric
-    classification = problem_type != "regression"
-    estimators = tuple(estimators or search.default_estimators(problem_type, int(tgt.keep.sum())))
+    state.metric = state.clock.metric = metric
+    state.estimators = tuple(
+        settings.estimators or search.default_estimators(problem_type, int(tgt.keep.sum()))
+    )
 
-    # ---------------------------------------------------------------- preprocessing
-    clock.enter(JobPhase.PREPROCESSING, "Encoding the features")
+
+def _split_and_encode(state: RunState) -> None:
+    """Plan the features, split the rows, weigh the classes and encode the training rows."""
+    from training_image import preprocess
+
+    settings, tgt = state.settings, state.target
+    state.clock.enter(JobPhase.PREPROCESSING, "Encoding the features")
     plan = preprocess.plan_features(
-        df, target, infos, [c for c in excluded if c != target], kept=kept
+        state.df,
+        settings.target,
+        state.infos,
+        [c for c in settings.excluded if c != settings.target],
+        kept=settings.kept,
     )
     if not plan.features:
         raise DataError(
             "No column is left to learn from: every column other than the target was excluded "
             "or dropped (identifiers, constants, duplicates)."
         )
-    rows = df.loc[tgt.keep, plan.columns].reset_index(drop=True)
+    state.plan = plan
+    rows = state.df.loc[tgt.keep, plan.columns].reset_index(drop=True)
     y = tgt.y
-    train_idx, test_idx = split_rows(y, classification=classification, seed=seed)
-    X_train, X_test = rows.iloc[train_idx], rows.iloc[test_idx]
+    classification = state.classification
+    train_idx, test_idx = split_rows(y, classification=classification, seed=settings.seed)
     if classification and len(np.setdiff1d(np.unique(y), np.unique(y[test_idx]))):
-        warnings.append(
+        state.warnings.append(
             f"Classes with fewer than {RARE_CLASS_ROWS} rows were kept for training only, so the "
             "test rows do not measure them."
         )
-    y_train, y_test = y[train_idx], y[test_idx]
+    y_train = y[train_idx]
     weights = None
     # Imbalanced classes get balanced weights by default; log loss keeps the plain ones, as
     # reweighting would skew the probabilities it scores.
-    if classification and metric != "log_loss" and contract.is_imbalanced(np.bincount(y_train)):
+    if (
+        classification
+        and state.metric != "log_loss"
+        and contract.is_imbalanced(np.bincount(y_train))
+    ):
         weights = balanced_weights(y_train)
-    fitted_search = preprocess.fit_pipeline(
-        plan.features, X_train, y_train, _NoModel()
-    )  # the encoder fit on training rows, for the search
-    X_train_enc = fitted_search.encoded
-    n_jobs = n_jobs or default_n_jobs(X_train_enc.size)
+    encoder = preprocess.fit_pipeline(plan.features, rows.iloc[train_idx], y_train, _NoModel())
+    state.split = Split(
+        rows=rows,
+        y=y,
+        train_idx=train_idx,
+        test_idx=test_idx,
+        weights=weights,
+        encoder=encoder,
+        n_jobs=settings.n_jobs or default_n_jobs(encoder.encoded.size),
+    )
 
-    # ---------------------------------------------------------------- search
-    overhead = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(time_budget)
-    # The model-dependent work is planned to end by `planned_end` (see PLAN_GRACE_SHARE).
-    grace = PLAN_GRACE_SHARE * float(time_budget)
-    planned_end = deadline + grace
 
-    def cost(members: Sequence[search.Candidate]) -> float:
-        return final_model_seconds(members, refit_all=refit_all)
+def _search(state: RunState) -> None:
+    """Search learners and hyperparameters, leaving room in the budget for what follows."""
+    from training_image import ensemble as ensemble_lib
+    from training_image import search
+
+    settings, split, clock = state.settings, state.split, state.clock
+    y_train = split.y_train
 
     def reserve(candidates: list[search.Candidate], plan: search.FoldPlan) -> float:
         # Room for the model the ensemble would choose now, within its share of the budget.
         members = candidates[:1]
-        if ensemble:
-            limit = ENSEMBLE_BUDGET_SHARE * float(time_budget)
+        if settings.ensemble:
             members = ensemble_lib.planned_members(
-                candidates, y_train, plan, metric, fits=lambda m: cost(m) <= limit
+                candidates, y_train, plan, state.metric, fits=state.planned
             )
-        return overhead + cost(members)
+        return state.overhead + state.cost(members)
 
-    def on_trial(state: search.SearchState) -> None:
-        best = state.best
+    def on_trial(search_state: search.SearchState) -> None:
+        best = search_state.best
         clock.search = {
-            "trials": len(state.trials),
+            "trials": len(search_state.trials),
             "best_estimator": best.estimator if best else None,
             "best_score": round(best.score, 6) if best else None,
         }
         label = contract.estimator_label(best.estimator if best else None)
-        clock.report(f"Trial {len(state.trials)}: best so far {label}")
+        clock.report(f"Trial {len(search_state.trials)}: best so far {label}")
 
     clock.enter(JobPhase.SEARCHING, "Searching models (zero-shot defaults first)")
-    result = search.run_search(
-        X_train_enc,
+    state.search = search.run_search(
+        split.encoder.encoded,
         y_train,
-        task=problem_type,
-        metric=metric,
-        time_budget=max(1.0, clock.left() + grace - overhead),
-        seed=seed,
-        n_jobs=n_jobs,
-        estimators=estimators,
-        sample_weight=weights,
-        deadline=planned_end,
+        task=state.problem_type,
+        metric=state.metric,
+        time_budget=max(1.0, state.time_left()),
+        seed=settings.seed,
+        n_jobs=split.n_jobs,
+        estimators=state.estimators,
+        sample_weight=split.weights,
+        # The model-dependent work is planned to end by the deadline plus the grace.
+        deadline=clock.deadline + state.grace,
         reserve=reserve,
         on_trial=on_trial,
-        converge=converge,
+        converge=settings.converge,
     )
-    on_trial(_final_state(result))
+    on_trial(_final_state(state.search))
+    state.cut.extend(state.search.cut)
 
+
+def _choose_model(state: RunState) -> None:
+    """The search's best model, or a weighted ensemble of its candidates where that wins."""
+    from training_image import ensemble as ensemble_lib
+
+    result = state.search
     candidates = {c.id: c for c in result.candidates}
     best_candidate = result.candidates[0]
     choice = ensemble_lib.EnsembleChoice(False, "not tried", weights={best_candidate.id: 1})
-    if ensemble and len(candidates) > 1:
-        clock.report("Trying a weighted ensemble of the best models")
+    if state.settings.ensemble and len(candidates) > 1:
+        state.clock.report("Trying a weighted ensemble of the best models")
         choice = ensemble_lib.choose_ensemble(
-            result,
-            time_left=clock.left() + grace - overhead,
-            cost=cost,
+            result, time_left=state.time_left(), cost=state.cost, planned=state.planned
         )
-    elif not ensemble:
+        state.cut.extend(choice.cut)
+    elif not state.settings.ensemble:
         choice.reason = "ensembles were turned off"
     members = [candidates[i] for i in choice.weights]
     if len(members) > 1:
-        best_name = "ensemble"
-        best_config: dict[str, Any] = {
+        name = "ensemble"
+        config: dict[str, Any] = {
             "members": choice.weights,
             "configs": {c.id: {"estimator": c.estimator, "config": c.config} for c in members},
         }
     else:
-        best_name, best_config = members[0].estimator, members[0].config
-    validation_score = choice.score if choice.use else best_candidate.score
+        name, config = members[0].estimator, members[0].config
+    state.choice = ModelChoice(
+        candidates=candidates,
+        ensemble=choice,
+        name=name,
+        config=config,
+        validation_score=choice.score if choice.use else best_candidate.score,
+    )
 
-    def new_model(n_rows: int) -> Any:
-        model = ensemble_lib.build_ensemble(
-            choice.weights, candidates, task=problem_type, n_jobs=n_jobs, rows=n_rows
-        )
-        return preprocess.DecodedClassifier(model) if classification else model
 
-    # ---------------------------------------------------------------- refit
+def _new_model(state: RunState, n_rows: int) -> Any:
+    """An unfitted copy of the chosen model, for `n_rows` rows."""
+    from training_image import ensemble as ensemble_lib
+    from training_image import preprocess
+
+    model = ensemble_lib.build_ensemble(
+        state.choice.ensemble.weights,
+        state.choice.candidates,
+        task=state.problem_type,
+        n_jobs=state.split.n_jobs,
+        rows=n_rows,
+    )
+    return preprocess.DecodedClassifier(model) if state.classification else model
+
+
+def _refit(state: RunState) -> None:
+    """Fit the chosen model on the training rows; then on all rows when time allows."""
+    from training_image import export, preprocess
+
+    split, classes, clock = state.split, state.target.classes, state.clock
+    features = state.plan.features
     clock.enter(JobPhase.REFITTING, "Fitting the chosen model on the training rows")
-    y_train_labels = _labels(y_train, tgt.classes)
     t0 = time.monotonic()
     evaluated = preprocess.fit_pipeline(
-        plan.features, X_train, y_train_labels, new_model(len(X_train)), sample_weight=weights
+        features,
+        split.X_train,
+        _labels(split.y_train, classes),
+        _new_model(state, len(split.train_idx)),
+        sample_weight=split.weights,
     )
     fit_seconds = time.monotonic() - t0
     export.align_lightgbm_thresholds(evaluated.pipeline.named_steps["model"])
-    final = evaluated
-    trained_on = "training rows (80 %)"
-    if refit_all and len(test_idx):
-        # The test rows were only needed to measure the model; the shipped one learns from all.
-        # The fit on all rows takes about ALL_ROWS_FACTOR times the one just measured; the
-        # export estimate stands (it counts tree nodes, not how busy the machine is).
-        planned = sum(m.fit_seconds for m in members)
-        export_seconds = cost(members) - planned * (1.0 + ALL_ROWS_FACTOR)
-        needed = fit_seconds * ALL_ROWS_FACTOR + export_seconds
-        if needed < clock.left() + grace - overhead:
-            clock.report("Refitting the chosen model on all rows")
-            all_weights = balanced_weights(y) if weights is not None else None
-            final = preprocess.fit_pipeline(
-                plan.features,
-                rows,
-                _labels(y, tgt.classes),
-                new_model(len(rows)),
-                sample_weight=all_weights,
-            )
-            export.align_lightgbm_thresholds(final.pipeline.named_steps["model"])
-            trained_on = "all rows (training + test) after evaluation"
-        else:
-            warnings.append("No time was left to refit on all rows; the model uses 80 % of them.")
+    state.fitted = Fitted(evaluated, evaluated, "training rows (80 %)")
+    if not (state.settings.refit_all and len(split.test_idx)):
+        return
+    # The test rows were only needed to measure the model; the shipped one learns from all.
+    # The fit on all rows takes about ALL_ROWS_FACTOR times the one just measured; the
+    # export estimate stands (it counts tree nodes, not how busy the machine is).
+    members = state.choice.members
+    planned = sum(m.fit_seconds for m in members)
+    export_seconds = state.cost(members) - planned * (1.0 + ALL_ROWS_FACTOR)
+    needed = fit_seconds * ALL_ROWS_FACTOR + export_seconds
+    if needed >= state.time_left():
+        state.warnings.append("No time was left to refit on all rows; the model uses 80 % of them.")
+        state.cut.append("refit on all rows: no time was left, the model learned from 80 % of them")
+        return
+    clock.report("Refitting the chosen model on all rows")
+    all_weights = balanced_weights(split.y) if split.weights is not None else None
+    final = preprocess.fit_pipeline(
+        features,
+        split.rows,
+        _labels(split.y, classes),
+        _new_model(state, len(split.rows)),
+        sample_weight=all_weights,
+    )
+    export.align_lightgbm_thresholds(final.pipeline.named_steps["model"])
+    state.fitted = Fitted(evaluated, final, "all rows (training + test) after evaluation")
 
-    # ---------------------------------------------------------------- evaluate
-    clock.enter(JobPhase.EVALUATING, "Measuring the model on the test rows")
-    if classification:
-        scores = evaluate.evaluate_classifier(
-            evaluated.pipeline, X_test, y_test, y_train, classes=tgt.classes, metric=metric
+
+def _evaluate(state: RunState) -> None:
+    """Score the model fitted on the training rows on the test rows; importance; leakage."""
+    from training_image import evaluate
+
+    split, seed, evaluated = state.split, state.settings.seed, state.fitted.evaluated
+    state.clock.enter(JobPhase.EVALUATING, "Measuring the model on the test rows")
+    if state.classification:
+        state.scores = evaluate.evaluate_classifier(
+            evaluated.pipeline,
+            split.X_test,
+            split.y_test,
+            split.y_train,
+            classes=state.target.classes,
+            metric=state.metric,
         )
     else:
-        scores = evaluate.evaluate_regressor(
-            evaluated.pipeline, X_test, y_test, y_train, metric=metric, seed=seed
+        state.scores = evaluate.evaluate_regressor(
+            evaluated.pipeline,
+            split.X_test,
+            split.y_test,
+            split.y_train,
+            metric=state.metric,
+            seed=seed,
         )
-    importance = evaluate.feature_importance(
+    state.importance = evaluate.feature_importance(
         evaluated.pipeline.named_steps["model"], evaluated.sources
     )
-    leakage = evaluate.leakage_warnings(
-        X_train_enc,
-        y_train,
-        fitted_search.sources,
-        problem_type=problem_type,
+    state.leakage = evaluate.leakage_warnings(
+        split.encoder.encoded,
+        split.y_train,
+        split.encoder.sources,
+        problem_type=state.problem_type,
         seed=seed,
-        columns=[i["feature"] for i in importance] or plan.columns,
+        columns=[i["feature"] for i in state.importance] or state.plan.columns,
     )
 
-    # ---------------------------------------------------------------- export
-    clock.enter(JobPhase.EXPORTING, "Writing model.pkl, model.onnx and the model card")
-    model = final.pipeline
-    write(contract.MODEL_PKL, export.pickle_model(model))
-    onnx = export.export_onnx(
-        model, X_test if len(X_test) else X_train, classification=classification
+
+def _export(state: RunState) -> None:
+    """Write model.pkl and model.onnx; describe the features the shipped model takes."""
+    from training_image import export
+
+    split = state.split
+    state.clock.enter(JobPhase.EXPORTING, "Writing model.pkl, model.onnx and the model card")
+    model = state.fitted.final.pipeline
+    state.files.write(contract.MODEL_PKL, export.pickle_model(model))
+    state.onnx = export.export_onnx(
+        model,
+        split.X_test if len(split.X_test) else split.X_train,
+        classification=state.classification,
     )
-    if onnx.model is not None:
-        write(contract.MODEL_ONNX, onnx.model)
-    prepared_all = model.named_steps["prepare"].transform(rows)
-    feature_list = export.feature_entries(plan.features, rows, prepared_all)
-    leaderboard = result.leaderboard()
+    if state.onnx.model is not None:
+        state.files.write(contract.MODEL_ONNX, state.onnx.model)
+    state.prepared_all = model.named_steps["prepare"].transform(split.rows)
+    state.feature_list = export.feature_entries(state.plan.features, split.rows, state.prepared_all)
+
+
+def _leaderboard(state: RunState) -> list[dict[str, Any]]:
+    """The search's leaderboard, with the ensemble's out-of-fold numbers where it was tried."""
+    choice = state.choice.ensemble
+    leaderboard = state.search.leaderboard()
     if choice.score is not None:
         # The ensemble was tried: its score and the members' re-measured scores are
         # out-of-fold on the same rows, so they compare with each other.
@@ -446,105 +723,135 @@ def train_frame(
                 "members": choice.weights,
             },
         )
-    headline = dict(scores["test_metrics"])
-    job_metrics = {
+    return leaderboard
+
+
+def _document(state: RunState) -> None:
+    """The job record's metrics, the model card and the evaluation."""
+    from training_image import export
+
+    settings, choice, tgt = state.settings, state.choice, state.target
+    headline = dict(state.scores["test_metrics"])
+    state.metrics = {
         **headline,
-        "training_time": round(clock.elapsed(), 2),
-        "best_estimator": best_name,
-        "validation_score": validation_score,
+        "training_time": round(state.clock.elapsed(), 2),
+        "best_estimator": choice.name,
+        "validation_score": choice.validation_score,
     }
-    card = export.model_card(
-        job_id=job_id,
-        problem_type=problem_type,
-        target=target,
-        features=plan.features,
-        feature_list=feature_list,
+    state.card = export.model_card(
+        job_id=settings.job_id,
+        problem_type=state.problem_type,
+        target=settings.target,
+        features=state.plan.features,
+        feature_list=state.feature_list,
         classes=tgt.classes,
         metrics=headline,
-        seed=seed,
-        data_hash=export.data_sha256(df),
-        dropped=plan.dropped,
-        onnx_inputs_list=export.onnx_inputs(plan.features, prepared_all),
-        onnx_info=onnx.info,
-        trained_on=trained_on,
-        metric=metric,
-        best_estimator=best_name,
-        ensemble={"allowed": bool(ensemble), "used": bool(choice.use), "reason": choice.reason},
+        seed=settings.seed,
+        data_hash=export.data_sha256(state.df),
+        dropped=state.plan.dropped,
+        onnx_inputs_list=export.onnx_inputs(state.plan.features, state.prepared_all),
+        onnx_info=state.onnx.info,
+        trained_on=state.fitted.trained_on,
+        metric=state.metric,
+        best_estimator=choice.name,
+        ensemble={
+            "allowed": bool(settings.ensemble),
+            "used": bool(choice.ensemble.use),
+            "reason": choice.ensemble.reason,
+        },
+        cut=state.cut,
         drift_reference=drift.reference(
-            plan.features, {f.column: X_train[f.column].to_numpy() for f in plan.features}
+            state.plan.features,
+            {f.column: state.split.X_train[f.column].to_numpy() for f in state.plan.features},
         ),
     )
-    evaluation: dict[str, Any] = {
-        "problem_type": problem_type,
-        "metric": metric,
-        "metric_label": contract.METRIC_LABELS.get(metric, metric),
-        "best_estimator": best_name,
-        "best_config": best_config,
-        "validation_score": validation_score,
-        **scores,
-        "leaderboard": leaderboard,
-        "feature_importance": importance,
-        "leakage_warnings": leakage,
-        "onnx": onnx.info,
+    state.evaluation = _evaluation(state)
+
+
+def _evaluation(state: RunState) -> contract.Evaluation:
+    """evaluation.json."""
+    settings, choice, split, result = state.settings, state.choice, state.split, state.search
+    return {
+        "problem_type": state.problem_type,
+        "metric": state.metric,
+        "metric_label": contract.METRIC_LABELS.get(state.metric, state.metric),
+        "best_estimator": choice.name,
+        "best_config": choice.config,
+        "validation_score": choice.validation_score,
+        **state.scores,
+        "leaderboard": _leaderboard(state),
+        "feature_importance": state.importance,
+        "leakage_warnings": state.leakage,
+        "onnx": state.onnx.info,
         "split": {
-            "train_rows": int(len(train_idx)),
-            "test_rows": int(len(test_idx)),
+            "train_rows": int(len(split.train_idx)),
+            "test_rows": int(len(split.test_idx)),
             "validation": result.eval_method,
             "folds": result.folds,
-            "seed": seed,
+            "seed": settings.seed,
         },
-        "dropped_columns": plan.dropped,
-        "target_missing_dropped": tgt.missing_dropped,
+        "dropped_columns": state.plan.dropped,
+        "target_missing_dropped": state.target.missing_dropped,
         "search": {
             "trials": result.n_trials,
             "seconds": round(result.seconds, 2),
             "stopped": result.stopped,
-            "estimators": list(estimators),
+            "estimators": list(state.estimators),
         },
         "ensemble": {
-            "used": choice.use,
-            "reason": choice.reason,
-            "weights": choice.weights,
-            "score": choice.score,
-            "single_score": choice.single_score,
+            "used": choice.ensemble.use,
+            "reason": choice.ensemble.reason,
+            "weights": choice.ensemble.weights,
+            "score": choice.ensemble.score,
+            "single_score": choice.ensemble.single_score,
         },
-        "class_weighting": "balanced" if weights is not None else None,
-        "trained_on": trained_on,
-        "warnings": warnings,
+        "class_weighting": "balanced" if split.weights is not None else None,
+        "trained_on": state.fitted.trained_on,
+        "warnings": state.warnings,
         "search_history": result.history(),
+        "timeline": {},  # filled in when the run ends
     }
-    preprocessing = export.preprocessing_summary(
-        plan.features, feature_list, plan.dropped, tgt.classes
-    )
 
-    # ---------------------------------------------------------------- reports
+
+def _write_documents(state: RunState) -> None:
+    """Write the model card, the evaluation and the training report; the run is done."""
+    clock, report = state.clock, state.report
     clock.enter(JobPhase.REPORTING, "Writing the training report")
-    evaluation["timeline"] = dict(clock.timeline)
-    evaluation = _json_round_trip(evaluation)
-    write(contract.MODEL_CARD, dumps(card, indent=2))
-    write(contract.EVALUATION, dumps(evaluation, indent=2))
+    state.evaluation["timeline"] = dict(clock.timeline)
+    state.evaluation = cast(contract.Evaluation, _json_round_trip(dict(state.evaluation)))
+    state.files.write(contract.MODEL_CARD, dumps(state.card, indent=2))
+    state.files.write(contract.EVALUATION, dumps(state.evaluation, indent=2))
     if report is not None:
         _render(
-            warnings,
+            state.warnings,
             "training report",
-            lambda: write(contract.TRAINING_REPORT, report.training_report(card, evaluation)),
+            lambda: state.files.write(
+                contract.TRAINING_REPORT, report.training_report(state.card, state.evaluation)
+            ),
         )
     clock.enter(JobPhase.DONE, "Done")
-    job_metrics["training_time"] = round(clock.elapsed(), 2)
+    state.metrics["training_time"] = round(clock.elapsed(), 2)
+
+
+def _result(state: RunState) -> TrainResult:
+    from training_image import export
+
     return TrainResult(
-        model=model,
-        problem_type=problem_type,
-        metric=metric,
-        target=target,
-        classes=tgt.classes,
-        metrics=_json_round_trip(job_metrics),
-        evaluation=evaluation,
-        card=card,
-        preprocessing=preprocessing,
-        onnx_model=onnx.model,
-        artifacts=artifacts,
-        warnings=warnings,
-        timeline=dict(clock.timeline),
+        model=state.fitted.final.pipeline,
+        problem_type=state.problem_type,
+        metric=state.metric,
+        target=state.settings.target,
+        classes=state.target.classes,
+        metrics=_json_round_trip(state.metrics),
+        evaluation=state.evaluation,
+        card=state.card,
+        preprocessing=export.preprocessing_summary(
+            state.plan.features, state.feature_list, state.plan.dropped, state.target.classes
+        ),
+        onnx_model=state.onnx.model,
+        artifacts=state.files.written,
+        warnings=state.warnings,
+        timeline=dict(state.clock.timeline),
     )
 
 

@@ -1,15 +1,22 @@
 """The model search: FLAML's AutoML over LightGBM, XGBoost, random forest and extra trees.
 
-Each learner starts from FLAML's zero-shot, data-dependent defaults (`flaml.default`) and a
-small PORTFOLIO of regularised configurations, all made affordable: a probe fit measures what
-a tree costs on these rows, and a starting point whose trial would take more than
-START_TRIAL_SHARE of the search gets fewer trees (boosting keeps the same learning budget by
-raising its learning rate). FLAML tries them all, then searches locally from the best one. The
-learner flaml.default expects to win goes first, so a strong model is on the board within
-seconds. The folds are ours (`oof.plan_folds`) and FLAML's metric is `oof.OutOfFoldMetric`,
-which keeps each trial's out-of-fold predictions for the ensemble. A monitor thread tails
-FLAML's trial log (its public `log_file_name` output) to report progress and to stop the
-search once it has converged or must leave time for refitting and export.
+The search is a fixed, seeded plan, so the same data, settings and seed give the same trials,
+the same model and the same scores run after run. Each learner starts from FLAML's zero-shot,
+data-dependent defaults (`flaml.default`) and a small PORTFOLIO of regularised configurations,
+each with no more trees than its first trial may afford (a share of the search, by the
+planning estimates of `budget.planned_fit_seconds`: from the data's shape, never from a
+stopwatch). FLAML then searches locally from each learner's best point (CFO), the learners
+taking turns (round robin: its default learner choice weighs measured trial times), with no
+sampling and no per-trial time limit, until the search has converged (counted in trials, and
+decided in FLAML's own thread between two trials) or has run its planned trials. The learner
+flaml.default expects to win goes first, so a strong model is on the board within seconds.
+
+The time budget is only a cap: a monitor thread tails FLAML's trial log (its public
+`log_file_name` output) to report progress and to end the search early when it must leave
+time for refitting and export; such a cut is listed in the result (`SearchResult.cut`), as
+the run is then no longer reproducible. The folds are ours (`oof.plan_folds`) and FLAML's
+metric is `oof.OutOfFoldMetric`, which keeps each trial's out-of-fold predictions for the
+ensemble.
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ from typing import Any
 import numpy as np
 
 from training_image import linear
+from training_image.budget import planned_tree_seconds
 from training_image.contract import LOWER_IS_BETTER
-from training_image.metrics import best_possible, score_from_flaml_loss
+from training_image.metrics import best_possible, is_better, score_from_flaml_loss
 from training_image.oof import LARGE_ROWS, Candidate, FoldPlan, OutOfFoldMetric, plan_folds
 
 __all__ = ["Candidate", "FoldPlan", "SearchResult", "run_search"]
@@ -55,27 +63,29 @@ def default_estimators(task: str, n_rows: int) -> tuple[str, ...]:
     return CLASSIFICATION_ESTIMATORS if n_rows <= LARGE_ROWS else ESTIMATORS
 
 
-# Converged: every starting point was tried, then the last quarter of the search (at least
-# 2 s and 5 trials) brought no real gain. (Also asking for 3 trials of the best learner after
-# its best one, for costly learners FLAML tries rarely, cost 37 % more time on the datasets
-# under 10k rows for the same mean score.)
+# Converged: every starting point was tried, then the last quarter of the trials (at least
+# 5, and PATIENCE_ROUNDS turns of the learners) brought no real gain. Counted in trials, not seconds, so that it ends the search at the
+# same trial run after run.
 # A real gain is 0.001 on scores between 0 and 1 (AUC, accuracy, F1, R²), 0.2 % otherwise;
 # smaller ones are within the noise of a validation estimate.
 PATIENCE_TRIALS = 5
-PATIENCE_MIN_SECONDS = 2.0
 PATIENCE_SHARE = 0.25
+# ... and at least two turns of every learner (round robin): each learner's local search
+# gets two tries from its best point before the search is called converged.
+PATIENCE_ROUNDS = 2
 # Large data (above LARGE_ROWS): trials are few and costly, each one still often finds a gain.
 PATIENCE_TRIALS_LARGE = 10
 PATIENCE_SHARE_LARGE = 0.5
 MIN_GAIN_BOUNDED = 1e-3
 MIN_GAIN_RELATIVE = 2e-3
+# The plan's length: the starting points, then up to this many local-search trials per learner
+# (convergence usually ends the search long before).
+LOCAL_TRIALS_PER_LEARNER = 20
 MONITOR_INTERVAL = 0.2
-TRIAL_BUDGET_SHARE = 0.25
 HISTORY_LIMIT = 500
-# A starting point's trial may take this share of the search; bigger configurations are
-# shrunk to fit (see affordable_configs).
+# A starting point's trial may take this share of the search (planned); bigger
+# configurations are shrunk to fit (see affordable_configs).
 START_TRIAL_SHARE = 0.08
-PROBE_TREES = (2, 8)  # trees of the two probe fits that measure a tree's cost
 N_FOLDS_FOR_LIMITS = 5  # zero-shot limits assume a fold fits 4/5 of the rows
 MIN_START_TREES = {"lgbm": 20, "xgboost": 20, "rf": 32, "extra_tree": 32}
 MAX_SCALED_LEARNING_RATE = 0.3
@@ -207,11 +217,14 @@ class SearchResult:
     trials: list[Trial]
     plan: FoldPlan  # how each trial was validated
     y: np.ndarray  # the search rows' label codes or values (candidates' predictions are on them)
-    stopped: str  # "converged", "time", "budget", "requested"
+    stopped: str  # "converged", "planned" (every planned trial ran), "time", "requested"
     seconds: float
     # Finished trials with their out-of-fold predictions: every learner's best first (best
     # first among them), then the runners-up. Empty only if no trial could be recorded.
     candidates: list[Candidate] = field(default_factory=list)
+    planned_trials: int = 0  # the plan's length (the most trials it runs)
+    # What the time budget cut from the plan (empty: the search ran as planned).
+    cut: list[str] = field(default_factory=list)
 
     @property
     def eval_method(self) -> str:
@@ -262,9 +275,6 @@ class SearchState:
 
     trials: list[Trial] = field(default_factory=list)
     best: Trial | None = None
-    reference: float | None = None  # score at the last real gain
-    last_improvement_trial: int = 0
-    last_improvement_time: float = 0.0
     stop_reason: str | None = None
 
 
@@ -404,21 +414,19 @@ def _keep_learning_budget(config: dict[str, Any], trees_before: int) -> None:
 
 def affordable_configs(
     configs: dict[str, list[dict[str, Any]]],
-    X: np.ndarray,
-    y: np.ndarray,
     *,
-    task: str,
+    n_features: int,
     plan: FoldPlan,
     seconds: float,
-    n_jobs: int,
 ) -> dict[str, list[dict[str, Any]]]:
     """Shrink each starting configuration whose first trial would take more than `seconds`.
 
-    Two probe fits (PROBE_TREES trees) on one fold's rows measure a tree's cost and the fixed
-    cost of a fit; a trial fits `plan.fits_per_trial` such models.
+    A trial fits `plan.fits_per_trial` models on one fold's rows; what a tree costs there is
+    planned from the data's shape (`budget.planned_tree_seconds`), so the same data and
+    budget always give the same starting points.
     """
-    fit_rows = plan.folds[0][0]
-    X_fit, y_fit = X[fit_rows], y[fit_rows]
+    fit_rows = len(plan.folds[0][0])
+    per_fit = seconds / plan.fits_per_trial
     out: dict[str, list[dict[str, Any]]] = {}
     for name, points in configs.items():
         shrunk = []
@@ -427,9 +435,8 @@ def affordable_configs(
             if trees <= MIN_START_TREES.get(name, 8):
                 shrunk.append(config)
                 continue
-            per_tree, fixed = _tree_cost(name, config, X_fit, y_fit, task=task, n_jobs=n_jobs)
-            per_fit = seconds / plan.fits_per_trial
-            affordable = int((per_fit - fixed) / per_tree) if per_tree > 0 else trees
+            per_tree = planned_tree_seconds(name, config, fit_rows, n_features)
+            affordable = int(per_fit / per_tree)
             if affordable >= trees:
                 shrunk.append(config)
                 continue
@@ -438,24 +445,6 @@ def affordable_configs(
             shrunk.append(config)
         out[name] = shrunk
     return out
-
-
-def _tree_cost(
-    name: str, config: dict[str, Any], X: np.ndarray, y: np.ndarray, *, task: str, n_jobs: int
-) -> tuple[float, float]:
-    """(seconds per tree, fixed seconds per fit) of `config` on these rows."""
-    times = []
-    for trees in (1, *PROBE_TREES):  # the first fit warms up imports and caches
-        model = make_estimator(name, {**config, "n_estimators": trees}, task=task, n_jobs=n_jobs)
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(X, y)
-        times.append(time.perf_counter() - started)
-    small, large = PROBE_TREES
-    per_tree = max((times[2] - times[1]) / (large - small), times[2] / large / 4, 1e-6)
-    fixed = max(0.0, times[1] - small * per_tree)
-    return per_tree, fixed
 
 
 def zero_shot_order(
@@ -473,6 +462,35 @@ def zero_shot_order(
         order.remove(first)
         order.insert(0, first)
     return order
+
+
+@dataclass
+class _SearchRun:
+    """What flows between the stages of `run_search`; each stage fills in its part."""
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    metric: str
+    seed: int
+    n_jobs: int
+    estimators: Sequence[str]
+    sample_weight: np.ndarray | None
+    deadline: float | None
+    converge: bool
+    started: float
+    time_budget: float
+    plan: FoldPlan = field(init=False)
+    recorder: OutOfFoldMetric = field(init=False)
+    starts: dict[str, list[dict[str, Any]]] = field(init=False)  # learner -> starting points
+    order: list[str] = field(init=False)  # the learners, in turn
+    planned_trials: int = field(init=False)
+    monitor: _Monitor = field(init=False)
+    convergence: _Convergence = field(init=False)
+
+    @property
+    def classification(self) -> bool:
+        return self.task != "regression"
 
 
 def run_search(
@@ -514,83 +532,135 @@ def run_search(
         The best configuration per learner, the candidates with their out-of-fold
         predictions, scores, trial history and why the search stopped.
     """
-    from flaml import AutoML
+    from flaml import AutoML  # imported before the clock starts: it takes a while the first time
 
     logging.getLogger("flaml").setLevel(logging.ERROR)
     started = time.monotonic()
     if deadline is not None:
         time_budget = max(1.0, min(time_budget, deadline - started))
-    classification = task != "regression"
-    plan = plan_folds(y, classification=classification, seed=seed)
-    recorder = OutOfFoldMetric(
-        metric,
-        plan,
-        y,
-        n_classes=int(y.max()) + 1 if classification else 0,
-        learner_of=LEARNER_OF,
+    run = _SearchRun(
         X=X,
-    )
-    starts = affordable_configs(
-        zero_shot_configs(task, X, y, estimators),
-        X,
-        y,
+        y=y,
         task=task,
-        plan=plan,
-        seconds=START_TRIAL_SHARE * time_budget,
+        metric=metric,
+        seed=seed,
         n_jobs=n_jobs,
+        estimators=estimators,
+        sample_weight=sample_weight,
+        deadline=deadline,
+        converge=converge,
+        started=started,
+        time_budget=time_budget,
     )
-    time_budget = max(1.0, time_budget - (time.monotonic() - started))
-    automl = AutoML()
-    if linear.LEARNER in estimators:
+    _plan_search(run)
+    _fit_flaml(run, AutoML(), reserve=reserve, on_trial=on_trial)
+    return _search_result(run)
+
+
+def _plan_search(run: _SearchRun) -> None:
+    """The folds, the metric that records each trial, and the affordable starting points."""
+    run.plan = plan_folds(run.y, classification=run.classification, seed=run.seed)
+    run.recorder = OutOfFoldMetric(
+        run.metric,
+        run.plan,
+        run.y,
+        n_classes=int(run.y.max()) + 1 if run.classification else 0,
+        learner_of=LEARNER_OF,
+        X=run.X,
+    )
+    run.starts = affordable_configs(
+        zero_shot_configs(run.task, run.X, run.y, run.estimators),
+        n_features=run.X.shape[1],
+        plan=run.plan,
+        seconds=START_TRIAL_SHARE * run.time_budget,
+    )
+    run.order = zero_shot_order(run.task, run.X, run.y, run.estimators)
+    starting_points = sum(len(points) for points in run.starts.values())
+    run.planned_trials = starting_points + LOCAL_TRIALS_PER_LEARNER * len(run.order)
+    # Planning (flaml.default's suggestions) came out of the search's time.
+    run.time_budget = max(1.0, run.time_budget - (time.monotonic() - run.started))
+
+
+def _flaml_settings(run: _SearchRun, log_path: Path) -> tuple[dict[str, Any], Any, Any]:
+    """FLAML's `fit` settings, with the rows it fits on (all of them, or a holdout's fit rows)."""
+    X, y, plan, time_budget = run.X, run.y, run.plan, run.time_budget
+    settings: dict[str, Any] = {
+        "task": run.task,
+        "metric": run.recorder,
+        # The cap; FLAML hands a trial the time left as its fit budget, so no trial is cut
+        # short unless the search is (no `train_time_limit`: it would cut by the stopwatch).
+        "time_budget": time_budget,
+        "max_iter": run.planned_trials,
+        "estimator_list": run.order,
+        "starting_points": run.starts,
+        # Deterministic choices: FLAML's default learner choice and its sampling of large
+        # data are driven by measured trial times; CFO's local search is not.
+        "learner_selector": "roundrobin",
+        "hpo_method": "cfo",
+        "sample": False,
+        "custom_hp": size_capped_space(len(y), run.estimators, len(plan.folds[0][0])),
+        "eval_method": plan.eval_method,
+        "seed": run.seed,
+        "n_jobs": run.n_jobs,
+        "early_stop": False,  # FLAML's own rule compares elapsed times; _Convergence counts
+        "retrain_full": False,
+        "log_file_name": str(log_path),
+        "log_type": "all",
+        "verbose": 0,
+        "keep_search_state": False,
+    }
+    X_fit, y_fit, weights = X, y, run.sample_weight
+    if plan.eval_method == "cv":
+        settings["split_type"] = plan.splitter
+    else:
+        fit_rows, valid_rows = plan.folds[0]
+        X_fit, y_fit = X[fit_rows], y[fit_rows]
+        settings["X_val"], settings["y_val"] = X[valid_rows], y[valid_rows]
+        if run.sample_weight is not None:
+            weights = run.sample_weight[fit_rows]
+            settings["sample_weight_val"] = run.sample_weight[valid_rows]
+    if weights is not None:
+        settings["sample_weight"] = weights
+    return settings, X_fit, y_fit
+
+
+def _fit_flaml(
+    run: _SearchRun,
+    automl: Any,
+    *,
+    reserve: Callable[[list[Candidate], FoldPlan], float] | None,
+    on_trial: Callable[[SearchState], None] | None,
+) -> None:
+    """Run FLAML's search (`automl`, a fresh `flaml.AutoML`) with the monitor beside it;
+    re-raise what the monitor caught."""
+    if linear.LEARNER in run.estimators:
         automl.add_learner(linear.LEARNER, linear.flaml_learner())
     with tempfile.TemporaryDirectory(prefix="flaml-") as tmp:
         log_path = Path(tmp) / "trials.jsonl"
-        monitor = _Monitor(
+        run.monitor = monitor = _Monitor(
             automl,
             log_path,
-            metric=metric,
-            eval_method=plan.eval_method,
-            n_rows=len(y),
+            metric=run.metric,
             started=time.monotonic(),
-            budget=time_budget,
-            deadline=deadline,
-            reserve=_cached_reserve(reserve, recorder, plan) if reserve else None,
+            budget=run.time_budget,
+            deadline=run.deadline,
+            reserve=_cached_reserve(reserve, run.recorder, run.plan) if reserve else None,
             on_trial=on_trial,
-            converge=converge,
-            min_trials=sum(len(points) for points in starts.values()) + PATIENCE_TRIALS,
         )
-        settings: dict[str, Any] = {
-            "task": task,
-            "metric": recorder,
-            "time_budget": time_budget,
-            # No single trial may take more than a share of the search: boosting trials stop
-            # adding trees at this limit (FLAML passes it as their fit budget).
-            "train_time_limit": max(1.0, TRIAL_BUDGET_SHARE * time_budget),
-            "estimator_list": zero_shot_order(task, X, y, estimators),
-            "starting_points": starts,
-            "custom_hp": size_capped_space(len(y), estimators, len(plan.folds[0][0])),
-            "eval_method": plan.eval_method,
-            "seed": seed,
-            "n_jobs": n_jobs,
-            "early_stop": True,
-            "retrain_full": False,
-            "log_file_name": str(log_path),
-            "log_type": "all",
-            "verbose": 0,
-            "keep_search_state": False,
-        }
-        X_fit, y_fit, weights = X, y, sample_weight
-        if plan.eval_method == "cv":
-            settings["split_type"] = plan.splitter
-        else:
-            fit_rows, valid_rows = plan.folds[0]
-            X_fit, y_fit = X[fit_rows], y[fit_rows]
-            settings["X_val"], settings["y_val"] = X[valid_rows], y[valid_rows]
-            if sample_weight is not None:
-                weights = sample_weight[fit_rows]
-                settings["sample_weight_val"] = sample_weight[valid_rows]
-        if weights is not None:
-            settings["sample_weight"] = weights
+        large = run.plan.eval_method == "holdout" and len(run.y) > LARGE_ROWS
+        patience = max(
+            PATIENCE_TRIALS_LARGE if large else PATIENCE_TRIALS, PATIENCE_ROUNDS * len(run.order)
+        )
+        run.convergence = _Convergence(
+            automl,
+            run.metric,
+            min_trials=sum(len(points) for points in run.starts.values()) + patience,
+            patience_trials=patience,
+            patience_share=PATIENCE_SHARE_LARGE if large else PATIENCE_SHARE,
+            enabled=run.converge,
+        )
+        run.recorder.on_finished = run.convergence
+        settings, X_fit, y_fit = _flaml_settings(run, log_path)
         monitor.start()
         try:
             with warnings.catch_warnings():
@@ -600,8 +670,12 @@ def run_search(
             monitor.finish()
         if monitor.error is not None:
             raise monitor.error
-    state = monitor.state
-    seconds = time.monotonic() - started
+
+
+def _search_result(run: _SearchRun) -> SearchResult:
+    """The candidates the recorder kept, each learner's best trial and why the search ended."""
+    state, plan = run.monitor.state, run.plan
+    seconds = time.monotonic() - run.started
     if state.best is None:
         raise TimeoutError("the search finished no model within its time budget")
     # Each learner's best trial, from the trial log (its config is exactly what was scored).
@@ -609,17 +683,28 @@ def run_search(
     for t in state.trials:
         if t.estimator not in best_by_learner or t.loss < best_by_learner[t.estimator].loss:
             best_by_learner[t.estimator] = t
-    candidates = recorder.candidates()
+    candidates = run.recorder.candidates()
     if not candidates:
         # Nothing recorded (FLAML changed how it calls the metric): its best config alone.
         t = state.best
-        model = make_estimator(t.estimator, t.config, task=task, n_jobs=n_jobs)
+        model = make_estimator(t.estimator, t.config, task=run.task, n_jobs=run.n_jobs)
         per_fit = t.trial_time / plan.fits_per_trial / plan.fit_share
         candidates = [Candidate(t.estimator, t.estimator, t.config, t.score, per_fit, model)]
     best = candidates[0]
+    stopped = state.stop_reason or run.convergence.reason
+    if stopped is None:
+        # FLAML ended by itself: every planned trial ran, or its time budget (the cap) ran out.
+        ran_out = run.monitor.moved_end or seconds >= run.time_budget
+        stopped = "time" if ran_out and len(state.trials) < run.planned_trials else "planned"
+    cut = []
+    if stopped == "time":
+        cut.append(
+            f"search: the time budget ended it after {len(state.trials)} of up to "
+            f"{run.planned_trials} planned trials, before it converged"
+        )
     return SearchResult(
-        task=task,
-        metric=metric,
+        task=run.task,
+        metric=run.metric,
         best_estimator=best.estimator,
         best_config=best.config,
         validation_score=best.score,
@@ -627,10 +712,12 @@ def run_search(
         scores={name: t.score for name, t in best_by_learner.items()},
         trials=state.trials,
         plan=plan,
-        y=y,
-        stopped=state.stop_reason or ("time" if monitor.moved_end else "budget"),
+        y=run.y,
+        stopped=stopped,
         seconds=seconds,
         candidates=candidates,
+        planned_trials=run.planned_trials,
+        cut=cut,
     )
 
 
@@ -650,7 +737,8 @@ def _cached_reserve(
 
 
 class _Monitor(threading.Thread):
-    """Tails FLAML's trial log: progress, convergence and deadline stops."""
+    """Tails FLAML's trial log: progress, and the stop when the time left is needed after
+    the search (the cap: a cut, unlike convergence, which `_Convergence` decides)."""
 
     def __init__(
         self,
@@ -658,29 +746,21 @@ class _Monitor(threading.Thread):
         log_path: Path,
         *,
         metric: str,
-        eval_method: str,
-        n_rows: int,
         started: float,
         budget: float,
         deadline: float | None,
         reserve: Callable[[], float] | None,
         on_trial: Callable[[SearchState], None] | None,
-        converge: bool,
-        min_trials: int = 0,
     ) -> None:
         super().__init__(name="search-monitor", daemon=True)
         self.automl = automl
         self.log_path = log_path
         self.metric = metric
-        self.eval_method = eval_method
-        self.n_rows = n_rows
         self.started = started
         self.budget = budget
         self.deadline = deadline
         self.reserve = reserve
         self.on_trial = on_trial
-        self.converge = converge
-        self.min_trials = min_trials
         self.state = SearchState()
         self.error: BaseException | None = None
         self.moved_end = False  # the search end was brought forward to keep the reserve
@@ -750,48 +830,76 @@ class _Monitor(threading.Thread):
         state.trials.append(trial)
         if state.best is None or trial.loss < state.best.loss:
             state.best = trial
-            # Only a real gain over the last real gain resets the patience clock.
-            if state.reference is None or self._real_gain(state.reference, trial.score):
-                state.reference = trial.score
-                state.last_improvement_trial = trial.trial
-                state.last_improvement_time = time.monotonic() - self.started
-
-    def _real_gain(self, old: float, new: float) -> bool:
-        gain = old - new if self.metric in LOWER_IS_BETTER else new - old
-        if self.metric in LOWER_IS_BETTER or self.metric == "mape":
-            return gain > MIN_GAIN_RELATIVE * abs(old)
-        return gain > MIN_GAIN_BOUNDED
 
     def _stop_reason(self) -> str | None:
-        now = time.monotonic()
-        state = self.state
-        if self.deadline is not None:
-            reserve = self.reserve() if self.reserve is not None else 0.0
-            end = min(self.started + self.budget, self.deadline - reserve)
-            if state.best is not None and now >= end:
-                return "time"
-            # Trials get FLAML's remaining budget as their own: keep it short of the reserve.
-            if _set_search_end(self.automl, max(end - self.started, 1e-9)):
-                self.moved_end = True
-        if not self.converge or state.best is None:
+        if self.deadline is None:
             return None
-        if state.best.score == best_possible(self.metric):
-            return "converged"  # nothing left to gain (mushrooms: ROC AUC 1.0 in every fold)
-        if len(state.trials) < self.min_trials:
-            return None  # the starting points first, then a few steps of local search
-        learners = getattr(self.automl, "estimator_list", None) or ()
-        if len({t.estimator for t in state.trials}) < len(learners):
-            return None  # every learner once first: the ensemble needs them to blend with
-        elapsed = now - self.started
-        stale_trials = state.trials[-1].trial - state.last_improvement_trial
-        stale_seconds = elapsed - state.last_improvement_time
-        large = self.eval_method == "holdout" and self.n_rows > LARGE_ROWS
-        share = PATIENCE_SHARE_LARGE if large else PATIENCE_SHARE
-        patience = max(PATIENCE_MIN_SECONDS, share * elapsed)
-        trials = PATIENCE_TRIALS_LARGE if large else PATIENCE_TRIALS
-        if stale_trials >= trials and stale_seconds >= patience:
-            return "converged"
+        reserve = self.reserve() if self.reserve is not None else 0.0
+        end = min(self.started + self.budget, self.deadline - reserve)
+        if self.state.best is not None and time.monotonic() >= end:
+            return "time"
+        # Trials get FLAML's remaining budget as their own: keep it short of the reserve.
+        if _set_search_end(self.automl, max(end - self.started, 1e-9)):
+            self.moved_end = True
         return None
+
+
+class _Convergence:
+    """Ends the search once it has converged: every starting point was tried, then the last
+    PATIENCE_SHARE of the trials (at least `patience_trials`) brought no real gain, or a
+    model is perfect.
+
+    It is the recorder's `on_finished`, so it sees each finished trial in FLAML's thread and
+    asks FLAML to stop before the next one starts: the same trials end the search every run.
+    """
+
+    def __init__(
+        self,
+        automl: Any,
+        metric: str,
+        *,
+        min_trials: int,
+        patience_trials: int,
+        patience_share: float,
+        enabled: bool,
+    ) -> None:
+        self.automl = automl
+        self.metric = metric
+        self.min_trials = min_trials
+        self.patience_trials = patience_trials
+        self.patience_share = patience_share
+        self.enabled = enabled
+        self.trials = 0
+        self.best: float | None = None
+        self.reference: float | None = None  # the best score at the last real gain
+        self.last_gain = 0  # the trial that made it
+        self.reason: str | None = None  # "converged" once it has
+
+    def __call__(self, candidate: Candidate) -> None:
+        self.trials += 1
+        score = candidate.score
+        if self.best is None or is_better(self.metric, score, self.best):
+            self.best = score
+            # Only a real gain over the last real gain resets the patience.
+            if self.reference is None or real_gain(self.metric, self.reference, score):
+                self.reference, self.last_gain = score, self.trials
+        if not self.enabled or self.reason is not None:
+            return
+        stale = self.trials - self.last_gain
+        patience = max(self.patience_trials, self.patience_share * self.trials)
+        # A perfect model leaves nothing to gain (mushrooms: ROC AUC 1.0 in every fold).
+        perfect = score == best_possible(self.metric)
+        if perfect or (self.trials >= self.min_trials and stale >= patience):
+            self.reason = "converged"
+            _request_stop(self.automl)
+
+
+def real_gain(metric: str, old: float, new: float) -> bool:
+    """Whether score `new` improves on `old` by more than a validation estimate's noise."""
+    gain = old - new if metric in LOWER_IS_BETTER else new - old
+    if metric in LOWER_IS_BETTER or metric == "mape":
+        return gain > MIN_GAIN_RELATIVE * abs(old)
+    return gain > MIN_GAIN_BOUNDED
 
 
 def _set_search_end(automl: Any, seconds: float) -> bool:

@@ -14,7 +14,7 @@ from automl_lite import wiring
 from jobs.model_cache import ModelCache
 from jobs.model_spec import ModelError
 from tests.conftest import make_job
-from training_image.contract import MODEL_CARD
+from training_image.contract import MODEL_CARD, read_model_card
 
 ROOT = Path(__file__).resolve().parents[2]
 # Runners, the model cache, the record stores: what wiring builds.
@@ -87,9 +87,10 @@ def test_the_model_cache_reads_through_the_storage_it_is_given(tmp_path):
 
     with pytest.raises(ModelError, match="missing from storage"):
         cache.load_card(job)
-    storage("models").save("jobs/j1/model_card.json", ContentFile(json.dumps({"a": 1})))
+    card = {"problem_type": "binary", "target": "y"}
+    storage("models").save("jobs/j1/model_card.json", ContentFile(json.dumps(card)))
 
-    assert cache.load_card(job) == {"a": 1}
+    assert cache.load_card(job) == read_model_card(card)
     assert set(asked) == {"models"}
 
 

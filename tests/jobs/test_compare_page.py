@@ -33,7 +33,16 @@ def run(owner, dataset, *, importance, leaderboard, card=None, **overrides):
     artifacts = {}
     for name, body in (
         ("evaluation.json", evaluation),
-        ("model_card.json", card or {"seed": 42, "data_sha256": "ab" * 32}),
+        (
+            "model_card.json",
+            card
+            or {
+                "problem_type": "multiclass",
+                "target": "species",
+                "seed": 42,
+                "data_sha256": "ab" * 32,
+            },
+        ),
     ):
         key = artifact_key(job.job_id, name)
         wiring.storage("models").save(key, ContentFile(json.dumps(body).encode()))
@@ -63,7 +72,12 @@ def test_the_settings_diff_marks_every_difference(alice_client, alice, iris):
         seed=2,
         ensemble=False,
         excluded_columns=["sepal width (cm)"],
-        card={"seed": 2, "data_sha256": "cd" * 32},
+        card={
+            "problem_type": "multiclass",
+            "target": "species",
+            "seed": 2,
+            "data_sha256": "cd" * 32,
+        },
     )
     html = alice_client.get("/jobs/compare/", {"ids": [a.job_id, b.job_id]}).content.decode()
     table = html.split('id="settings-diff"')[1].split("</table>")[0]

@@ -17,6 +17,7 @@ import pytest
 from core.exceptions import InvalidInput
 from jobs import inference
 from training_image import export
+from training_image.contract import read_model_card
 from training_image.preprocess import FeatureSpec, RawFramePreparer
 
 FEATURES = (
@@ -72,7 +73,7 @@ def spec():
         "onnx": {"inputs": export.onnx_inputs(FEATURES, prepared)},
         "classes": ["no", "yes"],
     }
-    return inference.model_spec(card), preparer
+    return inference.model_spec(read_model_card(card)), preparer
 
 
 def test_it_builds_the_same_inputs_as_the_pickled_pipeline(spec):

@@ -354,15 +354,19 @@ def test_predict_rows_scores_many_rows_like_one_at_a_time(onnx_job):
 def test_column_inputs_of_many_rows_equal_each_rows_own_inputs():
     from tests.jobs.test_inference_inputs import FEATURES, ROWS
     from training_image import export
+    from training_image.contract import read_model_card
     from training_image.preprocess import RawFramePreparer
 
     frame = pd.DataFrame(ROWS)
     prepared = RawFramePreparer(features=FEATURES).fit(frame).transform(frame)
     spec = inference.model_spec(
-        {
-            "features": export.feature_entries(FEATURES, frame, prepared),
-            "onnx": {"inputs": export.onnx_inputs(FEATURES, prepared)},
-        }
+        read_model_card(
+            {
+                "problem_type": "binary",
+                "features": export.feature_entries(FEATURES, frame, prepared),
+                "onnx": {"inputs": export.onnx_inputs(FEATURES, prepared)},
+            }
+        )
     )
     columns = {c: [row.get(c) for row in ROWS] for c in spec.feature_columns}
     many = inference.build_column_inputs(spec, columns, len(ROWS))

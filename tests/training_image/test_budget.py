@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -14,6 +14,7 @@ class Model:
     estimator: str
     fit_seconds: float
     nodes: int
+    config: dict = field(default_factory=dict)
 
 
 def test_it_counts_both_fits_and_the_export_of_each_member():
@@ -38,3 +39,34 @@ def test_it_counts_both_fits_and_the_export_of_each_member():
 def test_it_uses_one_thread_on_small_data():
     assert budget.default_n_jobs(1_000) == 1
     assert budget.default_n_jobs(10 * budget.SINGLE_THREAD_CELLS) >= 1
+
+
+def test_it_plans_a_fit_from_the_datas_shape_alone():
+    small = budget.planned_fit_seconds("lgbm", {"n_estimators": 100}, 1_000, 10)
+    twice_the_trees = budget.planned_fit_seconds("lgbm", {"n_estimators": 200}, 1_000, 10)
+    big = budget.planned_fit_seconds("lgbm", {"n_estimators": 100}, 100_000, 10)
+    shallow = budget.planned_fit_seconds(
+        "lgbm", {"n_estimators": 100, "num_leaves": 4}, 100_000, 10
+    )
+    forest = budget.planned_fit_seconds("rf", {"n_estimators": 100}, 100_000, 10)
+    linear = budget.planned_fit_seconds("lrl2", {"C": 1.0}, 100_000, 10)
+
+    assert twice_the_trees == pytest.approx(2 * small)
+    assert big > 10 * small  # a million cells per tree, against ten thousand
+    assert shallow < big  # fewer levels of histograms
+    assert forest > big > linear
+    # The same shape plans the same, whatever the machine is doing.
+    assert budget.planned_fit_seconds("lgbm", {"n_estimators": 100}, 1_000, 10) == small
+
+
+def test_it_plans_the_final_model_like_it_measures_it_with_planned_fits():
+    lgbm = Model("lgbm", fit_seconds=99.0, nodes=50_000, config={"n_estimators": 100})
+
+    planned = budget.planned_final_seconds([lgbm], refit_all=True, rows=1_000, features=10)
+
+    fit = budget.planned_fit_seconds("lgbm", lgbm.config, 1_000, 10)
+    export = budget.export_seconds(lgbm)
+    assert planned == pytest.approx(
+        budget.EXPORT_BASE_SECONDS + fit * (1 + budget.ALL_ROWS_FACTOR) + export
+    )
+    assert budget.planned_final_seconds([], refit_all=True, rows=1, features=1) == 0.0

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.training_image import frames
+from tests.training_image.test_documents import keys
 from training_image import contract, search
 from training_image.data import load_csv
 from training_image.errors import DataError
@@ -219,48 +220,16 @@ def test_it_writes_the_evaluation_and_card_the_web_reads(mixed_run):
 
     ev = json.loads((out / contract.EVALUATION).read_text())
     card = json.loads((out / contract.MODEL_CARD).read_text())
-    for key in [
-        "problem_type",
-        "metric",
-        "metric_label",
-        "best_estimator",
-        "best_config",
-        "validation_score",
-        "test_metrics",
-        "baseline",
-        "confusion_matrix",
-        "roc_curve",
-        "pr_curve",
-        "per_class",
-        "leaderboard",
-        "feature_importance",
-        "leakage_warnings",
-        "onnx",
-        "split",
-        "dropped_columns",
-        "target_missing_dropped",
-        "timeline",
-        "search_history",
-    ]:
-        assert key in ev, key
+    # Exactly the typed shapes: every required key, optional ones only where they apply.
+    required, optional = keys(contract.Evaluation)
+    assert required <= set(ev) <= required | optional
+    assert {"confusion_matrix", "roc_curve", "pr_curve", "per_class"} <= set(ev)
+    assert contract.read_evaluation(ev) == ev
+    required, optional = keys(contract.ModelCard)
+    assert required <= set(card) <= required | optional
+    assert contract.read_model_card(card) == card
     assert ev["leaderboard"][0].keys() >= {"estimator", "best_score", "trials", "time"}
     assert ev["search_history"][0].keys() == {"time", "trial", "estimator", "score"}
-    for key in [
-        "job_id",
-        "problem_type",
-        "target",
-        "features",
-        "classes",
-        "label_mapping",
-        "metrics",
-        "seed",
-        "data_sha256",
-        "library_versions",
-        "created_at",
-        "dropped_columns",
-        "onnx",
-    ]:
-        assert key in card, key
     amount = next(f for f in card["features"] if f["name"] == "amount")
     assert amount["min"] < amount["max"]
     plan = next(f for f in card["features"] if f["name"] == "plan")
@@ -330,6 +299,35 @@ def test_it_exports_an_onnx_model_a_server_can_feed_from_the_card(mixed_run):
     assert result.evaluation["onnx"]["available"] is True
     assert np.abs(got - expected).max() < 1e-5
     assert [o["name"] for o in card["onnx"]["outputs"]] == ["label", "probabilities"]
+
+
+# --------------------------------------------------------------------------- reproducible
+
+
+def test_it_gives_the_same_model_and_scores_for_the_same_data_settings_and_seed():
+    df = frames.breast_cancer()
+
+    # A budget far beyond what the search needs: it ends where it converges, not by the clock.
+    first, second = (train(df, "target", time_budget=600, seed=7) for _ in range(2))
+
+    assert first.card["reproducible"] is True and first.card["cut"] == []
+    assert second.card["reproducible"] is True
+    assert first.metrics["best_estimator"] == second.metrics["best_estimator"]
+    assert first.evaluation["best_config"] == second.evaluation["best_config"]
+    assert first.evaluation["ensemble"]["weights"] == second.evaluation["ensemble"]["weights"]
+    assert first.evaluation["test_metrics"].keys() == second.evaluation["test_metrics"].keys()
+    for name, value in first.evaluation["test_metrics"].items():
+        assert second.evaluation["test_metrics"][name] == pytest.approx(value, abs=1e-4), name
+    rows = df.drop(columns=["target"])
+    assert np.abs(first.model.predict_proba(rows) - second.model.predict_proba(rows)).max() < 1e-6
+
+
+def test_its_card_says_what_the_time_budget_cut():
+    # No convergence: the planned trials outlast a 3 s budget, which ends the search.
+    result = train(frames.breast_cancer(), "target", converge=False)
+
+    assert result.card["reproducible"] is False
+    assert result.card["cut"][0].startswith("search: the time budget ended it after")
 
 
 # --------------------------------------------------------------------------- target problems

@@ -65,18 +65,21 @@ def test_it_shrinks_a_starting_point_that_would_not_fit_in_its_time(cancer):
         ]
     }
 
-    (shrunk,) = search.affordable_configs(
-        big, X, y, task="binary", plan=plan, seconds=0.2, n_jobs=1
-    )["lgbm"]
-    (kept,) = search.affordable_configs(
-        big, X, y, task="binary", plan=plan, seconds=10_000, n_jobs=1
-    )["lgbm"]
+    (shrunk,) = search.affordable_configs(big, n_features=X.shape[1], plan=plan, seconds=0.2)[
+        "lgbm"
+    ]
+    (kept,) = search.affordable_configs(big, n_features=X.shape[1], plan=plan, seconds=10_000)[
+        "lgbm"
+    ]
 
     assert search.MIN_START_TREES["lgbm"] <= shrunk["n_estimators"] < 4000
     # Fewer rounds, proportionally larger steps (up to the cap): the same learning budget.
     expected_rate = min(search.MAX_SCALED_LEARNING_RATE, 0.01 * 4000 / shrunk["n_estimators"])
     assert shrunk["learning_rate"] == pytest.approx(expected_rate)
     assert kept == big["lgbm"][0]
+    # Planned from the data's shape, not timed: the same shape always plans the same.
+    again = search.affordable_configs(big, n_features=X.shape[1], plan=plan, seconds=0.2)
+    assert again["lgbm"] == [shrunk]
 
 
 def test_it_plans_cross_validation_on_small_data_and_a_holdout_on_large_data():
@@ -141,12 +144,8 @@ def test_it_searches_with_cross_validation_and_records_history(cancer, cancer_se
     assert model.fit(X, y).predict_proba(X).shape == (len(y), 2)
 
 
-def test_it_records_each_trials_out_of_fold_predictions_and_the_model_that_made_them(
-    cancer, monkeypatch
-):
+def test_it_records_each_trials_out_of_fold_predictions_and_the_model_that_made_them(cancer):
     X, y = cancer
-    # No per-trial time limit, which would cut folds short by how busy the machine is.
-    monkeypatch.setattr(search, "TRIAL_BUDGET_SHARE", 1000)
     result = search.run_search(
         X,
         y,
@@ -185,7 +184,7 @@ def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer_search):
     def cost(members):
         return budget.final_model_seconds(members, refit_all=True)
 
-    choice = ensemble.choose_ensemble(result, time_left=120, cost=cost)
+    choice = ensemble.choose_ensemble(result, time_left=120, cost=cost, planned=lambda m: True)
 
     assert set(choice.member_scores) == {c.id for c in result.candidates}
     assert choice.score is not None and choice.single_score is not None
@@ -194,8 +193,27 @@ def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer_search):
         assert choice.score > choice.single_score
     else:
         assert choice.weights == {result.candidates[0].id: 1}
-    no_time = ensemble.choose_ensemble(result, time_left=0, cost=cost)
+    assert choice.cut == []
+    no_time = ensemble.choose_ensemble(result, time_left=0, cost=cost, planned=lambda m: True)
     assert no_time.use is False and no_time.weights == {result.candidates[0].id: 1}
+    assert no_time.cut == ["ensemble: not tried, no time was left for one"]
+
+
+def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it(cancer_search):
+    result = cancer_search
+    planned = ensemble.choose_ensemble(
+        result, time_left=1e9, cost=lambda m: len(m), planned=lambda m: True
+    )
+    if len(planned.weights) < 2:
+        pytest.skip("no member joined the best model on these folds")
+
+    # Each member costs a second; one second is left: only the best model fits.
+    tight = ensemble.choose_ensemble(
+        result, time_left=1, cost=lambda m: len(m), planned=lambda m: True
+    )
+
+    assert tight.weights == {result.candidates[0].id: 1}
+    assert tight.cut == ["ensemble: members were left out, no time was left to refit them"]
 
 
 def test_it_adds_no_member_whose_refit_would_not_fit_in_time(cancer_search):
@@ -269,3 +287,40 @@ def test_it_gives_a_forest_refitted_on_more_rows_proportionally_more_leaves():
     assert same.max_leaf_nodes == 100
     assert lgbm.num_leaves == 31  # boosted trees keep their size: more rows, same model
     assert forest.model.max_leaf_nodes == 100  # the candidate itself is left as it was
+
+
+def test_it_runs_the_same_plan_of_trials_every_time(cancer):
+    X, y = cancer
+
+    def run():
+        return search.run_search(
+            X, y, task="binary", metric="roc_auc", time_budget=600, seed=5, n_jobs=1
+        )
+
+    first, second = run(), run()
+
+    # The budget is far away: the plan ran until it converged, the same trials each time.
+    assert first.stopped == second.stopped == "converged" and first.cut == []
+    assert [(t.estimator, t.config, t.score) for t in first.trials] == [
+        (t.estimator, t.config, t.score) for t in second.trials
+    ]
+    assert [(c.id, c.score) for c in first.candidates] == [
+        (c.id, c.score) for c in second.candidates
+    ]
+    assert first.n_trials < first.planned_trials
+
+
+def test_it_says_what_the_time_budget_cut_from_the_plan(cancer):
+    X, y = cancer
+
+    # Without convergence the plan runs many trials: a 2 s budget cannot hold them.
+    result = search.run_search(
+        X, y, task="binary", metric="roc_auc", time_budget=2, seed=5, n_jobs=1, converge=False
+    )
+
+    assert result.stopped == "time"
+    assert result.n_trials < result.planned_trials
+    assert result.cut == [
+        f"search: the time budget ended it after {result.n_trials} of up to "
+        f"{result.planned_trials} planned trials, before it converged"
+    ]
