@@ -29,6 +29,7 @@ class GraphInput:
     derived: str | None = None  # a date part ("year", "dayofweek", ...) or None
     encoding: str | None = None  # numeric | boolean | onehot | ordinal | text | datetime
     format: str | None = None  # strptime format of a datetime column
+    unit: str | None = None  # unit of a numeric column written with one ("kmpl")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Feature:
     example: Any = None
     n_values: int | None = None  # categories the model learned (the card may list fewer)
     median: float | None = None  # training median of a number (a labelled hint, never a default)
+    unit: str | None = None  # a numeric column written with a unit ("kmpl" for "23.4 kmpl")
 
     @property
     def all_categories_known(self) -> bool:
@@ -125,6 +127,7 @@ class ModelSpec:
                     datetime_parts=tuple(i.derived or "" for i in graph)
                     if f.encoding == "datetime"
                     else (),
+                    unit=f.unit,
                 )
             )
         return specs
@@ -156,6 +159,7 @@ def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
             derived=i.get("derived") or None,
             encoding=i.get("encoding") or None,
             format=i.get("format") or None,
+            unit=i.get("unit") or None,
         )
         for i in onnx.get("inputs") or []
         if isinstance(i, Mapping) and i.get("name")
@@ -186,6 +190,7 @@ def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
         )
         fmt = entry.get("format") or entry.get("datetime_format")
         fmt = fmt or next((i.format for i in graph if i.format), None)
+        unit = entry.get("unit") or next((i.unit for i in graph if i.unit), None)
         features.append(
             Feature(
                 column=column,
@@ -199,6 +204,7 @@ def model_spec(card: Mapping[str, Any], job: Job | None = None) -> ModelSpec:
                 example=entry.get("example"),
                 n_values=int(entry["n_values"]) if isinstance(entry.get("n_values"), int) else None,
                 median=_float(entry.get("median", stats.get("median"))),
+                unit=str(unit) if unit else None,
             )
         )
     if not features or not inputs:
