@@ -84,3 +84,14 @@ def test_the_server_feeds_the_onnx_graph_what_the_pickle_sees(trained):
     assert math.isfinite(float(expected[4]))
     with pytest.raises(InvalidInput, match="'26.6 km/kg' is not in kmpl"):
         inference.build_inputs(spec, rows.iloc[4].to_dict())
+
+
+def test_the_playground_asks_for_a_number_in_the_unit(trained):
+    from jobs.playground import playground_fields
+
+    spec = inference.model_spec(trained.card)
+    fields = {f["column"]: f for f in playground_fields(spec.features)}
+    assert fields["engine"]["describe"].startswith("integer in CC, ")  # whole numbers of CC
+    assert fields["mileage"]["describe"].startswith("number in kmpl, ")
+    assert fields["year"]["describe"].startswith("integer, ")
+    assert fields["listed"]["describe"] == "date, like 20240301T134500"
