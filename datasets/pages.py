@@ -99,10 +99,13 @@ def column_rows(dataset: Dataset) -> list[dict[str, Any]]:
         show_top = kind in (Kind.CATEGORICAL, Kind.BOOLEAN) or (
             kind == Kind.INTEGER and column.get("unique", 0) <= 20
         )
+        label = KIND_LABELS.get(kind, str(kind))
+        if column.get("unit"):
+            label += f" (unit: {column['unit']})"  # written "23.4 kmpl", read as 23.4
         rows.append(
             {
                 **column,
-                "kind_label": KIND_LABELS.get(kind, str(kind)),
+                "kind_label": label,
                 "kind_badge": KIND_BADGES.get(kind, "accent"),
                 "problem_label": problem_type_label(column.get("problem_type")),
                 "stats_text": _stats_text(column),

@@ -572,8 +572,8 @@ class JobPredictApi(APIView):
                 OpenApiTypes.OBJECT,
                 description="Not deployed, no ONNX model, or the row has bad values: "
                 "`extra.errors` lists every problem as `{feature, code, message, value?, "
-                "expected?, allowed?}` (code: missing, wrong_type, not_finite, not_a_date, "
-                "unseen_category).",
+                "expected?, allowed?}` (code: missing, wrong_type, wrong_unit, not_finite, "
+                "not_a_date, unseen_category).",
             ),
         },
     )
@@ -684,6 +684,8 @@ class JobPredictInfoApi(APIView):
                 info.update(min=f.minimum, max=f.maximum, is_integer=f.is_integer)
             if f.datetime_format:
                 info["datetime_format"] = f.datetime_format
+            if f.unit:
+                info["unit"] = f.unit  # "23.4 kmpl" and 23.4 are both accepted
             feature_info[f.column] = info
             # Values seen in training, never invented: the median, the most frequent category.
             if f.median is not None:

@@ -21,7 +21,8 @@ def check_row(
 ) -> tuple[list[rule.Problem], list[rule.Problem]]:
     """Every problem of one row: (errors, warnings), in the model's feature order.
 
-    Errors: a missing feature, a value of the wrong type, an infinity, a date in another format,
+    Errors: a missing feature, a value of the wrong type, an infinity, a number in another unit
+    than the one the column was written with, a date in another format,
     a category the model never saw (with the allowed values). Warnings (never blocking): a number
     outside the training range, a category outside the most frequent ones the card lists.
     """
@@ -44,6 +45,7 @@ def check_row(
             all_categories_known=f.all_categories_known,
             minimum=f.minimum,
             maximum=f.maximum,
+            unit=f.unit,
         )
         if error is not None:
             errors.append(error)

@@ -28,6 +28,7 @@ class GraphInput:
     derived: str | None = None  # a date part ("year", "dayofweek", ...) or None
     encoding: str | None = None  # numeric | boolean | onehot | ordinal | text | datetime
     format: str | None = None  # strptime format of a datetime column
+    unit: str | None = None  # unit of a numeric column written with one ("kmpl")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Feature:
     is_integer: bool = False
     n_values: int | None = None  # categories the model learned (the card may list fewer)
     median: float | None = None  # training median of a number (a labelled hint, never a default)
+    unit: str | None = None  # a numeric column written with a unit ("kmpl" for "23.4 kmpl")
 
     @property
     def all_categories_known(self) -> bool:
@@ -123,6 +125,7 @@ class ModelSpec:
                     datetime_parts=tuple(i.derived or "" for i in graph)
                     if f.encoding == "datetime"
                     else (),
+                    unit=f.unit,
                 )
             )
         return specs
@@ -152,6 +155,7 @@ def model_spec(card: ModelCard) -> ModelSpec:
             derived=i["derived"],
             encoding=i["encoding"],
             format=i.get("format"),  # datetime inputs only
+            unit=i.get("unit"),  # numbers written with a unit only
         )
         for i in card["onnx"]["inputs"]
     ]
@@ -161,6 +165,7 @@ def model_spec(card: ModelCard) -> ModelSpec:
         graph = [i for i in inputs if i.column == column]
         encoding = next((i.encoding for i in graph if i.encoding), None)
         # The facts below exist only for some encodings (contract.FeatureEntry).
+        unit = entry.get("unit") or next((i.unit for i in graph if i.unit), None)
         features.append(
             Feature(
                 column=column,
@@ -174,6 +179,7 @@ def model_spec(card: ModelCard) -> ModelSpec:
                 is_integer=bool(entry.get("is_integer", False)),
                 n_values=entry.get("n_values"),
                 median=_float(entry.get("median")),
+                unit=unit,
             )
         )
     if not features or not inputs:

@@ -25,6 +25,8 @@ def _number(value: float | None) -> str:
 def _describe(f: Feature) -> str:
     if f.input_type == "number":
         kind = "integer" if f.is_integer else "number"
+        if f.unit:
+            kind += f" in {f.unit}"
         if f.minimum is not None and f.maximum is not None:
             return f"{kind}, {_number(f.minimum)} – {_number(f.maximum)} in training"
         return kind

@@ -696,6 +696,7 @@ class FeatureEntry(TypedDict):
     median: NotRequired[float]
     is_integer: NotRequired[bool]
     format: NotRequired[str | None]  # datetime: its strptime format
+    unit: NotRequired[str]  # numeric: the unit its values are written with ("kmpl")
     examples: NotRequired[list[str]]  # text: a few frequent values
 
 
@@ -706,6 +707,7 @@ class OnnxInput(TypedDict):
     derived: str | None  # datetime: the part (year, month, ...)
     encoding: str  # numeric, boolean, onehot, ordinal, text, datetime
     format: NotRequired[str | None]  # datetime: its strptime format
+    unit: NotRequired[str]  # numeric: the unit its values are written with
 
 
 class OnnxOutput(TypedDict):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training_image import csv_dialect, detection
+from training_image import csv_dialect, detection, features
 from training_image.csv_dialect import CsvDialect, CsvRejected
 from training_image.detection import ColumnProfile, Family, Kind
 from training_image.errors import DataError
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_VALUES = 100  # values handed to detection (code-likeness of ID columns)
-DATETIME_SAMPLE = 500  # distinct values tried against each date format
-DATETIME_MIN_SHARE = 0.95  # share of sampled values a format must parse
+DATETIME_SAMPLE = detection.DATETIME_SAMPLE  # distinct values tried against each date format
+DATETIME_MIN_SHARE = detection.DATETIME_MIN_SHARE  # share of sampled values a format must parse
 
 # strptime formats, so a server can parse the same values with the standard library.
 DATETIME_FORMATS = detection.DATETIME_FORMATS
@@ -117,13 +117,16 @@ def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Plain dtypes: numbers as int64/float64, text as strings, missing as NaN.
 
     Text cells are stripped; blank cells become missing; text columns whose values are all
-    numbers (e.g. a total with a few blank cells) become numbers.
+    numbers (e.g. a total with a few blank cells) become numbers, and so do columns of numbers
+    written with a unit (`"23.4 kmpl"`, by `detection.common_unit`; the unit is recorded in
+    `attrs["units"]`, and the few cells in no unit or another one become missing).
     """
     import numpy as np
     import pandas as pd
 
     out = {}
     integer_columns = set(df.attrs.get("integer_columns", ()))
+    units = dict(df.attrs.get("units", {}))
     for name in df.columns:
         s = df[name]
         if pd.api.types.is_bool_dtype(s.dtype):
@@ -152,11 +155,34 @@ def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:
                     if integral:
                         integer_columns.add(str(name))
                     out[name] = numbers.astype("float64")
+            elif (read := _numbers_with_unit(str(name), text[present])) is not None:
+                units[str(name)], values = read
+                numbers = pd.Series(np.nan, index=df.index, dtype="float64")
+                numbers[present.to_numpy()] = values
+                out[name] = numbers
             else:
                 out[name] = text
     frame = pd.DataFrame(out, index=df.index)
     frame.attrs["integer_columns"] = sorted(integer_columns)
+    frame.attrs["units"] = {name: unit for name, unit in units.items() if name in frame.columns}
     return frame
+
+
+def _numbers_with_unit(name: str, present: pd.Series) -> tuple[str, list[float]] | None:
+    """(unit, numbers) of a text column written with a unit (`detection.common_unit`), read by
+    the rule of `features.read_number` (other text is NaN); None for any other column."""
+    import math
+
+    counts, looked_at = detection.unit_counts(present.iloc[: detection.UNIT_SAMPLE].tolist())
+    unit = detection.common_unit(counts, looked_at)
+    if unit is None:
+        return None
+    spec = features.FeatureSpec(name, Kind.NUMERIC, "numeric", (name,), unit=unit)
+    numbers = list(features.prepare_column(spec, present.tolist(), strict=False)[0])
+    read = sum(1 for number in numbers if not math.isnan(number))
+    if not detection.reads_as_numbers(read, len(numbers)):
+        return None
+    return unit, numbers
 
 
 # --------------------------------------------------------------------------- profiling
@@ -169,6 +195,11 @@ def column_family(s: pd.Series, *, int_hint: bool = False) -> tuple[Family, str 
     present = s.dropna()
     if present.empty:
         return Family.EMPTY, None
+    whole = pd.api.types.is_integer_dtype(s.dtype) or (
+        int_hint and pd.api.types.is_float_dtype(s.dtype)
+    )
+    if whole and (fmt := _compact_date_format(present)) is not None:
+        return Family.DATETIME, fmt
     if pd.api.types.is_integer_dtype(s.dtype):
         return Family.INTEGER, None
     if pd.api.types.is_float_dtype(s.dtype):
@@ -179,6 +210,27 @@ def column_family(s: pd.Series, *, int_hint: bool = False) -> tuple[Family, str 
     if fmt is not None:
         return Family.DATETIME, fmt
     return Family.STRING, None
+
+
+def _compact_date_format(present: pd.Series) -> str | None:
+    """`detection.COMPACT_DATE_FORMAT` for whole numbers that are dates like 20141013.
+
+    Decided on the first distinct values, as text dates are; the web's analyzer also counts
+    the cells of the whole file that are no date, and so do we: too many, and the column stays
+    numbers.
+    """
+    import pandas as pd
+
+    digits = present.astype("int64")
+    sample = pd.Series(digits.unique()[:DATETIME_SAMPLE])
+    if not detection.compact_date_candidates(sample.min(), sample.max()):
+        return None
+    fmt = detection.COMPACT_DATE_FORMAT
+    for values in (sample, digits):
+        parsed = pd.to_datetime(values.astype(str), format=fmt, errors="coerce")
+        if parsed.notna().mean() < DATETIME_MIN_SHARE:
+            return None
+    return fmt
 
 
 def detect_datetime_format(values: pd.Series) -> str | None:
@@ -197,8 +249,11 @@ def detect_datetime_format(values: pd.Series) -> str | None:
     return None
 
 
-def profile_column(name: str, s: pd.Series, *, int_hint: bool = False) -> ColumnInfo:
-    """The detection profile and kind of one normalised column."""
+def profile_column(
+    name: str, s: pd.Series, *, int_hint: bool = False, unit: str | None = None
+) -> ColumnInfo:
+    """The detection profile and kind of one normalised column (`unit`: the unit its numbers
+    were written with, from `normalise_frame`)."""
     import numpy as np
 
     family, fmt = column_family(s, int_hint=int_hint)
@@ -211,13 +266,15 @@ def profile_column(name: str, s: pd.Series, *, int_hint: bool = False) -> Column
         n_unique=int(present.nunique()),
         n_missing=int(n_rows - len(present)),
         sample_values=[str(v) for v in present.iloc[:SAMPLE_VALUES]],
+        unit=unit if family == Family.FLOAT else None,
     )
     if family in (Family.INTEGER, Family.FLOAT) and len(present):
         values = present.to_numpy(dtype="float64")
         profile.all_integral = bool(np.all(np.isfinite(values) & (values % 1 == 0)))
         if family == Family.INTEGER and profile.n_missing == 0 and len(values) > 1:
             profile.is_monotonic_step = bool(np.all(np.diff(values) == 1))
-    if family in (Family.STRING, Family.DATETIME) and len(present):
+    if family in (Family.STRING, Family.DATETIME) and len(present) and s.dtype.kind not in "fiu":
+        # Text lengths (the web's analyzer measures text, not dates read from numbers).
         profile.mean_length = float(present.astype(str).str.len().mean())
     return ColumnInfo(profile=profile, kind=detection.column_kind(profile), datetime_format=fmt)
 
@@ -228,10 +285,17 @@ def profile_frame(df: pd.DataFrame) -> dict[str, ColumnInfo]:
     Args:
         df: a frame from `normalise_frame` (or `load_csv`). Columns the file wrote as whole
             numbers but that hold NaN are float64; `df.attrs["integer_columns"]` names them so
-            detection still sees integers, as the web's analyzer does.
+            detection still sees integers, as the web's analyzer does; `df.attrs["units"]`
+            gives the unit of columns written with one.
     """
     integer_columns = set(df.attrs.get("integer_columns", ()))
+    units = df.attrs.get("units", {})
     return {
-        str(name): profile_column(str(name), df[name], int_hint=str(name) in integer_columns)
+        str(name): profile_column(
+            str(name),
+            df[name],
+            int_hint=str(name) in integer_columns,
+            unit=units.get(str(name)),
+        )
         for name in df.columns
     }

@@ -415,6 +415,8 @@ def onnx_inputs(features: Sequence[FeatureSpec], prepared: pd.DataFrame) -> list
             }
             if f.encoding == "datetime":
                 entry["format"] = f.datetime_format
+            if f.unit is not None:
+                entry["unit"] = f.unit
             inputs.append(entry)
     return inputs
 
@@ -423,13 +425,17 @@ ONNX_NOTES = (
     "Each input is a [N, 1] tensor named as in `inputs`; `column` is the raw column it comes "
     "from. Steps that run before the graph (in model.pkl they are the `prepare` step): "
     "float inputs take the number, or NaN when the value is missing or not a number "
-    "(the graph imputes the training median and adds a missing flag); "
+    "(the graph imputes the training median and adds a missing flag); a `numeric` input with "
+    "a `unit` also takes the number written with that unit, compared case-insensitively "
+    "('23.4 kmpl', '23.4kmpl', '$12', '12%': a number with an optional sign and decimal point, "
+    "the unit after it or a currency sign before it), and NaN for a number in another unit; "
     "`boolean` inputs are 1.0 for true/yes/1 and 0.0 for false/no/0; "
     f"`onehot`/`ordinal` inputs take the stripped text, or '{MISSING_TOKEN}' when missing "
     "(unseen values are handled in the graph); `text` inputs take str.lower() of the value, "
     "or '' when missing; `datetime` inputs parse the raw value with "
-    "datetime.strptime(value.strip(), format) (values with an offset are converted to UTC "
-    "first) and take one part each: year, month, day, dayofweek (Monday=0, date.weekday()), "
+    "datetime.strptime(value.strip(), format) (a whole number as its digits: 20141013 for "
+    "%Y%m%d; values with an offset are converted to UTC first) and take one part each: "
+    "year, month, day, dayofweek (Monday=0, date.weekday()), "
     "dayofyear (timetuple().tm_yday), hour, or epoch_days ((value - 1970-01-01) in days, "
     "fractional); NaN when missing or unparseable."
 )
@@ -474,6 +480,8 @@ def feature_entries(
             entry["n_values"] = int(len(counts))
         elif f.encoding in ("numeric", "boolean"):
             values = prepared[f.inputs[0]].dropna()
+            if f.unit is not None:
+                entry["unit"] = f.unit  # the server reads "23.4 kmpl" as 23.4 too
             if len(values):
                 entry["min"] = float(values.min())
                 entry["max"] = float(values.max())

@@ -12,7 +12,10 @@ The rule, per encoding (the README and the API docs state it too):
   (`NA`, `N/A`, `null`, `NaN`, `?`, ...). A missing value is allowed for every feature: the model
   imputes the *training* median (numbers) or has learned the missing category.
 * `numeric`: a finite number, or text Python's float() reads (`" 4.5 "`, `"1e3"`). Refused: booleans
-  (`true`), infinities (`inf`, `"Infinity"`, `1e999`), other text, lists and objects.
+  (`true`), infinities (`inf`, `"Infinity"`, `1e999`), other text, lists and objects. A column
+  trained on numbers written with a unit (`unit`, see `detection.common_unit`: `"23.4 kmpl"`)
+  takes the number with that unit, in any case (`"23.4 KMPL"`, `"23.4kmpl"`), or without
+  one (`23.4`, `"23.4"`); a number in another unit (`"17.3 km/kg"`) is refused.
 * `boolean`: `true`/`false`, `1`/`0`, or the text `true t yes y 1 1.0` / `false f no n 0 0.0` in
   any case. Anything else is refused.
 * `onehot`/`ordinal` (categories): text (stripped), or a number or boolean whose text form is a
@@ -21,7 +24,8 @@ The rule, per encoding (the README and the API docs state it too):
   ones. Lists and objects are refused.
 * `text`: any text or number (lower-cased for the model). Lists and objects are refused.
 * `datetime`: text in the column's training format (`strptime`), or a date-time object; a value
-  with an offset is converted to UTC. Other text is refused.
+  with an offset is converted to UTC. A whole number is read as its digits (`20141013` in the
+  format `%Y%m%d`). Other text is refused.
 
 Training reads its own columns with the same functions, but leniently: a value the server would
 refuse becomes missing (so a stray cell in a training file does not stop the run).
@@ -31,11 +35,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from training_image.detection import NA_TOKENS
+from training_image.detection import NA_TOKENS, split_unit
 
 MISSING_TOKEN = "__missing__"  # a missing category: learned like any other value
 ENCODINGS = ("numeric", "boolean", "onehot", "ordinal", "text", "datetime")
@@ -59,6 +64,7 @@ class FeatureSpec:
     inputs: tuple[str, ...]  # names of the graph inputs made from this column
     datetime_format: str | None = None
     datetime_parts: tuple[str, ...] = ()
+    unit: str | None = None  # numeric columns written with a unit ("kmpl" for "23.4 kmpl")
 
     @property
     def is_numeric_input(self) -> bool:
@@ -66,7 +72,7 @@ class FeatureSpec:
 
 
 class ValueProblem(ValueError):
-    """A value the rule refuses: `code` (wrong_type | not_finite | not_a_date | unknown), the
+    """A value the rule refuses: `code` (wrong_type | wrong_unit | not_finite | not_a_date), the
     `expected` kind of value, and a message a user can read."""
 
     def __init__(self, code: str, message: str, expected: str) -> None:
@@ -106,19 +112,34 @@ def _describe(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def read_number(value: Any, column: str) -> float:
+def unit_example(unit: str) -> str:
+    """The number 12 written with `unit` ("$12", "12%", "12 kmpl"), to show what is expected."""
+    if split_unit(f"{unit}12") is not None:
+        return f"{unit}12"
+    return "12%" if unit == "%" else f"12 {unit}"
+
+
+def read_number(value: Any, column: str, unit: str | None = None) -> float:
     """A numeric feature's value as a float (NaN when missing).
 
+    Args:
+        value: the raw value.
+        column: the feature (for messages).
+        unit: the unit the column's numbers are written with, if any: text with that unit
+            reads as its number.
+
     Raises:
-        ValueProblem: a boolean, an infinity, text that is not a number, a list or an object.
+        ValueProblem: a boolean, an infinity, text that is not a number (or a number in another
+            unit), a list or an object.
     """
     if is_missing(value):
         return NAN
+    expected = f"a number in {unit}" if unit else "a number"
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise ValueProblem(
             "wrong_type",
             f"Cannot convert '{_describe(value)}' to number for feature '{column}'",
-            "a number",
+            expected,
         )
     if isinstance(value, int | float) or hasattr(value, "__float__") and not isinstance(value, str):
         try:
@@ -126,11 +147,7 @@ def read_number(value: Any, column: str) -> float:
         except (TypeError, ValueError):
             number = None
         if number is not None:
-            if not math.isfinite(number):
-                raise ValueProblem(
-                    "not_finite", f"Feature '{column}' must be a finite number", "a finite number"
-                )
-            return number
+            return _finite(number, column)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -138,17 +155,32 @@ def read_number(value: Any, column: str) -> float:
         except ValueError:
             number = None
         if number is not None:
-            if not math.isfinite(number):
-                raise ValueProblem(
-                    "not_finite", f"Feature '{column}' must be a finite number", "a finite number"
-                )
-            return number
+            return _finite(number, column)
+        if unit is not None and (split := split_unit(text)) is not None:
+            number_text, written = split
+            if written.lower() == unit.lower():
+                return _finite(float(number_text), column)
+            raise ValueProblem(
+                "wrong_unit",
+                f"'{text}' is not in {unit}, the unit of feature '{column}': send the number "
+                f"in {unit} (like {unit_example(unit)}) or the number alone",
+                expected,
+            )
+    like = f" (expected a number in {unit}, like {unit_example(unit)})" if unit else ""
     raise ValueProblem(
         "wrong_type",
         f"Cannot convert '{value if isinstance(value, str) else _describe(value)}' to number "
-        f"for feature '{column}'",
-        "a number",
+        f"for feature '{column}'{like}",
+        expected,
     )
+
+
+def _finite(number: float, column: str) -> float:
+    if not math.isfinite(number):
+        raise ValueProblem(
+            "not_finite", f"Feature '{column}' must be a finite number", "a finite number"
+        )
+    return number
 
 
 def read_boolean(value: Any, column: str) -> float:
@@ -231,8 +263,10 @@ def read_datetime(value: Any, column: str, fmt: str | None) -> dt.datetime | Non
         when = value
     elif isinstance(value, dt.date):
         when = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
+    elif isinstance(value, str) or _whole_number(value):
+        # A whole number is its digits: the file's 20141013 may arrive as 20141013.0 too
+        # (a column of whole numbers with gaps is read as floats).
+        text = value.strip() if isinstance(value, str) else str(int(value))
         try:
             when = dt.datetime.strptime(text, fmt) if fmt else dt.datetime.fromisoformat(text)
         except ValueError:
@@ -250,6 +284,14 @@ def read_datetime(value: Any, column: str, fmt: str | None) -> dt.datetime | Non
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC).replace(tzinfo=None)
     return when
+
+
+def _whole_number(value: Any) -> bool:
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, float) and value.is_integer()
 
 
 def date_example(fmt: str | None) -> str:
@@ -373,6 +415,9 @@ def prepare_column(
         if plain is not None:
             return [plain]
     read = READERS[encoding]
+    if encoding == "numeric" and feature.unit is not None:
+        unit = feature.unit
+        read = lambda v, c: read_number(v, c, unit)  # noqa: E731
     return [
         _convert(
             values,
@@ -431,7 +476,8 @@ class Problem:
     """One thing wrong (an error) or worth knowing (a warning) about a feature's value."""
 
     feature: str
-    code: str  # missing | wrong_type | not_finite | not_a_date | unseen_category | out_of_range
+    # missing | wrong_type | wrong_unit | not_finite | not_a_date | unseen_category | out_of_range
+    code: str
     message: str
     value: Any = None
     expected: str | None = None
@@ -460,6 +506,7 @@ def check_value(
     all_categories_known: bool = False,
     minimum: float | None = None,
     maximum: float | None = None,
+    unit: str | None = None,
 ) -> tuple[Problem | None, Problem | None]:
     """(error, warning) for one value of one feature under the rule above.
 
@@ -471,10 +518,11 @@ def check_value(
         categories: the categories the model card lists (most frequent first).
         all_categories_known: whether `categories` holds every category the model learned.
         minimum, maximum: the training range of a numeric feature.
+        unit: the unit a numeric feature's numbers were written with in training.
     """
     try:
         if encoding == "numeric":
-            number = read_number(value, column)
+            number = read_number(value, column, unit)
             if (
                 minimum is not None
                 and maximum is not None

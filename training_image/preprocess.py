@@ -131,7 +131,8 @@ def _feature_spec(index: int, column: str, info: ColumnInfo) -> FeatureSpec:
             datetime_parts=parts,
         )
     if family in (Family.INTEGER, Family.FLOAT):
-        return FeatureSpec(column, kind, "numeric", (base,))
+        # A column written with a unit ("23.4 kmpl") keeps it: a served row may carry it too.
+        return FeatureSpec(column, kind, "numeric", (base,), unit=info.profile.unit)
     if info.kind == Kind.TEXT:
         return FeatureSpec(column, kind, "text", (base,))
     encoding = "onehot" if info.profile.n_unique <= ONEHOT_MAX_CATEGORIES else "ordinal"

@@ -17,7 +17,15 @@ from typing import Any
 
 import polars as pl
 
-from training_image.detection import DATETIME_FORMATS, NA_TOKENS, ColumnProfile, Family
+from training_image import detection
+from training_image.detection import (
+    DATETIME_FORMATS,
+    DATETIME_MIN_SHARE,
+    DATETIME_SAMPLE,
+    NA_TOKENS,
+    ColumnProfile,
+    Family,
+)
 
 NA_LIST = sorted(NA_TOKENS)
 
@@ -34,9 +42,9 @@ HASH_SEED = 0x5EED
 DATE_FORMATS = tuple(f.replace(".%f", "%.f") for f in DATETIME_FORMATS)
 # As the container: a format is chosen when it parses this share of up to DATE_SAMPLE
 # distinct values; a date column may hold a few unparseable cells (they read as invalid).
-DATE_SAMPLE = 500
-DATE_MIN_SHARE = 0.95
-_DATE_SHAPE = r"^(\d{1,4}[-/.]\d{1,2}|\d{1,2} [A-Za-z]{3}|[A-Za-z]{3,9} \d{1,2},)"
+DATE_SAMPLE = DATETIME_SAMPLE
+DATE_MIN_SHARE = DATETIME_MIN_SHARE
+_DATE_SHAPE = r"^(\d{1,4}[-/.]\d{1,2}|\d{1,2} [A-Za-z]{3}|[A-Za-z]{3,9} \d{1,2},|\d{8}T\d{6}$)"
 
 
 class Replan(Exception):
@@ -58,6 +66,8 @@ class ColumnPlan:
     # Parse as text and convert in an expression: the column holds padded numbers, padded
     # NA tokens or other values polars' typed parser refuses (and we may still accept).
     cast: bool = False
+    # FLOAT columns of numbers written with a unit ("23.4 kmpl"; `detection.common_unit`).
+    unit: str | None = None
 
     @property
     def parse_dtype(self) -> pl.DataType:
@@ -74,6 +84,22 @@ def clean_text(raw: pl.Expr) -> pl.Expr:
     """Text with surrounding spaces removed and NA tokens (padded ones too) as null."""
     stripped = raw.str.strip_chars()
     return pl.when(stripped.is_in(NA_LIST)).then(None).otherwise(stripped)
+
+
+def _number_in_unit(text: pl.Expr, unit: str) -> pl.Expr:
+    """The number of text written in `unit` or bare, else null: `features.read_number` with a
+    unit, in polars (the decimal mark is a point: the unit rule has no other)."""
+    groups = text.str.extract_groups(detection.UNIT_PATTERN)
+    written = pl.coalesce(groups.struct.field("1"), groups.struct.field("4"))
+    number = pl.coalesce(groups.struct.field("2"), groups.struct.field("3"))
+    bare = text.cast(pl.Float64, strict=False)
+    value = (
+        pl.when(bare.is_not_null())
+        .then(bare)
+        .when(written.str.to_lowercase() == unit.lower())
+        .then(number.cast(pl.Float64, strict=False))
+    )
+    return pl.when(value.is_finite()).then(value)  # an infinity or NaN is refused: missing
 
 
 def _as_float(text: pl.Expr, decimal: str) -> pl.Expr:
@@ -126,7 +152,29 @@ def infer_plans(cleaned: pl.DataFrame, decimal: str) -> list[ColumnPlan]:
             share = shaped[plan.name] or 0.0
             if share >= DATE_MIN_SHARE and (fmt := _date_format(cleaned.get_column(plan.name))):
                 plan.family, plan.date_format = Family.DATETIME, fmt
+    for plan in plans:
+        column = cleaned.get_column(plan.name)
+        if plan.family == Family.STRING:
+            # Numbers written with a unit, decided on the first present values as the container
+            # decides (training_image/data.py); the whole file is checked as it is counted.
+            sample = column.drop_nulls().head(detection.UNIT_SAMPLE).to_list()
+            unit = detection.common_unit(*detection.unit_counts(sample))
+            if unit is not None:
+                plan.family, plan.unit, plan.cast = Family.FLOAT, unit, True
+        elif plan.family == Family.INTEGER and _compact_dates(column):
+            plan.family, plan.date_format = Family.DATETIME, detection.COMPACT_DATE_FORMAT
     return plans
+
+
+def _compact_dates(text: pl.Series) -> bool:
+    """Whole numbers like 20141013 that are dates, decided on the first distinct ones as the
+    container decides (training_image/data.py); the rest of the file is counted as it comes."""
+    numbers = text.drop_nulls().cast(pl.Int64, strict=False).drop_nulls()
+    sample = numbers.unique(maintain_order=True).head(DATE_SAMPLE)
+    if sample.is_empty() or not detection.compact_date_candidates(sample.min(), sample.max()):
+        return False
+    parsed = sample.cast(pl.String).str.to_datetime(detection.COMPACT_DATE_FORMAT, strict=False)
+    return 1 - parsed.null_count() / sample.len() >= DATE_MIN_SHARE
 
 
 def _date_format(text: pl.Series) -> str | None:
@@ -251,6 +299,9 @@ class ColumnStats:
             text = clean_text(raw) if self.strip else raw
             # No cache: most timestamps are distinct, and caching them costs more than parsing.
             value = text.str.to_datetime(plan.date_format, strict=False, cache=False)
+        elif plan.unit is not None:
+            text = clean_text(raw)
+            value = _number_in_unit(text, plan.unit)
         elif plan.family in (Family.STRING, Family.EMPTY):
             # Text is compared stripped, NA tokens and blank cells missing (as the container
             # reads it). Hashed values are cleaned per row; counted values are cleaned once
@@ -273,7 +324,7 @@ class ColumnStats:
         if plan.family == Family.EMPTY:
             # Blank in the first chunk: are the values further down numbers after all?
             exprs.append(_as_float(clean_text(raw), decimal).is_not_null().alias(f"n{key}"))
-        if cast or plan.family == Family.DATETIME:
+        if cast or plan.family == Family.DATETIME or plan.unit is not None:
             exprs.append(text.is_not_null().alias(f"t{key}"))
             if plan.family == Family.INTEGER:
                 exprs.append(_as_float(text, decimal).is_not_null().alias(f"f{key}"))
@@ -348,6 +399,10 @@ class ColumnStats:
             # Present but not a date: counted apart (finish() decides if there are too many).
             self.invalid += fails
             missing -= fails
+        elif fails and plan.unit is not None:
+            # Not a number in the unit: missing to the model (the container reads it as NaN),
+            # counted apart too (finish() decides if there are too many).
+            self.invalid += fails
         elif fails:
             if plan.family == Family.INTEGER and not row.get(f"{key}:notfloat"):
                 raise Replan(plan.name, Family.FLOAT)
@@ -432,6 +487,12 @@ class ColumnStats:
         if self.plan.family == Family.DATETIME and self.invalid > (1 - DATE_MIN_SHARE) * (
             self.n + self.invalid
         ):
+            # Dates read from whole numbers (20141013) go back to being numbers.
+            compact = self.plan.date_format == detection.COMPACT_DATE_FORMAT
+            raise Replan(self.plan.name, Family.INTEGER if compact else Family.STRING)
+        if self.plan.unit is not None and not detection.reads_as_numbers(
+            self.n, self.n + self.invalid
+        ):
             raise Replan(self.plan.name, Family.STRING)
 
     def _switch_to_sketch(self) -> None:
@@ -494,6 +555,7 @@ class ColumnStats:
                 and self.n > 1
                 and self.step_breaks == 0
             ),
+            unit=self.plan.unit,
         )
 
     def top_values(self, limit: int = TOP_VALUES) -> list[dict[str, Any]] | None:

@@ -136,8 +136,9 @@ def _first_chunk_stats(
     for plan in plans:
         if plan.name in overrides:
             plan.family = overrides[plan.name]
-            plan.date_format = None
-        if plan.family in (Family.INTEGER, Family.FLOAT, Family.BOOLEAN):
+            plan.date_format = plan.unit = None
+            plan.cast = False
+        if plan.family in (Family.INTEGER, Family.FLOAT, Family.BOOLEAN) and plan.unit is None:
             _plan_null_token(plan, frame.get_column(plan.name), cleaned.get_column(plan.name))
     stats = [ColumnStats(plan) for plan in plans]
     uniques = cleaned.select(pl.all().n_unique()).row(0)

@@ -136,6 +136,8 @@ def _column(column: ColumnStats, profile: detection.ColumnProfile, rows: int) ->
             std=_number(column.std()),
             all_integral=profile.all_integral,
         )
+        if column.plan.unit is not None:
+            data["unit"] = column.plan.unit
     elif column.plan.family == Family.DATETIME and column.n:
         data.update(
             min=column.minimum.isoformat() if column.minimum is not None else None,
@@ -178,6 +180,15 @@ def _warnings(analysis: dict[str, Any], dialect: Dialect) -> list[dict[str, Any]
             add("constant", f"'{name}' {what}: excluded.", name)
         elif column["missing_pct"] >= HIGH_MISSING_PCT:
             add("high_missing", f"'{name}' is {column['missing_pct']:g}% missing.", name)
+        if column.get("unit") and column.get("invalid"):
+            n = column["invalid"]
+            add(
+                "not_in_unit",
+                f"'{name}' holds numbers in {column['unit']}; {n:,} value{'s' if n != 1 else ''} "
+                "in another unit or not a number will be read as missing.",
+                name,
+                level="info",
+            )
     if analysis["unique_approximate"]:
         add(
             "approximate_unique",

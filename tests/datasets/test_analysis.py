@@ -353,6 +353,87 @@ def test_it_profiles_columns_exactly_as_the_training_container(tmp_path, content
     )
 
 
+def _cars_csv() -> bytes:
+    from tests.training_image.frames import used_cars
+
+    return used_cars(n=600).to_csv(index=False).encode()
+
+
+def _houses_csv() -> bytes:
+    from tests.training_image.frames import house_sales
+
+    houses = house_sales(n=600)
+    sold = houses["date"].str[:8].astype(int).where(houses.index % 9 != 0).astype("Int64")
+    return houses.assign(sold_on=sold).to_csv(index=False).encode()
+
+
+def _late_other_text_csv() -> bytes:
+    # kmpl on every one of the first 1,200 rows; then 10 % of the file is other text.
+    values = [f"{15 + i % 50 / 10:.1f} kmpl" for i in range(1200)] + ["not rated"] * 140
+    return pd.DataFrame({"mileage": values, "y": range(len(values))}).to_csv(index=False).encode()
+
+
+def _late_bad_dates_csv() -> bytes:
+    # Dates like 20141013 for the first 1,000 rows, then 8 % numbers that are no date.
+    days = pd.date_range("2014-01-01", periods=1000).strftime("%Y%m%d").astype(int).tolist()
+    values = days + [20141399] * 90
+    return pd.DataFrame({"sold_on": values, "y": range(len(values))}).to_csv(index=False).encode()
+
+
+UNIT_AND_DATE_FILES = {
+    "used-cars": _cars_csv,
+    "house-sales": _houses_csv,
+    "late-other-text": _late_other_text_csv,
+    "late-bad-dates": _late_bad_dates_csv,
+}
+
+
+@pytest.mark.parametrize("blocks", [{}, SMALL], ids=["one-chunk", "4k-chunks"])
+@pytest.mark.parametrize("name", sorted(UNIT_AND_DATE_FILES))
+def test_it_reads_units_and_compact_dates_exactly_as_the_training_container(tmp_path, name, blocks):
+    from training_image import data
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(UNIT_AND_DATE_FILES[name]())
+    frame = data.load_csv(path)
+    container = data.profile_frame(frame)
+    analysis = analyze_csv(path, **blocks)
+    for column in analysis["columns"]:
+        info = container[column["name"]]
+        profile = info.profile
+        assert column["family"] == profile.family, column["name"]
+        assert column["kind"] == info.kind, column["name"]
+        assert column["missing"] == profile.n_missing, column["name"]
+        assert column["unique"] == profile.n_unique, column["name"]
+        assert column.get("unit") == profile.unit, column["name"]
+        assert column.get("date_format") == info.datetime_format, column["name"]
+        if profile.unit is not None:
+            numbers = frame[column["name"]].dropna()
+            assert column["min"] == numbers.min() and column["max"] == numbers.max()
+            assert column["mean"] == pytest.approx(numbers.mean(), rel=1e-12)
+            assert column["all_integral"] == profile.all_integral
+
+
+def test_it_shows_numbers_with_a_unit_and_what_did_not_read():
+    columns_ = by_name(analyze(_cars_csv()))
+
+    assert columns_["engine"]["kind"] == "numeric" and columns_["engine"]["unit"] == "CC"
+    assert columns_["engine"]["all_integral"] is True
+    assert columns_["mileage"]["unit"] == "kmpl"
+    assert columns_["mileage"]["invalid"] > 0  # the gas cars' km/kg
+    assert columns_["name"]["kind"] == "text"
+    assert "unit" not in columns_["torque"]
+    warning = next(w for w in analyze(_cars_csv())["warnings"] if w["code"] == "not_in_unit")
+    assert warning["column"] == "mileage"
+    assert "in another unit or not a number will be read as missing" in warning["message"]
+    assert by_name(analyze(_late_other_text_csv()))["mileage"]["family"] == "string"
+    late_dates = by_name(analyze(_late_bad_dates_csv()))["sold_on"]
+    assert (late_dates["family"], late_dates["kind"]) == ("integer", "integer")
+    houses = by_name(analyze(_houses_csv()))
+    assert (houses["date"]["kind"], houses["date"]["date_format"]) == ("datetime", "%Y%m%dT%H%M%S")
+    assert (houses["sold_on"]["kind"], houses["sold_on"]["date_format"]) == ("datetime", "%Y%m%d")
+
+
 def test_it_tries_the_same_date_formats_as_the_container():
     from training_image import data
 

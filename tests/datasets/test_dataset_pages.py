@@ -100,6 +100,21 @@ def test_it_pre_excludes_ids_and_constants_with_the_reason(alice_client, alice):
     assert "constant: a single value (or empty)" in body
 
 
+def test_it_shows_numbers_written_with_a_unit_and_compact_dates_as_the_model_reads_them(
+    alice_client, alice
+):
+    from tests.training_image.frames import house_sales, used_cars
+
+    cars = used_cars(n=300).assign(sold=house_sales(n=300)["date"])
+    dataset = analyzed(alice, cars.to_csv(index=False).encode(), "cars.csv")
+    body = alice_client.get(url("detail", dataset)).content.decode()
+    assert ">Numeric (unit: kmpl)<" in body
+    assert ">Numeric (unit: CC)<" in body
+    assert ">Numeric (unit: bhp)<" in body
+    assert body.count("(unit: ") == 3 * 2  # the target list and the columns table
+    assert "2014-05-0" in body  # the compact dates' range, as dates
+
+
 def test_it_preselects_a_target_given_in_the_query(alice_client, alice):
     dataset = analyzed(alice)
     body = alice_client.get(url("detail", dataset, target_column="petal width (cm)")).content

@@ -37,6 +37,15 @@ FEATURES = (
         datetime_format="%Y-%m-%d %H:%M",
         datetime_parts=("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch_days"),
     ),
+    FeatureSpec("mileage", "numeric", "numeric", ("f6_mileage",), unit="kmpl"),
+    FeatureSpec(
+        "sold",
+        "datetime",
+        "datetime",
+        tuple(f"f7_sold__{p}" for p in ("year", "month", "dayofweek", "epoch_days")),
+        datetime_format="%Y%m%d",
+        datetime_parts=("year", "month", "dayofweek", "epoch_days"),
+    ),
 )
 
 ROWS = [
@@ -47,6 +56,8 @@ ROWS = [
         "review": "Great VALUE",
         "joined": "2024-02-29 13:45",
         "plan": "gold",
+        "mileage": "23.4 kmpl",
+        "sold": "20141013",
     },
     {
         "age": "41",
@@ -55,10 +66,39 @@ ROWS = [
         "review": "ok",
         "joined": "1999-12-31 23:59",
         "plan": " silver ",
+        "mileage": "18KMPL",
+        "sold": 20150101,
     },
-    {"age": None, "member": None, "city": None, "review": None, "joined": None, "plan": None},
-    {"age": "", "member": True, "city": "", "review": "", "joined": "", "plan": "NA"},
-    {"age": " 7.5 ", "member": "Yes", "city": "NaN", "review": 12, "joined": "?", "plan": 3},
+    {
+        "age": None,
+        "member": None,
+        "city": None,
+        "review": None,
+        "joined": None,
+        "plan": None,
+        "mileage": None,
+        "sold": None,
+    },
+    {
+        "age": "",
+        "member": True,
+        "city": "",
+        "review": "",
+        "joined": "",
+        "plan": "NA",
+        "mileage": "",
+        "sold": "",
+    },
+    {
+        "age": " 7.5 ",
+        "member": "Yes",
+        "city": "NaN",
+        "review": 12,
+        "joined": "?",
+        "plan": 3,
+        "mileage": 21.5,
+        "sold": "?",
+    },
 ]
 
 
@@ -98,8 +138,8 @@ def test_it_lists_missing_features_like_the_reference(spec):
     model_spec, _ = spec
     with pytest.raises(InvalidInput) as error:
         inference.build_inputs(model_spec, {"age": 3, "city": "Paris"})
-    assert (
-        error.value.message == "Missing required features: ['member', 'review', 'plan', 'joined']"
+    assert error.value.message == (
+        "Missing required features: ['member', 'review', 'plan', 'joined', 'mileage', 'sold']"
     )
 
 
@@ -118,6 +158,42 @@ def test_it_refuses_a_date_in_another_format(spec):
         inference.build_inputs(model_spec, {**ROWS[0], "joined": "29/02/2024"})
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Cannot convert 'abc' to number for feature 'mileage' (expected a number in kmpl"),
+        ("17.3 km/kg", "'17.3 km/kg' is not in kmpl, the unit of feature 'mileage'"),
+        ("23.4 kmpl!", "like 12 kmpl"),
+        (True, "Cannot convert 'true' to number for feature 'mileage'"),
+    ],
+)
+def test_it_refuses_other_text_or_another_unit_for_a_number_with_a_unit(spec, value, message):
+    model_spec, _ = spec
+    with pytest.raises(InvalidInput) as error:
+        inference.build_inputs(model_spec, {**ROWS[0], "mileage": value})
+    assert message in error.value.message
+    assert error.value.extra["expected"] == "a number in kmpl"
+
+
+def test_it_refuses_a_compact_date_that_is_no_date(spec):
+    model_spec, _ = spec
+    with pytest.raises(InvalidInput, match=r"expected like 20240301, format %Y%m%d"):
+        inference.build_inputs(model_spec, {**ROWS[0], "sold": 20141313})
+
+
+def test_the_row_check_names_every_bad_value_with_its_code(spec):
+    model_spec, _ = spec
+    errors, warnings = inference.check_row(
+        model_spec, {**ROWS[0], "mileage": "17.3 km/kg", "age": "old", "sold": "2014-10-13"}
+    )
+    assert {(p.feature, p.code) for p in errors} == {
+        ("age", "wrong_type"),
+        ("mileage", "wrong_unit"),
+        ("sold", "not_a_date"),
+    }
+    assert next(p for p in errors if p.feature == "mileage").expected == "a number in kmpl"
+
+
 def test_the_card_gives_form_fields_with_choices_and_ranges(spec):
     model_spec, _ = spec
     by_name = {f.column: f for f in model_spec.features}
@@ -128,6 +204,9 @@ def test_the_card_gives_form_fields_with_choices_and_ranges(spec):
     assert by_name["member"].input_type == "select"
     assert by_name["joined"].input_type == "date"
     assert by_name["joined"].datetime_format == "%Y-%m-%d %H:%M"
+    assert by_name["mileage"].unit == "kmpl" and by_name["mileage"].input_type == "number"
+    assert (by_name["mileage"].minimum, by_name["mileage"].maximum) == (18.0, 23.4)
+    assert by_name["sold"].datetime_format == "%Y%m%d"
 
 
 def test_training_and_serving_read_a_csv_file_the_same_way(tmp_path, spec):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.training_image import frames
-from training_image.data import load_csv, profile_frame
+from training_image.data import load_csv, normalise_frame, profile_frame
 from training_image.detection import Family, Kind
 from training_image.errors import DataError
 
@@ -125,6 +125,74 @@ def test_it_detects_date_formats_a_server_can_parse(values, fmt):
 
     assert infos["when"].datetime_format == fmt
     assert dt.datetime.strptime(values[0], fmt)  # the standard library agrees
+
+
+# --------------------------------------------------------------------------- units, compact dates
+
+
+def test_it_reads_numbers_written_with_a_unit_as_numbers_and_records_the_unit(tmp_path):
+    path = tmp_path / "cars.csv"
+    frames.used_cars(n=400).to_csv(path, index=False)
+
+    df = load_csv(path)
+    infos = profile_frame(df)
+
+    assert df.attrs["units"] == {"mileage": "kmpl", "engine": "CC", "max_power": "bhp"}
+    raw = frames.used_cars(n=400)
+    assert df["engine"].iloc[1] == float(raw["engine"].iloc[1].removesuffix(" CC"))
+    for column, unit in df.attrs["units"].items():
+        assert df[column].dtype == "float64"
+        assert infos[column].profile.family == Family.FLOAT
+        assert infos[column].kind == Kind.NUMERIC
+        assert infos[column].profile.unit == unit
+    # The few gas cars' "26.6 km/kg" are in another unit: missing, like the blank cells.
+    other_unit = raw["mileage"].str.endswith("km/kg", na=False)
+    assert other_unit.sum() > 0
+    assert df["mileage"][other_unit].isna().all()
+    assert df["mileage"].isna().sum() == other_unit.sum() + raw["mileage"].isna().sum()
+    # Messy text stays text; the many-valued names are split into words.
+    assert infos["torque"].profile.family == Family.STRING and infos["torque"].profile.unit is None
+    assert infos["name"].kind == Kind.TEXT
+
+
+def test_it_keeps_a_column_as_text_when_too_many_values_further_down_are_not_in_the_unit():
+    import pandas as pd
+
+    # The first 1,000 values say kmpl; over the whole column, 10 % are other text.
+    values = [f"{15 + i % 50 / 10:.1f} kmpl" for i in range(1000)] + ["n/a yet"] * 112
+    df = normalise_frame(pd.DataFrame({"mileage": values, "y": range(len(values))}))
+
+    assert df.attrs["units"] == {}
+    assert df["mileage"].iloc[0] == "15.0 kmpl"
+    assert profile_frame(df)["mileage"].profile.family == Family.STRING
+
+
+def test_it_reads_compact_dates_as_dates(tmp_path):
+    path = tmp_path / "houses.csv"
+    houses = frames.house_sales(n=300)
+    sold_on = houses["date"].str[:8].astype(int).where(houses.index % 7 != 0).astype("Int64")
+    houses.assign(sold_on=sold_on).to_csv(path, index=False)
+
+    infos = profile_frame(load_csv(path))
+
+    assert infos["date"].kind == Kind.DATETIME
+    assert infos["date"].datetime_format == "%Y%m%dT%H%M%S"
+    # Whole numbers of eight digits (with gaps, so read as floats) that are dates.
+    assert infos["sold_on"].kind == Kind.DATETIME
+    assert infos["sold_on"].datetime_format == "%Y%m%d"
+    assert infos["sold_on"].profile.n_missing == 43
+    # Other whole numbers stay numbers: a zip code, a year.
+    assert infos["zipcode"].kind == Kind.INTEGER
+    assert infos["yr_built"].kind == Kind.INTEGER
+
+
+def test_it_keeps_eight_digit_numbers_that_are_not_dates_as_numbers():
+    import pandas as pd
+
+    codes = [20_000_000 + i * 5003 for i in range(200)]  # in the range, mostly no valid date
+    infos = profile_frame(normalise_frame(pd.DataFrame({"code": codes, "y": range(200)})))
+
+    assert infos["code"].profile.family == Family.INTEGER
 
 
 @pytest.mark.extended

@@ -111,3 +111,108 @@ def test_training_reads_columns_leniently_and_serving_strictly():
     with pytest.raises(rule.RowProblem) as problem:
         rule.prepare_column(feature, ["1", "oops"], strict=True)
     assert problem.value.row == 1
+
+
+# --------------------------------------------------------------------------- numbers with a unit
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "phrase"),
+    [
+        ("abc", "wrong_type", "Cannot convert 'abc' to number for feature 'mileage' (expected "),
+        ("17.3 km/kg", "wrong_unit", "'17.3 km/kg' is not in kmpl, the unit of feature 'mileage'"),
+        ("23.4 kmpl extra", "wrong_type", "like 12 kmpl"),
+        ("kmpl", "wrong_type", "expected a number in kmpl"),
+        ("$23.4", "wrong_unit", "send the number in kmpl"),
+        ("1e999 kmpl", "wrong_type", "Cannot convert"),
+        ("inf", "not_finite", "finite number"),
+        (True, "wrong_type", "Cannot convert 'true'"),
+        (["23.4 kmpl"], "wrong_type", "Cannot convert"),
+    ],
+)
+def test_a_number_with_a_unit_refuses_other_text_and_other_units(value, code, phrase):
+    with pytest.raises(rule.ValueProblem) as problem:
+        rule.read_number(value, "mileage", "kmpl")
+    assert problem.value.code == code
+    assert phrase in problem.value.message
+    if code != "not_finite":
+        assert problem.value.expected == "a number in kmpl"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        ("23.4 kmpl", "kmpl", 23.4),
+        ("23.4kmpl", "kmpl", 23.4),
+        (" 23.4 KMPL ", "kmpl", 23.4),
+        ("23.4", "kmpl", 23.4),
+        (23.4, "kmpl", 23.4),
+        ("1248 cc", "CC", 1248.0),
+        ("-3.5 kg", "kg", -3.5),
+        ("17.3 km/kg", "km/kg", 17.3),
+        ("$1200", "$", 1200.0),
+        ("€ 12.50", "€", 12.5),
+        ("12%", "%", 12.0),
+        ("12 %", "%", 12.0),
+    ],
+)
+def test_a_number_with_a_unit_reads_the_number_with_or_without_the_unit(value, unit, expected):
+    assert rule.read_number(value, "x", unit) == pytest.approx(expected)
+
+
+def test_a_column_without_a_unit_refuses_a_number_with_one():
+    with pytest.raises(rule.ValueProblem) as problem:
+        rule.read_number("23.4 kmpl", "x")
+    assert problem.value.code == "wrong_type"
+    assert problem.value.message == "Cannot convert '23.4 kmpl' to number for feature 'x'"
+
+
+def test_check_value_names_the_unit_a_served_value_must_have():
+    error, warning = rule.check_value(
+        column="engine", encoding="numeric", value="1.2 L", unit="CC", minimum=600, maximum=3000
+    )
+    assert warning is None
+    assert error.code == "wrong_unit" and error.expected == "a number in CC"
+    assert "like 12 CC" in error.message
+    error, warning = rule.check_value(
+        column="engine", encoding="numeric", value="4500 CC", unit="CC", minimum=600, maximum=3000
+    )
+    assert error is None and warning.code == "out_of_range"
+
+
+def test_a_unit_column_reads_leniently_in_training_and_strictly_when_served():
+    feature = rule.FeatureSpec("mileage", "numeric", "numeric", ("f0_mileage",), unit="kmpl")
+    values = ["23.4 kmpl", "17.3 km/kg", None, "19", 21.5, "abc"]
+    numbers = rule.prepare_column(feature, values, strict=False)[0]
+    assert numbers[0] == 23.4 and numbers[3] == 19.0 and numbers[4] == 21.5
+    assert all(math.isnan(numbers[i]) for i in (1, 2, 5))
+    with pytest.raises(rule.RowProblem) as problem:
+        rule.prepare_column(feature, values, strict=True)
+    assert problem.value.row == 1 and problem.value.problem.code == "wrong_unit"
+
+
+# --------------------------------------------------------------------------- compact dates
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt"),
+    [
+        ("20141013T000000", "%Y%m%dT%H%M%S"),
+        ("20141013", "%Y%m%d"),
+        (20141013, "%Y%m%d"),
+        (20141013.0, "%Y%m%d"),  # a column of whole numbers with gaps is read as floats
+    ],
+)
+def test_compact_dates_read_as_dates(value, fmt):
+    assert rule.read_datetime(value, "date", fmt) == dt.datetime(2014, 10, 13)
+
+
+@pytest.mark.parametrize("value", ["2014-10-13", 20141313, 20141013.5, True, "20141013 000000"])
+def test_compact_dates_refuse_other_values(value):
+    fmt = "%Y%m%dT%H%M%S" if isinstance(value, str) and "T" in value else "%Y%m%d"
+    with pytest.raises(rule.ValueProblem) as problem:
+        rule.read_datetime(value, "date", fmt)
+    assert problem.value.code == "not_a_date"
+    assert "expected like 20240301" in problem.value.message or "format %Y%m%dT" in (
+        problem.value.message
+    )
