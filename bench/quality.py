@@ -174,13 +174,15 @@ def score_model(model: Any, test: pd.DataFrame, target: str, task: str) -> float
 
 
 def fit_ours(train: pd.DataFrame, target: str, task: str, budget: float, out_dir: Path) -> Any:
-    """Our product pipeline, with the task given (as a user overriding detection would)."""
+    """Our product pipeline, told the task and the metric the table scores (as AutoGluon is, and
+    as a user choosing them on the configure page would)."""
     from training_image.pipeline import train_frame
 
     return train_frame(
         train,
         target,
         problem_type=task,
+        metric=TASK_METRICS[task],
         time_budget=budget,
         seed=OUR_SEED,
         out_dir=out_dir,
@@ -235,7 +237,7 @@ def run_autogluon(train: pd.DataFrame, test: pd.DataFrame, spec: dict[str, Any])
     from autogluon.tabular import TabularPredictor
 
     target, task, budget = spec["target"], spec["task"], spec["budget"]
-    eval_metric = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}[task]
+    eval_metric = TASK_METRICS[task]
     with tempfile.TemporaryDirectory(prefix="bench-autogluon-") as path:
         started = time.perf_counter()
         predictor = TabularPredictor(

@@ -485,11 +485,11 @@ def _split_and_encode(state: RunState) -> None:
         )
     y_train = y[train_idx]
     weights = None
-    # Imbalanced classes get balanced weights by default; log loss keeps the plain ones, as
-    # reweighting would skew the probabilities it scores.
+    # Imbalanced classes get balanced weights for the metrics that reward the rare classes
+    # (contract.CLASS_WEIGHTED_METRICS: the F1 scores, the default on imbalanced data).
     if (
         classification
-        and state.metric != "log_loss"
+        and state.metric in contract.CLASS_WEIGHTED_METRICS
         and contract.is_imbalanced(np.bincount(y_train))
     ):
         weights = balanced_weights(y_train)

@@ -163,3 +163,19 @@ def test_training_weights_imbalanced_classes_and_reports_it():
     result = train_frame(frame, "fraud", time_budget=3, seed=0, reports=False, estimators=["lgbm"])
     assert result.metric == "f1"
     assert result.evaluation["class_weighting"] == "balanced"
+
+
+@pytest.mark.parametrize(("metric", "weighting"), [("accuracy", None), ("roc_auc", None)])
+def test_a_metric_that_counts_every_row_alike_trains_unweighted(metric, weighting):
+    """Balanced weights serve the F1 scores; for accuracy they trade common-class hits for
+    rare ones, and ranking metrics barely move (contract.CLASS_WEIGHTED_METRICS)."""
+    from training_image.pipeline import train_frame
+
+    frame = pd.read_csv(__import__("io").BytesIO(fraud_csv(rows=300))).drop(
+        columns=["refund_issued"]
+    )
+    result = train_frame(
+        frame, "fraud", metric=metric, time_budget=3, seed=0, reports=False, estimators=["lgbm"]
+    )
+    assert result.metric == metric
+    assert result.evaluation["class_weighting"] is weighting
