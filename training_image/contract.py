@@ -657,6 +657,13 @@ class HistoryPoint(TypedDict):
     score: float
 
 
+class TargetTransform(TypedDict):
+    transform: str | None  # "log1p" or None
+    reason: str
+    r2_raw: float | None  # the quick check's R² learning y
+    r2_log: float | None  # and learning log(1 + y), both in y's units
+
+
 class Evaluation(TypedDict):
     """evaluation.json. A None or empty value in a record means "not recorded" (written before
     the key existed); the container always writes every key with its value."""
@@ -684,6 +691,9 @@ class Evaluation(TypedDict):
     search: SearchSummary | None
     ensemble: EnsembleSummary | None
     class_weighting: str | None  # "balanced" or None
+    # Whether the target was learnt as log(1 + y), and the quick check that chose; None for a
+    # run from before the check.
+    target_transform: TargetTransform | None
     trained_on: str | None
     warnings: list[str]
     search_history: list[HistoryPoint]
@@ -794,6 +804,7 @@ _EVALUATION_UNRECORDED: dict[str, Any] = {
     "search": None,
     "ensemble": None,
     "class_weighting": None,
+    "target_transform": None,
     "trained_on": None,
     "warnings": [],
     "search_history": [],

@@ -184,15 +184,21 @@ def build_ensemble(
     task: str,
     n_jobs: int,
     rows: int | None = None,
+    target_transform: str | None = None,
 ) -> Any:
     """An unfitted soft-voting ensemble (sklearn, convertible to ONNX); one member: itself.
 
-    `rows`: how many rows it will be fitted on (see member_model).
+    `rows`: how many rows it will be fitted on (see member_model). `target_transform`: each
+    member learns log(1 + y) and predicts y, so the blend averages y as the search's
+    out-of-fold predictions did.
     """
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
+    from training_image.target_transform import wrap
+
     def model(candidate_id: str) -> Any:
-        return member_model(candidates[candidate_id], task=task, n_jobs=n_jobs, rows=rows)
+        member = member_model(candidates[candidate_id], task=task, n_jobs=n_jobs, rows=rows)
+        return wrap(member, target_transform)
 
     if len(weights) == 1:
         return model(next(iter(weights)))

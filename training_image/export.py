@@ -77,7 +77,8 @@ def _lightgbm_models(model: Any) -> list[Any]:
     inner = _inner_model(model)
     if isinstance(inner, LGBMModel):
         return [inner]
-    return [m for m in getattr(inner, "estimators_", []) if isinstance(m, LGBMModel)]
+    members = [learner(m) for m in getattr(inner, "estimators_", [])]
+    return [m for m in members if isinstance(m, LGBMModel)]
 
 
 def align_lightgbm_thresholds(model: Any) -> None:

@@ -149,6 +149,8 @@ class OutOfFoldMetric:
         n_classes: number of classes (0 for regression).
         learner_of: FLAML estimator class name -> learner name.
         X: the search rows' features (to recognise the validation rows of each call).
+        inverse: when the search learns a transform of the target (log(1 + y)), the function
+            back to the target's units: folds are scored and predictions kept in those.
     """
 
     def __init__(
@@ -160,10 +162,12 @@ class OutOfFoldMetric:
         n_classes: int,
         learner_of: dict[str, str],
         X: np.ndarray,
+        inverse: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.metric = metric
         self.plan = plan
-        self.y = y
+        self.inverse = inverse
+        self.y = y if inverse is None else inverse(y)
         self.n_classes = n_classes
         self.learner_of = learner_of
         self.tie_break = TieBreakMetric(metric, len(y)) if metric in TIE_BROKEN else None
@@ -202,6 +206,8 @@ class OutOfFoldMetric:
         fit_seconds = started - self._last_call
         prediction = self._predict(estimator, X_val)
         y_true = np.asarray(y_val)
+        if self.inverse is not None:
+            prediction, y_true = self.inverse(prediction), self.inverse(y_true)
         try:
             value = score(self.metric, y_true, prediction)
         except ValueError:

@@ -150,6 +150,7 @@ class RunSettings:
     refit_all: bool = True
     reports: bool = True
     converge: bool = True
+    log_target: bool = True
 
 
 class _Files:
@@ -245,6 +246,7 @@ class RunState:
     estimators: tuple[str, ...] = field(init=False)
     plan: Any = field(init=False)  # preprocess.FeaturePlan
     split: Split = field(init=False)
+    target_scale: Any = field(init=False)  # target_transform.TargetChoice
     search: Any = field(init=False)  # search.SearchResult
     choice: ModelChoice = field(init=False)
     fitted: Fitted = field(init=False)
@@ -322,6 +324,7 @@ def train_frame(
     refit_all: bool = True,
     reports: bool = True,
     converge: bool = True,
+    log_target: bool = True,
 ) -> TrainResult:
     """Train, evaluate and export a model for `target` from the rows of `df`.
 
@@ -352,6 +355,8 @@ def train_frame(
         refit_all: refit the chosen model on all rows (train + test) after evaluating it.
         reports: render the EDA and training reports (needs `training_image.report`).
         converge: stop the search early once it has converged.
+        log_target: learn a right-skewed positive regression target as log(1 + y) where a
+            quick check says it wins (`target_transform`); False never does.
 
     Returns:
         The fitted model with its evaluation, model card and artifacts.
@@ -375,6 +380,7 @@ def train_frame(
         refit_all=refit_all,
         reports=reports,
         converge=converge,
+        log_target=log_target,
     )
     started = time.monotonic() if started is None else started
     clock = _Clock(started, started + settings.time_budget, metric, progress)
@@ -382,6 +388,7 @@ def train_frame(
     _profile(state, df)
     _prepare_target(state)
     _split_and_encode(state)
+    _choose_target_scale(state)
     _search(state)
     _choose_model(state)
     _refit(state)
@@ -505,6 +512,24 @@ def _split_and_encode(state: RunState) -> None:
     )
 
 
+def _choose_target_scale(state: RunState) -> None:
+    """Learn a skewed positive regression target as log(1 + y) when a quick check in y's own
+    units says it wins (`target_transform.choose`)."""
+    from training_image import target_transform
+
+    if state.problem_type != "regression" or not state.settings.log_target:
+        reason = "classification" if state.classification else "turned off"
+        state.target_scale = target_transform.TargetChoice(None, reason)
+        return
+    state.clock.report("Checking whether the target is better learnt on a log scale")
+    state.target_scale = target_transform.choose(
+        state.split.encoder.encoded,
+        state.split.y_train,
+        seed=state.settings.seed,
+        n_jobs=state.split.n_jobs,
+    )
+
+
 def _search(state: RunState) -> None:
     """Search learners and hyperparameters, leaving room in the budget for what follows."""
     from training_image import ensemble as ensemble_lib
@@ -548,6 +573,7 @@ def _search(state: RunState) -> None:
         reserve=reserve,
         on_trial=on_trial,
         converge=settings.converge,
+        target_transform=state.target_scale.transform,
     )
     on_trial(_final_state(state.search))
     state.cut.extend(state.search.cut)
@@ -598,6 +624,7 @@ def _new_model(state: RunState, n_rows: int) -> Any:
         task=state.problem_type,
         n_jobs=state.split.n_jobs,
         rows=n_rows,
+        target_transform=state.target_scale.transform,
     )
     return preprocess.DecodedClassifier(model) if state.classification else model
 
@@ -806,6 +833,7 @@ def _evaluation(state: RunState) -> contract.Evaluation:
             "single_score": choice.ensemble.single_score,
         },
         "class_weighting": "balanced" if split.weights is not None else None,
+        "target_transform": state.target_scale.as_dict(),
         "trained_on": state.fitted.trained_on,
         "warnings": state.warnings,
         "search_history": result.history(),

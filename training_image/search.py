@@ -480,6 +480,10 @@ class _SearchRun:
     converge: bool
     started: float
     time_budget: float
+    # The values `y` stands for, when the search learns a transform of them (log(1 + y)):
+    # every score and recorded prediction is in these units.
+    y_units: np.ndarray | None = None
+    inverse: Callable[[np.ndarray], np.ndarray] | None = None
     plan: FoldPlan = field(init=False)
     recorder: OutOfFoldMetric = field(init=False)
     starts: dict[str, list[dict[str, Any]]] = field(init=False)  # learner -> starting points
@@ -508,6 +512,7 @@ def run_search(
     reserve: Callable[[list[Candidate], FoldPlan], float] | None = None,
     on_trial: Callable[[SearchState], None] | None = None,
     converge: bool = True,
+    target_transform: str | None = None,
 ) -> SearchResult:
     """Search models and hyperparameters on encoded features `X` and label codes / values `y`.
 
@@ -527,6 +532,8 @@ def run_search(
         on_trial: called (from a monitor thread) after each finished trial; an exception it
             raises stops the search and is raised again from here.
         converge: stop early once the search has converged.
+        target_transform: "log1p" to learn log(1 + y) (`target_transform.choose`); the
+            folds are still scored, and the predictions kept, in y's own units.
 
     Returns:
         The best configuration per learner, the candidates with their out-of-fold
@@ -538,9 +545,12 @@ def run_search(
     started = time.monotonic()
     if deadline is not None:
         time_budget = max(1.0, min(time_budget, deadline - started))
+    logged = target_transform == "log1p"
     run = _SearchRun(
         X=X,
-        y=y,
+        y=np.log1p(y) if logged else y,
+        y_units=y if logged else None,
+        inverse=np.expm1 if logged else None,
         task=task,
         metric=metric,
         seed=seed,
@@ -567,6 +577,7 @@ def _plan_search(run: _SearchRun) -> None:
         n_classes=int(run.y.max()) + 1 if run.classification else 0,
         learner_of=LEARNER_OF,
         X=run.X,
+        inverse=run.inverse,
     )
     run.starts = affordable_configs(
         zero_shot_configs(run.task, run.X, run.y, run.estimators),
@@ -712,7 +723,7 @@ def _search_result(run: _SearchRun) -> SearchResult:
         scores={name: t.score for name, t in best_by_learner.items()},
         trials=state.trials,
         plan=plan,
-        y=run.y,
+        y=run.y if run.y_units is None else run.y_units,
         stopped=stopped,
         seconds=seconds,
         candidates=candidates,
