@@ -149,6 +149,8 @@ class OutOfFoldMetric:
         n_classes: number of classes (0 for regression).
         learner_of: FLAML estimator class name -> learner name.
         X: the search rows' features (to recognise the validation rows of each call).
+        clock: the run's clock (`time.monotonic`; a test may pass a slower one): it times
+            each fold's fit.
     """
 
     def __init__(
@@ -160,8 +162,10 @@ class OutOfFoldMetric:
         n_classes: int,
         learner_of: dict[str, str],
         X: np.ndarray,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metric = metric
+        self.clock = clock
         self.plan = plan
         self.y = y
         self.n_classes = n_classes
@@ -176,11 +180,11 @@ class OutOfFoldMetric:
         self.position[self.evaluated] = np.arange(len(self.evaluated))
         self.kept: dict[str, list[Candidate]] = {}
         self.finished = 0
-        # Called with each finished candidate, in FLAML's thread before its next trial starts
-        # (the search's convergence rule: it sees every trial at the same point, run after run).
+        # Called with each finished candidate (once kept), in FLAML's thread before its next
+        # trial starts: the search's convergence rule and time cap see every trial there.
         self.on_finished: Callable[[Candidate], None] | None = None
         self._pending: _Pending | None = None
-        self._last_call = time.monotonic()
+        self._last_call = clock()
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- FLAML's metric API
@@ -198,7 +202,7 @@ class OutOfFoldMetric:
         config: Any = None,
         *args: Any,
     ) -> tuple[float, dict[str, float]]:
-        started = time.monotonic()
+        started = self.clock()
         fit_seconds = started - self._last_call
         prediction = self._predict(estimator, X_val)
         y_true = np.asarray(y_val)
@@ -220,7 +224,7 @@ class OutOfFoldMetric:
             self._record(X_val, y_train, estimator, config, prediction, fit_seconds)
         except Exception:  # recording is an optimisation; never fail the trial
             self._pending = None
-        self._last_call = time.monotonic()
+        self._last_call = self.clock()
         return loss, logged
 
     # ---------------------------------------------------------------- recording
@@ -313,15 +317,14 @@ class OutOfFoldMetric:
             predictions=predictions,
             trial=self.finished,
         )
-        if self.on_finished is not None:
-            self.on_finished(candidate)
         with self._lock:
             kept = self.kept.setdefault(pending.estimator, [])
-            if any(_same(c.model, candidate.model) for c in kept):
-                return
-            kept.append(candidate)
-            kept.sort(key=lambda c: c.score, reverse=self.metric not in LOWER_IS_BETTER)
-            del kept[KEEP_PER_LEARNER:]
+            if not any(_same(c.model, candidate.model) for c in kept):
+                kept.append(candidate)
+                kept.sort(key=lambda c: c.score, reverse=self.metric not in LOWER_IS_BETTER)
+                del kept[KEEP_PER_LEARNER:]
+        if self.on_finished is not None:
+            self.on_finished(candidate)
 
     # ---------------------------------------------------------------- results
 

@@ -324,3 +324,24 @@ def test_it_says_what_the_time_budget_cut_from_the_plan(cancer):
         f"search: the time budget ended it after {result.n_trials} of up to "
         f"{result.planned_trials} planned trials, before it converged"
     ]
+
+
+def test_it_ends_the_search_between_trials_when_the_next_would_not_finish_in_time():
+    from types import SimpleNamespace
+
+    from tests.training_image.test_budget import FakeClock
+
+    clock = FakeClock(0.0)
+    run = SimpleNamespace(clock=clock, fit_started=0.0, end=lambda: 10.0)
+    automl = SimpleNamespace(_state=SimpleNamespace(time_budget=60.0))  # FLAML's, as it reads it
+    cap = search._Cap(automl, run, window=2)
+
+    for finished in (3.0, 6.0):  # two trials of 3 s: the next one ends by 9 s
+        clock.now = finished
+        cap(None)
+    assert cap.reason is None and automl._state.time_budget == 60.0
+    clock.now = 8.0  # the last two took 3 s and 2 s: the next one would end at 10.5 s
+    cap(None)
+
+    assert cap.reason == "time"
+    assert automl._state.time_budget < 1e-6  # FLAML ends its search before another trial
