@@ -1,16 +1,23 @@
 """How the time budget is shared: the search gets what is left after everything else.
 
-The search stops early enough to leave room for the model-dependent work after it (fitting
-the chosen model on the training rows, again on all rows, and its ONNX export) and a fixed
-share for evaluation, pickling and reports. The model-dependent part is estimated from what
-the search measured for each candidate: its fitting time and its tree nodes.
+The budget is a promise: the whole job ends within it (plus PLAN_GRACE_SHARE, and a margin
+for estimates that run high or low), also on a machine other work slows down. So every
+decision is taken on time measured as the run goes, never on an estimate made at its start:
+the search stops early enough to leave room for the work after it (fitting the chosen model
+on the training rows, again on all rows, its ONNX export, evaluation, pickling and
+reports), and that room is re-estimated after every trial. The fits are the search's own,
+measured on its folds and scaled to the refit's rows; what cannot be measured before it runs
+(the ONNX export, from the model's tree nodes; the evaluation and pickling, a fixed part)
+is scaled by the machine's contention measured over the run so far (`Contention`); the
+training report takes what the EDA report took.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 # Seconds kept free after the search for evaluation, the leakage check, pickling and reports,
@@ -95,12 +102,23 @@ def member_seconds(member: Member, *, refit_all: bool) -> float:
     return fits + export_seconds(member)
 
 
-def final_model_seconds(members: Sequence[Member], *, refit_all: bool) -> float:
-    """Model-dependent seconds after the search for a model made of `members` (measured: its
-    fits take what the search's fits took)."""
+def final_model_seconds(
+    members: Sequence[Member], *, refit_all: bool, contention: float = 1.0
+) -> float:
+    """Model-dependent seconds after the search for a model made of `members`: its fits take
+    what the search measured them to take (at the machine's pace), its export the estimate
+    from its nodes times the `contention` measured now."""
     if not members:
         return 0.0
-    return EXPORT_BASE_SECONDS + sum(member_seconds(m, refit_all=refit_all) for m in members)
+    fits = 1.0 + (ALL_ROWS_FACTOR if refit_all else 0.0)
+    return sum(m.fit_seconds * fits for m in members) + export_estimate(members, contention)
+
+
+def export_estimate(members: Sequence[Member], contention: float = 1.0) -> float:
+    """Seconds to export a model made of `members` (from their nodes), at `contention`."""
+    if not members:
+        return 0.0
+    return (EXPORT_BASE_SECONDS + sum(export_seconds(m) for m in members)) * contention
 
 
 def planned_final_seconds(
@@ -130,3 +148,36 @@ def default_n_jobs(cells: int) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+# The most the contention may scale an estimate by (a machine this slow has other problems).
+MAX_CONTENTION = 5.0
+
+
+class Contention:
+    """How much slower than a quiet machine this process runs now: wall-clock seconds per
+    second of its own CPU time, over the run so far (1.0 on a quiet machine for the
+    single-threaded work estimated from constants; 2.5 when two busy processes beside it
+    share its core). Never below 1: a multi-threaded stretch spends more CPU than wall time.
+
+    Args:
+        clock: the run's wall clock (`time.monotonic`; a test may pass a slower one).
+        cpu: this process's CPU time (`time.process_time`).
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        cpu: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.clock = clock
+        self.cpu = cpu
+        self._wall0 = clock()
+        self._cpu0 = cpu()
+
+    def factor(self) -> float:
+        wall = self.clock() - self._wall0
+        cpu = self.cpu() - self._cpu0
+        if wall <= 0 or cpu <= 0:
+            return 1.0
+        return min(MAX_CONTENTION, max(1.0, wall / cpu))

@@ -6,7 +6,9 @@ column which predicts the target almost perfectly on its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,9 @@ RESIDUAL_POINTS = 500
 LEAKAGE_THRESHOLD = 0.98
 LEAKAGE_MAX_ROWS = 5_000
 LEAKAGE_MAX_COLUMNS = 60
+# Checked whatever the time left: the most important columns, where a leak shows first (a
+# column that gives the target away is what the model leans on most), at a few milliseconds.
+LEAKAGE_MIN_COLUMNS = 3
 
 
 def _thin(values: Sequence[float], limit: int) -> list[int]:
@@ -176,6 +181,13 @@ def feature_importance(model: Any, sources: Sequence[str]) -> list[dict[str, Any
 # --------------------------------------------------------------------------- leakage
 
 
+@dataclass
+class LeakageCheck:
+    warnings: list[dict[str, Any]]  # evaluation.json's `leakage_warnings`
+    checked: int  # columns checked
+    columns: int  # columns to check (more than `checked` when the deadline came first)
+
+
 def leakage_warnings(
     encoded: np.ndarray,
     y: np.ndarray,
@@ -184,13 +196,17 @@ def leakage_warnings(
     problem_type: str,
     seed: int,
     columns: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> LeakageCheck:
     """Columns that predict the target almost perfectly on their own (cross-validated).
 
     A one-column decision tree is scored with 3-fold cross-validation on at most
     LEAKAGE_MAX_ROWS training rows: ROC AUC (binary), balanced accuracy (multiclass) or R²
     (regression). A score at or above LEAKAGE_THRESHOLD earns a warning: such a column is
     often only known after the outcome (a leak), which makes the model useless in practice.
+    Columns are checked in the order given (most important first), past the first
+    LEAKAGE_MIN_COLUMNS only until `deadline` (a `clock()` value), when one is given.
     """
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -200,21 +216,25 @@ def leakage_warnings(
     if len(rows) > LEAKAGE_MAX_ROWS:
         rows = np.sort(rng.choice(rows, LEAKAGE_MAX_ROWS, replace=False))
     X, target = encoded[rows], y[rows]
+    source_array = np.asarray(sources, dtype=object)
+    names = list(dict.fromkeys(columns if columns is not None else sources))[:LEAKAGE_MAX_COLUMNS]
     if len(target) < 30:
-        return []
+        return LeakageCheck([], len(names), len(names))
     classification = problem_type != "regression"
     if classification and np.bincount(target).min() < 3:
-        return []
+        return LeakageCheck([], len(names), len(names))
     splitter = (
         StratifiedKFold(3, shuffle=True, random_state=seed)
         if classification
         else KFold(3, shuffle=True, random_state=seed)
     )
-    source_array = np.asarray(sources, dtype=object)
-    names = list(dict.fromkeys(columns if columns is not None else sources))[:LEAKAGE_MAX_COLUMNS]
     leaf = max(5, len(target) // 200)
     warnings_out = []
+    checked = 0
     for name in names:
+        if deadline is not None and checked >= LEAKAGE_MIN_COLUMNS and clock() >= deadline:
+            break
+        checked += 1
         idx = np.flatnonzero(source_array == name)
         if idx.size == 0:
             continue
@@ -249,4 +269,4 @@ def leakage_warnings(
                     ),
                 }
             )
-    return warnings_out
+    return LeakageCheck(warnings_out, checked, len(names))

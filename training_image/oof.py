@@ -151,6 +151,8 @@ class OutOfFoldMetric:
         X: the search rows' features (to recognise the validation rows of each call).
         inverse: when the search learns a transform of the target (log(1 + y)), the function
             back to the target's units: folds are scored and predictions kept in those.
+        clock: the run's clock (`time.monotonic`; a test may pass a slower one): it times
+            each fold's fit.
     """
 
     def __init__(
@@ -163,8 +165,10 @@ class OutOfFoldMetric:
         learner_of: dict[str, str],
         X: np.ndarray,
         inverse: Callable[[np.ndarray], np.ndarray] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metric = metric
+        self.clock = clock
         self.plan = plan
         self.inverse = inverse
         self.y = y if inverse is None else inverse(y)
@@ -180,11 +184,11 @@ class OutOfFoldMetric:
         self.position[self.evaluated] = np.arange(len(self.evaluated))
         self.kept: dict[str, list[Candidate]] = {}
         self.finished = 0
-        # Called with each finished candidate, in FLAML's thread before its next trial starts
-        # (the search's convergence rule: it sees every trial at the same point, run after run).
+        # Called with each finished candidate (once kept), in FLAML's thread before its next
+        # trial starts: the search's convergence rule and time cap see every trial there.
         self.on_finished: Callable[[Candidate], None] | None = None
         self._pending: _Pending | None = None
-        self._last_call = time.monotonic()
+        self._last_call = clock()
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- FLAML's metric API
@@ -202,7 +206,7 @@ class OutOfFoldMetric:
         config: Any = None,
         *args: Any,
     ) -> tuple[float, dict[str, float]]:
-        started = time.monotonic()
+        started = self.clock()
         fit_seconds = started - self._last_call
         prediction = self._predict(estimator, X_val)
         y_true = np.asarray(y_val)
@@ -226,7 +230,7 @@ class OutOfFoldMetric:
             self._record(X_val, y_train, estimator, config, prediction, fit_seconds)
         except Exception:  # recording is an optimisation; never fail the trial
             self._pending = None
-        self._last_call = time.monotonic()
+        self._last_call = self.clock()
         return loss, logged
 
     # ---------------------------------------------------------------- recording
@@ -319,15 +323,14 @@ class OutOfFoldMetric:
             predictions=predictions,
             trial=self.finished,
         )
-        if self.on_finished is not None:
-            self.on_finished(candidate)
         with self._lock:
             kept = self.kept.setdefault(pending.estimator, [])
-            if any(_same(c.model, candidate.model) for c in kept):
-                return
-            kept.append(candidate)
-            kept.sort(key=lambda c: c.score, reverse=self.metric not in LOWER_IS_BETTER)
-            del kept[KEEP_PER_LEARNER:]
+            if not any(_same(c.model, candidate.model) for c in kept):
+                kept.append(candidate)
+                kept.sort(key=lambda c: c.score, reverse=self.metric not in LOWER_IS_BETTER)
+                del kept[KEEP_PER_LEARNER:]
+        if self.on_finished is not None:
+            self.on_finished(candidate)
 
     # ---------------------------------------------------------------- results
 

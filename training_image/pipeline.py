@@ -26,7 +26,9 @@ from training_image.budget import (
     PLAN_GRACE_SHARE,
     RESERVE_BUDGET_SHARE,
     RESERVE_SECONDS,
+    Contention,
     default_n_jobs,
+    export_estimate,
     final_model_seconds,
     planned_final_seconds,
 )
@@ -69,28 +71,35 @@ class TrainResult:
 
 
 class _Clock:
-    """Phases, their durations and the progress messages that go with them."""
+    """Phases, their durations and the progress messages that go with them, on the run's
+    clock `now` (`time.monotonic`; a test may pass a slower one)."""
 
     def __init__(
-        self, started: float, deadline: float, metric: str | None, progress: ProgressCallback | None
+        self,
+        started: float,
+        deadline: float,
+        metric: str | None,
+        progress: ProgressCallback | None,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.started = started
         self.deadline = deadline
         self.metric = metric
         self.progress = progress
+        self.now = now
         self.phase: str = JobPhase.STARTING
-        self.phase_started = time.monotonic()
+        self.phase_started = now()
         self.timeline: dict[str, float] = {}
         self.search: dict[str, Any] = {}
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.now() - self.started
 
     def left(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - self.now()
 
     def enter(self, phase: str, message: str) -> None:
-        now = time.monotonic()
+        now = self.now()
         if self.phase != JobPhase.STARTING:
             self.timeline[self.phase] = round(
                 self.timeline.get(self.phase, 0.0) + now - self.phase_started, 3
@@ -239,6 +248,9 @@ class RunState:
     # data, settings and seed give the same model and scores).
     cut: list[str] = field(default_factory=list)
     report: Any = None  # training_image.report when reports are rendered
+    report_seconds: float = 0.0  # what the EDA report took: the training report's reserve
+    # The machine's contention from the search on (budget.Contention); until then, none.
+    meter: Contention | None = None
     df: pd.DataFrame = field(init=False)
     infos: dict[str, Any] = field(init=False)  # column -> data.ColumnInfo
     target: Any = field(init=False)  # target.Target
@@ -268,10 +280,16 @@ class RunState:
     def classification(self) -> bool:
         return self.problem_type != "regression"
 
+    def contention(self) -> float:
+        """How much slower than a quiet machine the run goes now (see budget.Contention)."""
+        return self.meter.factor() if self.meter is not None else 1.0
+
     @property
     def overhead(self) -> float:
-        """Seconds kept for evaluation, pickling and reports after the model-dependent work."""
-        return RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
+        """Seconds kept for evaluation, pickling and reports after the model-dependent work:
+        a fixed part (also the margin for the estimates), and what the EDA report took."""
+        fixed = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
+        return fixed + self.report_seconds
 
     @property
     def grace(self) -> float:
@@ -284,8 +302,10 @@ class RunState:
 
     def cost(self, members: Sequence[Any]) -> float:
         """Seconds to refit and export a model made of `members` (search.Candidate), from the
-        search's measured fits."""
-        return final_model_seconds(members, refit_all=self.settings.refit_all)
+        search's measured fits and the contention measured now."""
+        return final_model_seconds(
+            members, refit_all=self.settings.refit_all, contention=self.contention()
+        )
 
     def planned(self, members: Sequence[Any]) -> bool:
         """Whether an ensemble of `members` fits in its planned share of the budget (planned
@@ -325,6 +345,7 @@ def train_frame(
     reports: bool = True,
     converge: bool = True,
     log_target: bool = True,
+    clock: Callable[[], float] = time.monotonic,
 ) -> TrainResult:
     """Train, evaluate and export a model for `target` from the rows of `df`.
 
@@ -345,8 +366,8 @@ def train_frame(
         out_dir: when given, the artifacts are written there.
         on_artifact: called with (artifact name, path) after each artifact file is written.
         job_id: recorded in the model card.
-        started: `time.monotonic()` when the job started (defaults to now); the budget counts
-            from there.
+        started: `clock()` when the job started (defaults to now); the budget counts from
+            there.
         estimators: FLAML learners to search (default: lgbm, xgboost, rf, extra_tree, plus
             lassolars for regression and lrl2 for classification up to 10k rows).
         n_jobs: threads per model (default: one for small data, else the CPUs this process
@@ -357,6 +378,8 @@ def train_frame(
         converge: stop the search early once it has converged.
         log_target: learn a right-skewed positive regression target as log(1 + y) where a
             quick check says it wins (`target_transform`); False never does.
+        clock: the run's wall clock (`time.monotonic`); every decision on time reads it. A
+            test may pass one that runs faster than real time, as a slower machine would.
 
     Returns:
         The fitted model with its evaluation, model card and artifacts.
@@ -382,9 +405,9 @@ def train_frame(
         converge=converge,
         log_target=log_target,
     )
-    started = time.monotonic() if started is None else started
-    clock = _Clock(started, started + settings.time_budget, metric, progress)
-    state = RunState(settings, clock, _Files(out_dir, on_artifact))
+    started = clock() if started is None else started
+    run_clock = _Clock(started, started + settings.time_budget, metric, progress, clock)
+    state = RunState(settings, run_clock, _Files(out_dir, on_artifact))
     _profile(state, df)
     _prepare_target(state)
     _split_and_encode(state)
@@ -422,6 +445,7 @@ def _profile(state: RunState, df: pd.DataFrame) -> None:
     state.report = _report_module() if settings.reports else None
     report, infos = state.report, state.infos
     if report is not None:
+        rendering = state.clock.now()
         _render(
             state.warnings,
             "EDA report",
@@ -435,6 +459,8 @@ def _profile(state: RunState, df: pd.DataFrame) -> None:
                 ),
             ),
         )
+        # Rendered and uploaded like the training report will be: its measure for the plan.
+        state.report_seconds = state.clock.now() - rendering
 
 
 def _prepare_target(state: RunState) -> None:
@@ -558,6 +584,8 @@ def _search(state: RunState) -> None:
         clock.report(f"Trial {len(search_state.trials)}: best so far {label}")
 
     clock.enter(JobPhase.SEARCHING, "Searching models (zero-shot defaults first)")
+    # From here on the plan reads the machine's pace: the search is nothing but work.
+    state.meter = Contention(clock.now)
     state.search = search.run_search(
         split.encoder.encoded,
         y_train,
@@ -574,6 +602,7 @@ def _search(state: RunState) -> None:
         on_trial=on_trial,
         converge=settings.converge,
         target_transform=state.target_scale.transform,
+        clock=clock.now,
     )
     on_trial(_final_state(state.search))
     state.cut.extend(state.search.cut)
@@ -636,7 +665,7 @@ def _refit(state: RunState) -> None:
     split, classes, clock = state.split, state.target.classes, state.clock
     features = state.plan.features
     clock.enter(JobPhase.REFITTING, "Fitting the chosen model on the training rows")
-    t0 = time.monotonic()
+    t0 = clock.now()
     evaluated = preprocess.fit_pipeline(
         features,
         split.X_train,
@@ -644,18 +673,17 @@ def _refit(state: RunState) -> None:
         _new_model(state, len(split.train_idx)),
         sample_weight=split.weights,
     )
-    fit_seconds = time.monotonic() - t0
+    fit_seconds = clock.now() - t0
     export.align_lightgbm_thresholds(evaluated.pipeline.named_steps["model"])
     state.fitted = Fitted(evaluated, evaluated, "training rows (80 %)")
     if not (state.settings.refit_all and len(split.test_idx)):
         return
     # The test rows were only needed to measure the model; the shipped one learns from all.
     # The fit on all rows takes about ALL_ROWS_FACTOR times the one just measured; the
-    # export estimate stands (it counts tree nodes, not how busy the machine is).
-    members = state.choice.members
-    planned = sum(m.fit_seconds for m in members)
-    export_seconds = state.cost(members) - planned * (1.0 + ALL_ROWS_FACTOR)
-    needed = fit_seconds * ALL_ROWS_FACTOR + export_seconds
+    # export estimate counts tree nodes, at the contention measured now.
+    needed = fit_seconds * ALL_ROWS_FACTOR + export_estimate(
+        state.choice.members, state.contention()
+    )
     if needed >= state.time_left():
         state.warnings.append("No time was left to refit on all rows; the model uses 80 % of them.")
         state.cut.append("refit on all rows: no time was left, the model learned from 80 % of them")
@@ -700,14 +728,26 @@ def _evaluate(state: RunState) -> None:
     state.importance = evaluate.feature_importance(
         evaluated.pipeline.named_steps["model"], evaluated.sources
     )
-    state.leakage = evaluate.leakage_warnings(
+    # The check may take what the plan has left once the export, the fixed seconds for
+    # pickling and the training report are kept (it is part of the overhead's budget share).
+    kept = export_estimate(state.choice.members, state.contention())
+    kept += RESERVE_SECONDS + state.report_seconds
+    leakage = evaluate.leakage_warnings(
         split.encoder.encoded,
         split.y_train,
         split.encoder.sources,
         problem_type=state.problem_type,
         seed=seed,
         columns=[i["feature"] for i in state.importance] or state.plan.columns,
+        deadline=state.clock.deadline + state.grace - kept,
+        clock=state.clock.now,
     )
+    state.leakage = leakage.warnings
+    if leakage.checked < leakage.columns:
+        state.cut.append(
+            f"leakage check: {leakage.checked} of {leakage.columns} columns checked, "
+            "no time was left for the others"
+        )
 
 
 def _export(state: RunState) -> None:

@@ -478,23 +478,36 @@ class _SearchRun:
     sample_weight: np.ndarray | None
     deadline: float | None
     converge: bool
+    clock: Callable[[], float]
     started: float
     time_budget: float
     # The values `y` stands for, when the search learns a transform of them (log(1 + y)):
     # every score and recorded prediction is in these units.
     y_units: np.ndarray | None = None
     inverse: Callable[[np.ndarray], np.ndarray] | None = None
+    time_budget: float  # seconds from `fit_started`, once the search is planned
     plan: FoldPlan = field(init=False)
+    fit_started: float = field(init=False)  # when FLAML's search started
     recorder: OutOfFoldMetric = field(init=False)
     starts: dict[str, list[dict[str, Any]]] = field(init=False)  # learner -> starting points
     order: list[str] = field(init=False)  # the learners, in turn
     planned_trials: int = field(init=False)
     monitor: _Monitor = field(init=False)
     convergence: _Convergence = field(init=False)
+    cap: _Cap = field(init=False)
+    reserve: Callable[[], float] | None = None  # seconds to keep free before the deadline
 
     @property
     def classification(self) -> bool:
         return self.task != "regression"
+
+    def end(self) -> float:
+        """When the search must end (`clock()`): its budget, or earlier to keep the reserve
+        free before the deadline (re-estimated from what the trials measured so far)."""
+        end = self.fit_started + self.time_budget
+        if self.deadline is None:
+            return end
+        return min(end, self.deadline - (self.reserve() if self.reserve is not None else 0.0))
 
 
 def run_search(
@@ -513,6 +526,7 @@ def run_search(
     on_trial: Callable[[SearchState], None] | None = None,
     converge: bool = True,
     target_transform: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SearchResult:
     """Search models and hyperparameters on encoded features `X` and label codes / values `y`.
 
@@ -526,7 +540,7 @@ def run_search(
         n_jobs: threads per model.
         estimators: FLAML learner names to try.
         sample_weight: per-row weights (class balancing), or None.
-        deadline: `time.monotonic()` value the search must leave room before.
+        deadline: `clock()` value the search must leave room before.
         reserve: seconds to keep free before `deadline`, given the candidates so far (best
             first) and the folds their predictions are on.
         on_trial: called (from a monitor thread) after each finished trial; an exception it
@@ -534,6 +548,8 @@ def run_search(
         converge: stop early once the search has converged.
         target_transform: "log1p" to learn log(1 + y) (`target_transform.choose`); the
             folds are still scored, and the predictions kept, in y's own units.
+        clock: the run's clock (`time.monotonic`; a test may pass a slower one). FLAML keeps
+            its own as well: its time budget is a cap behind this one.
 
     Returns:
         The best configuration per learner, the candidates with their out-of-fold
@@ -542,7 +558,7 @@ def run_search(
     from flaml import AutoML  # imported before the clock starts: it takes a while the first time
 
     logging.getLogger("flaml").setLevel(logging.ERROR)
-    started = time.monotonic()
+    started = clock()
     if deadline is not None:
         time_budget = max(1.0, min(time_budget, deadline - started))
     logged = target_transform == "log1p"
@@ -559,6 +575,7 @@ def run_search(
         sample_weight=sample_weight,
         deadline=deadline,
         converge=converge,
+        clock=clock,
         started=started,
         time_budget=time_budget,
     )
@@ -578,6 +595,7 @@ def _plan_search(run: _SearchRun) -> None:
         learner_of=LEARNER_OF,
         X=run.X,
         inverse=run.inverse,
+        clock=run.clock,
     )
     run.starts = affordable_configs(
         zero_shot_configs(run.task, run.X, run.y, run.estimators),
@@ -589,7 +607,8 @@ def _plan_search(run: _SearchRun) -> None:
     starting_points = sum(len(points) for points in run.starts.values())
     run.planned_trials = starting_points + LOCAL_TRIALS_PER_LEARNER * len(run.order)
     # Planning (flaml.default's suggestions) came out of the search's time.
-    run.time_budget = max(1.0, run.time_budget - (time.monotonic() - run.started))
+    run.fit_started = run.clock()
+    run.time_budget = max(1.0, run.time_budget - (run.fit_started - run.started))
 
 
 def _flaml_settings(run: _SearchRun, log_path: Path) -> tuple[dict[str, Any], Any, Any]:
@@ -646,18 +665,11 @@ def _fit_flaml(
     re-raise what the monitor caught."""
     if linear.LEARNER in run.estimators:
         automl.add_learner(linear.LEARNER, linear.flaml_learner())
+    if reserve is not None:
+        run.reserve = _cached_reserve(reserve, run.recorder, run.plan)
     with tempfile.TemporaryDirectory(prefix="flaml-") as tmp:
         log_path = Path(tmp) / "trials.jsonl"
-        run.monitor = monitor = _Monitor(
-            automl,
-            log_path,
-            metric=run.metric,
-            started=time.monotonic(),
-            budget=run.time_budget,
-            deadline=run.deadline,
-            reserve=_cached_reserve(reserve, run.recorder, run.plan) if reserve else None,
-            on_trial=on_trial,
-        )
+        run.monitor = monitor = _Monitor(automl, log_path, run, on_trial=on_trial)
         large = run.plan.eval_method == "holdout" and len(run.y) > LARGE_ROWS
         patience = max(
             PATIENCE_TRIALS_LARGE if large else PATIENCE_TRIALS, PATIENCE_ROUNDS * len(run.order)
@@ -670,7 +682,13 @@ def _fit_flaml(
             patience_share=PATIENCE_SHARE_LARGE if large else PATIENCE_SHARE,
             enabled=run.converge,
         )
-        run.recorder.on_finished = run.convergence
+        run.cap = _Cap(automl, run, window=len(run.order))
+
+        def on_finished(candidate: Candidate) -> None:
+            run.convergence(candidate)
+            run.cap(candidate)
+
+        run.recorder.on_finished = on_finished
         settings, X_fit, y_fit = _flaml_settings(run, log_path)
         monitor.start()
         try:
@@ -686,7 +704,7 @@ def _fit_flaml(
 def _search_result(run: _SearchRun) -> SearchResult:
     """The candidates the recorder kept, each learner's best trial and why the search ended."""
     state, plan = run.monitor.state, run.plan
-    seconds = time.monotonic() - run.started
+    seconds = run.clock() - run.started
     if state.best is None:
         raise TimeoutError("the search finished no model within its time budget")
     # Each learner's best trial, from the trial log (its config is exactly what was scored).
@@ -702,7 +720,7 @@ def _search_result(run: _SearchRun) -> SearchResult:
         per_fit = t.trial_time / plan.fits_per_trial / plan.fit_share
         candidates = [Candidate(t.estimator, t.estimator, t.config, t.score, per_fit, model)]
     best = candidates[0]
-    stopped = state.stop_reason or run.convergence.reason
+    stopped = state.stop_reason or run.convergence.reason or run.cap.reason
     if stopped is None:
         # FLAML ended by itself: every planned trial ran, or its time budget (the cap) ran out.
         ran_out = run.monitor.moved_end or seconds >= run.time_budget
@@ -748,29 +766,22 @@ def _cached_reserve(
 
 
 class _Monitor(threading.Thread):
-    """Tails FLAML's trial log: progress, and the stop when the time left is needed after
-    the search (the cap: a cut, unlike convergence, which `_Convergence` decides)."""
+    """Tails FLAML's trial log: progress, and the stop when a trial runs past the search's
+    end (the cap: a cut; `_Cap` stops between trials, `_Convergence` decides convergence)."""
 
     def __init__(
         self,
         automl: Any,
         log_path: Path,
+        run: _SearchRun,
         *,
-        metric: str,
-        started: float,
-        budget: float,
-        deadline: float | None,
-        reserve: Callable[[], float] | None,
         on_trial: Callable[[SearchState], None] | None,
     ) -> None:
         super().__init__(name="search-monitor", daemon=True)
         self.automl = automl
         self.log_path = log_path
-        self.metric = metric
-        self.started = started
-        self.budget = budget
-        self.deadline = deadline
-        self.reserve = reserve
+        self.run_ = run
+        self.metric = run.metric
         self.on_trial = on_trial
         self.state = SearchState()
         self.error: BaseException | None = None
@@ -843,16 +854,42 @@ class _Monitor(threading.Thread):
             state.best = trial
 
     def _stop_reason(self) -> str | None:
-        if self.deadline is None:
-            return None
-        reserve = self.reserve() if self.reserve is not None else 0.0
-        end = min(self.started + self.budget, self.deadline - reserve)
-        if self.state.best is not None and time.monotonic() >= end:
+        run = self.run_
+        end = run.end()
+        if self.state.best is not None and run.clock() >= end:
             return "time"
         # Trials get FLAML's remaining budget as their own: keep it short of the reserve.
-        if _set_search_end(self.automl, max(end - self.started, 1e-9)):
+        if _set_search_end(self.automl, max(end - run.fit_started, 1e-9)):
             self.moved_end = True
         return None
+
+
+class _Cap:
+    """Ends the search between two trials when the next one would not finish before the
+    search's end: its expected length is what the last `window` trials took (a turn of the
+    learners), measured on the run's clock. The first trials always run.
+
+    Like `_Convergence` it is called in FLAML's thread with each finished trial.
+    """
+
+    def __init__(self, automl: Any, run: _SearchRun, *, window: int) -> None:
+        self.automl = automl
+        self.run = run
+        self.window = max(1, window)
+        self.last = run.fit_started
+        self.durations: list[float] = []
+        self.reason: str | None = None  # "time" once it has stopped the search
+
+    def __call__(self, candidate: Candidate) -> None:
+        now = self.run.clock()
+        self.durations.append(now - self.last)
+        self.last = now
+        if self.reason is not None or len(self.durations) < self.window:
+            return
+        recent = self.durations[-self.window :]
+        if now + sum(recent) / len(recent) > self.run.end():
+            self.reason = "time"
+            _request_stop(self.automl)
 
 
 class _Convergence:

@@ -70,3 +70,46 @@ def test_it_plans_the_final_model_like_it_measures_it_with_planned_fits():
         budget.EXPORT_BASE_SECONDS + fit * (1 + budget.ALL_ROWS_FACTOR) + export
     )
     assert budget.planned_final_seconds([], refit_all=True, rows=1, features=1) == 0.0
+
+
+class FakeClock:
+    """A clock a test moves by hand, or that moves `step` seconds each time it is read."""
+
+    def __init__(self, now: float = 100.0, step: float = 0.0) -> None:
+        self.now = now
+        self.step = step
+
+    def __call__(self) -> float:
+        now = self.now
+        self.now += self.step
+        return now
+
+
+def test_it_measures_the_machines_contention_as_the_run_goes():
+    wall, cpu = FakeClock(), FakeClock(5.0)
+    meter = budget.Contention(wall, cpu)
+
+    assert meter.factor() == 1.0  # nothing measured yet
+    wall.now += 10
+    cpu.now += 10
+    assert meter.factor() == pytest.approx(1.0)  # a quiet machine: all wall time was ours
+    wall.now += 20
+    cpu.now += 5  # two busy processes beside it: a third of a core for 20 s
+    assert meter.factor() == pytest.approx(30 / 15)
+    wall.now += 1_000
+    assert meter.factor() == budget.MAX_CONTENTION
+    quiet = budget.Contention(wall, cpu)
+    wall.now += 1
+    cpu.now += 2  # two threads: never faster than a quiet machine
+    assert quiet.factor() == 1.0
+
+
+def test_it_scales_the_export_estimate_and_not_the_measured_fits_by_the_contention():
+    lgbm = Model("lgbm", fit_seconds=2.0, nodes=50_000)
+
+    quiet = budget.final_model_seconds([lgbm], refit_all=True)
+    busy = budget.final_model_seconds([lgbm], refit_all=True, contention=3.0)
+
+    fits = 2.0 * (1 + budget.ALL_ROWS_FACTOR)
+    assert busy - fits == pytest.approx(3 * (quiet - fits))
+    assert budget.export_estimate([lgbm], 3.0) == pytest.approx(3 * (quiet - fits))

@@ -330,6 +330,25 @@ def test_its_card_says_what_the_time_budget_cut():
     assert result.card["cut"][0].startswith("search: the time budget ended it after")
 
 
+def test_it_keeps_its_time_budget_on_a_machine_three_times_slower():
+    import time
+
+    # The run's clock goes three times as fast as real time: to the run, every step takes
+    # three times as long, as on a machine that two busy processes share with it. Each of
+    # its decisions (search, ensemble, refit, leakage check) reads that clock.
+    start = time.monotonic()
+
+    def slow() -> float:
+        return start + 3 * (time.monotonic() - start)
+
+    started = slow()
+    result = train(frames.breast_cancer(), "target", time_budget=20, clock=slow, started=started)
+
+    assert slow() - started <= 20 * 1.15
+    assert result.metrics["training_time"] <= 20 * 1.15
+    assert result.evaluation["test_metrics"]["roc_auc"] > 0.9
+
+
 # --------------------------------------------------------------------------- target problems
 
 

@@ -199,20 +199,46 @@ def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer_search):
     assert no_time.cut == ["ensemble: not tried, no time was left for one"]
 
 
-def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it(cancer_search):
-    result = cancer_search
-    planned = ensemble.choose_ensemble(
-        result, time_left=1e9, cost=lambda m: len(m), planned=lambda m: True
-    )
-    if len(planned.weights) < 2:
-        pytest.skip("no member joined the best model on these folds")
+def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it():
+    # Two models, each right on its own half of the rows: only their blend ranks them all.
+    y = np.tile([0, 1], 100)
+    half = np.arange(200) < 100
+    signal = np.where(y == 1, 0.9, 0.1)
+    noise = np.random.default_rng(0).uniform(0.2, 0.8, 200)
 
-    # Each member costs a second; one second is left: only the best model fits.
-    tight = ensemble.choose_ensemble(
-        result, time_left=1, cost=lambda m: len(m), planned=lambda m: True
+    def candidate(name, p):
+        predictions = np.column_stack([1 - p, p])
+        score = metrics.score("roc_auc", y, predictions)
+        return search.Candidate(name, name, {}, score, 1.0, predictions=predictions)
+
+    first = candidate("lgbm", np.where(half, signal, noise))
+    second = candidate("xgboost", np.where(half, noise, signal))
+    plan = oof.plan_folds(y, classification=True, seed=0)
+    result = search.SearchResult(
+        task="binary",
+        metric="roc_auc",
+        best_estimator="lgbm",
+        best_config={},
+        validation_score=first.score,
+        configs={},
+        scores={},
+        trials=[],
+        plan=plan,
+        y=y,
+        stopped="converged",
+        seconds=1.0,
+        candidates=[first, second],
     )
 
-    assert tight.weights == {result.candidates[0].id: 1}
+    def choose(time_left):  # each member costs a second to refit and export
+        return ensemble.choose_ensemble(
+            result, time_left=time_left, cost=lambda m: len(m), planned=lambda m: True
+        )
+
+    planned, tight = choose(10), choose(1)
+
+    assert planned.use and set(planned.weights) == {"lgbm", "xgboost"} and planned.cut == []
+    assert tight.weights == {"lgbm": 1} and not tight.use
     assert tight.cut == ["ensemble: members were left out, no time was left to refit them"]
 
 
@@ -324,3 +350,24 @@ def test_it_says_what_the_time_budget_cut_from_the_plan(cancer):
         f"search: the time budget ended it after {result.n_trials} of up to "
         f"{result.planned_trials} planned trials, before it converged"
     ]
+
+
+def test_it_ends_the_search_between_trials_when_the_next_would_not_finish_in_time():
+    from types import SimpleNamespace
+
+    from tests.training_image.test_budget import FakeClock
+
+    clock = FakeClock(0.0)
+    run = SimpleNamespace(clock=clock, fit_started=0.0, end=lambda: 10.0)
+    automl = SimpleNamespace(_state=SimpleNamespace(time_budget=60.0))  # FLAML's, as it reads it
+    cap = search._Cap(automl, run, window=2)
+
+    for finished in (3.0, 6.0):  # two trials of 3 s: the next one ends by 9 s
+        clock.now = finished
+        cap(None)
+    assert cap.reason is None and automl._state.time_budget == 60.0
+    clock.now = 8.0  # the last two took 3 s and 2 s: the next one would end at 10.5 s
+    cap(None)
+
+    assert cap.reason == "time"
+    assert automl._state.time_budget < 1e-6  # FLAML ends its search before another trial
