@@ -88,14 +88,24 @@ def choose_ensemble(
     weights = {candidates[i].id: w for i, w in chosen.items()}
     predictions = {c.id: c.predictions for c in candidates}
     blend = _blend(predictions, weights)
+    # The blend must beat every candidate, not only the search's pick: the search ranks by
+    # its folds' mean score, the blend is scored on the pooled out-of-fold predictions, and a
+    # model must never be replaced by a blend one of its own members validates better than.
+    singles = [selection_score(metric, truth, predictions[c.id], n_rows) for c in candidates]
     single = selection_score(metric, truth, predictions[best.id], n_rows)
+    strongest = min(singles) if metric in LOWER_IS_BETTER else max(singles)
     blended = selection_score(metric, truth, blend, n_rows)
-    gain_needed = MIN_GAIN * max(abs(single), 1e-3)
+    gain_needed = MIN_GAIN * max(abs(strongest), 1e-3)
     margin = -gain_needed if metric in LOWER_IS_BETTER else gain_needed
-    wins = len(weights) > 1 and is_better(metric, blended, single + margin)
+    wins = len(weights) > 1 and is_better(metric, blended, strongest + margin)
     member_scores = {c.id: score(metric, truth, predictions[c.id]) for c in candidates}
     if wins:
         reason = "the weighted ensemble scored better out-of-fold than the search's best model"
+    elif len(weights) > 1 and is_better(metric, blended, single + margin):
+        reason = (
+            "the weighted ensemble beat the search's best model out-of-fold but not every one "
+            "of the candidates, so it was not used"
+        )
     elif len(weights) > 1:
         reason = "the search's best model scored as well as any weighted ensemble out-of-fold"
     else:

@@ -242,6 +242,48 @@ def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it():
     assert tight.cut == ["ensemble: members were left out, no time was left to refit them"]
 
 
+def test_it_never_picks_a_blend_that_one_of_the_candidates_validates_better_than():
+    """The search ranks by its folds' mean; a candidate it ranked second may still score best
+    on the pooled out-of-fold rows. A blend must beat that one too."""
+    y = np.tile([0, 1], 100)
+    rng = np.random.default_rng(0)
+
+    def candidate(name, p):
+        predictions = np.column_stack([1 - p, p])
+        return search.Candidate(name, name, {}, 0.0, 1.0, predictions=predictions)
+
+    truth = np.where(y == 1, 0.55, 0.45)
+    # The search's pick is weak, the third candidate strong: any blend with the pick in it
+    # beats the pick and loses to the strong one alone.
+    picked = candidate("lgbm", np.clip(truth + rng.normal(0, 0.5, 200), 0, 1))
+    strong = candidate("rf", truth + rng.normal(0, 0.001, 200))
+    other = candidate("xgboost", np.clip(truth + rng.normal(0, 0.5, 200), 0, 1))
+    plan = oof.plan_folds(y, classification=True, seed=0)
+    result = search.SearchResult(
+        task="binary",
+        metric="roc_auc",
+        best_estimator="lgbm",
+        best_config={},
+        validation_score=0.0,
+        configs={},
+        scores={},
+        trials=[],
+        plan=plan,
+        y=y,
+        stopped="converged",
+        seconds=1.0,
+        candidates=[picked, other, strong],
+    )
+    choice = ensemble.choose_ensemble(
+        result, time_left=10, cost=lambda m: len(m), planned=lambda m: True
+    )
+    best_member = max(choice.member_scores.values())
+    assert choice.member_scores["rf"] == best_member
+    assert not choice.use and choice.weights == {"lgbm": 1}
+    assert choice.score <= best_member  # the blend it turned down is no better
+    assert "not every one of the candidates" in choice.reason
+
+
 def test_it_adds_no_member_whose_refit_would_not_fit_in_time(cancer_search):
     result = cancer_search
     rows = result.plan.evaluated
