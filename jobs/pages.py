@@ -210,6 +210,8 @@ def results_context(job: Job, evaluation: Evaluation | None) -> dict[str, Any]:
         "phase_times": _phase_times(evaluation["timeline"]),
         "per_class": evaluation.get("per_class", []),  # classification only
         "warnings": evaluation["warnings"],
+        "cut": evaluation["cut"],
+        "target_transform": evaluation["target_transform"],
         "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
     }
     # The curves and the matrix exist for some problem types only (contract.Evaluation).

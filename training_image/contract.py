@@ -694,6 +694,9 @@ class Evaluation(TypedDict):
     # Whether the target was learnt as log(1 + y), and the quick check that chose; None for a
     # run from before the check.
     target_transform: TargetTransform | None
+    # What the time budget cut from the run's fixed plan: empty, the same data, settings and
+    # seed give the same model again; None for a run from before the plan was fixed.
+    cut: list[str] | None
     trained_on: str | None
     warnings: list[str]
     search_history: list[HistoryPoint]
@@ -805,6 +808,7 @@ _EVALUATION_UNRECORDED: dict[str, Any] = {
     "ensemble": None,
     "class_weighting": None,
     "target_transform": None,
+    "cut": None,
     "trained_on": None,
     "warnings": [],
     "search_history": [],

@@ -874,6 +874,8 @@ def _evaluation(state: RunState) -> contract.Evaluation:
         },
         "class_weighting": "balanced" if split.weights is not None else None,
         "target_transform": state.target_scale.as_dict(),
+        # What the time budget cut from the run's plan (empty: reproducible); the card too.
+        "cut": list(state.cut),
         "trained_on": state.fitted.trained_on,
         "warnings": state.warnings,
         "search_history": result.history(),

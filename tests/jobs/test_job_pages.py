@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from automl_lite import wiring
-from tests.jobs.factories import store_job
+from tests.jobs.factories import store_dataset, store_job
 from tests.jobs.models import GENTOO, store_penguin_model
 from training_image.contract import ErrorType, JobStatus, artifact_key, new_id
 
@@ -377,3 +377,23 @@ def test_reports_are_served_inline_and_sandboxed(alice_client, bob_client, alice
     assert "attachment" not in response.get("Content-Disposition", "")
     assert bob_client.get(f"/jobs/{job.job_id}/reports/eda_report.html").status_code == 404
     assert alice_client.get(f"/jobs/{job.job_id}/reports/training_report.html").status_code == 404
+
+
+@pytest.mark.slow
+def test_the_results_say_whether_the_run_is_reproducible_and_its_target_scale(
+    alice_client, alice, tmp_path
+):
+    from tests.jobs.trained import store_trained_job, train
+    from tests.training_image.test_target_transform import price_frame
+
+    result = train(price_frame(1200), "price", tmp_path, estimators=None, budget=8)
+    job = store_trained_job(alice, store_dataset(alice, filename="prices.csv"), result, tmp_path)
+    html = alice_client.get(f"/jobs/{job.job_id}/").content.decode()
+    cut = result.evaluation["cut"]
+    assert 'id="reproducible"' in html
+    if cut:
+        assert "cut short" in html and cut[0].split(":")[0] in html
+    else:
+        assert "the same data, settings and seed give this model again" in html
+    assert result.evaluation["target_transform"]["transform"] == "log1p"
+    assert 'id="target-scale"' in html and "log(1 + price)" in html
