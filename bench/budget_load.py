@@ -207,14 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error)
         return 2
 
-    printed: list[str] = []
-
-    def show(line: str) -> None:
-        printed.append(line)
-        print(line, flush=True)
-
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    printer = quality.Printer()
+    show, progress = printer.show, printer.progress
 
     show(
         f"budget {args.budget} s, {len(entries)} datasets, our whole job quiet and beside "
@@ -244,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
     table = quality.RESULTS_DIR / f"{stem}.txt"
-    table.write_text("\n".join(printed) + "\n", encoding="utf-8")
+    table.write_text("\n".join(printer.lines) + "\n", encoding="utf-8")
     print(f"results: {out} and {table}")
     return 0
 

@@ -694,6 +694,22 @@ def results_name(
     return f"{stem}{suffix}"
 
 
+class Printer:
+    """A bench's output: table lines on stdout and kept for the saved table; progress lines
+    on stderr only (the log), so the saved table keeps one line per dataset."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def show(self, line: str) -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    @staticmethod
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+
 def default_sides() -> list[str]:
     """Every side whose environment exists: AutoGluon joins once `make bench-autogluon` ran."""
     return list(ALL_SIDES) if AUTOGLUON_PYTHON.exists() else list(SIDES)
@@ -784,15 +800,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error)
         return 2
 
-    printed: list[str] = []
-
-    def show(line: str) -> None:
-        printed.append(line)
-        print(line, flush=True)
-
-    def progress(line: str) -> None:
-        # Progress goes to the log only: the saved table keeps one line per dataset.
-        print(line, file=sys.stderr, flush=True)
+    printer = Printer()
+    show, progress = printer.show, printer.progress
 
     if AUTOGLUON not in sides:
         show(f"AutoGluon side off (no {AUTOGLUON_PYTHON.relative_to(ROOT)}: make bench-autogluon)")
@@ -841,7 +850,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
     table = RESULTS_DIR / results_name(args.budget, args.only, suffix="s.txt", **naming)
-    table.write_text("\n".join(printed) + "\n", encoding="utf-8")
+    table.write_text("\n".join(printer.lines) + "\n", encoding="utf-8")
     print(f"results: {out} and {table}")
     return 0
 

@@ -199,6 +199,25 @@ def test_it_keeps_the_ensemble_only_when_it_wins_out_of_fold(cancer_search):
     assert no_time.cut == ["ensemble: not tried, no time was left for one"]
 
 
+def made_up_search(y: np.ndarray, candidates: list) -> search.SearchResult:
+    """A finished binary ROC AUC search whose candidates (best first) a test made up."""
+    return search.SearchResult(
+        task="binary",
+        metric="roc_auc",
+        best_estimator=candidates[0].estimator,
+        best_config={},
+        validation_score=candidates[0].score,
+        configs={},
+        scores={},
+        trials=[],
+        plan=oof.plan_folds(y, classification=True, seed=0),
+        y=y,
+        stopped="converged",
+        seconds=1.0,
+        candidates=candidates,
+    )
+
+
 def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it():
     # Two models, each right on its own half of the rows: only their blend ranks them all.
     y = np.tile([0, 1], 100)
@@ -213,22 +232,7 @@ def test_it_cuts_ensemble_members_only_when_the_time_left_needs_it():
 
     first = candidate("lgbm", np.where(half, signal, noise))
     second = candidate("xgboost", np.where(half, noise, signal))
-    plan = oof.plan_folds(y, classification=True, seed=0)
-    result = search.SearchResult(
-        task="binary",
-        metric="roc_auc",
-        best_estimator="lgbm",
-        best_config={},
-        validation_score=first.score,
-        configs={},
-        scores={},
-        trials=[],
-        plan=plan,
-        y=y,
-        stopped="converged",
-        seconds=1.0,
-        candidates=[first, second],
-    )
+    result = made_up_search(y, [first, second])
 
     def choose(time_left):  # each member costs a second to refit and export
         return ensemble.choose_ensemble(
@@ -258,22 +262,7 @@ def test_it_never_picks_a_blend_that_one_of_the_candidates_validates_better_than
     picked = candidate("lgbm", np.clip(truth + rng.normal(0, 0.5, 200), 0, 1))
     strong = candidate("rf", truth + rng.normal(0, 0.001, 200))
     other = candidate("xgboost", np.clip(truth + rng.normal(0, 0.5, 200), 0, 1))
-    plan = oof.plan_folds(y, classification=True, seed=0)
-    result = search.SearchResult(
-        task="binary",
-        metric="roc_auc",
-        best_estimator="lgbm",
-        best_config={},
-        validation_score=0.0,
-        configs={},
-        scores={},
-        trials=[],
-        plan=plan,
-        y=y,
-        stopped="converged",
-        seconds=1.0,
-        candidates=[picked, other, strong],
-    )
+    result = made_up_search(y, [picked, other, strong])
     choice = ensemble.choose_ensemble(
         result, time_left=10, cost=lambda m: len(m), planned=lambda m: True
     )
