@@ -84,9 +84,10 @@ def setup(var: Path) -> tuple[str, dict, object]:
     result = train(frame, "churn", out, estimators=["lgbm"], budget=8)
     print(f"trained {result.metrics['best_estimator']} in {time.perf_counter() - started:.1f} s")
 
-    class _Dataset:  # store_trained_job only reads these two fields
+    class _Dataset:  # store_trained_job only reads these fields
         dataset_id = "bench"
         filename = "bench.csv"
+        csv_dialect = None  # the job then reads files in the dialect they are sniffed in
 
     job = store_trained_job(user, _Dataset(), result, out)
     row = frame.drop(columns=["churn"]).iloc[0].to_dict()
