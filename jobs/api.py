@@ -953,8 +953,10 @@ class JobBatchDetailApi(APIView):
 
         job = job_for_user(request, job_id)
         batch = batch_for_user(request, job, batch_id)
-        body = {**presenters.batch_detail(request, job, batch), "validation": None}
-        body["validation"] = batch_validation(batch)
+        body = {
+            **presenters.batch_detail(request, job, batch),
+            "validation": batch_validation(batch),
+        }
         return Response(body, headers={"Cache-Control": NO_STORE})
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from jobs.inference import ModelSpec, Predictions
 from training_image import contract, drift, metrics
 from training_image.contract import Job
-from training_image.detection import NA_TOKENS
+from training_image.features import is_missing
 from training_image.labels import class_codes, label_text
 
 EXAMPLES = 5  # distinct unusable target values shown
@@ -101,7 +101,7 @@ class Validator:
 
     def _number(self, cell: str) -> float:
         text = cell.strip()
-        if text in NA_TOKENS:
+        if is_missing(text):
             self._unusable("missing_target", text)
             return np.nan
         try:

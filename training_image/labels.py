@@ -2,7 +2,8 @@
 
 Training names integer-coded classes by their text (`1` and `1.0` are both "1"), and a
 validation file's target cells are text: both go through `label_text`, so a file's `1.0`, `1`
-or the class's name all find class 1. Standard library only (the web imports it).
+or the class's name all find class 1. Standard library only (the web imports it); what is
+missing is `features.is_missing`'s rule.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from training_image.detection import NA_TOKENS
+from training_image.features import is_missing
 
 
 def label_text(value: Any) -> str | None:
     """The value as class text: an integral number as its integer ("1" for 1, 1.0 and "1.0"),
     other text stripped, None when missing (None, NaN, blank or a missing-value token)."""
-    if value is None:
+    if is_missing(value):
         return None
     if hasattr(value, "item"):  # a numpy scalar
         value = value.item()
@@ -25,8 +26,6 @@ def label_text(value: Any) -> str | None:
         return str(int(value))
     if isinstance(value, str):
         text = value.strip()
-        if text in NA_TOKENS:
-            return None
         try:
             number = float(text)
         except ValueError:
@@ -35,8 +34,6 @@ def label_text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:
-            return None
         return str(int(value)) if value.is_integer() else str(value)
     return str(value).strip()
 
