@@ -187,7 +187,7 @@ class RowEncoder:
             name == "remainder"
             or transformer == "drop"
             or name in ("numeric", "missing", "onehot", "ordinal")
-            or name.startswith("text_")
+            or name.startswith(("text_", "words_"))
             for name, transformer, _ in self.encoder.transformers_
         )
 
@@ -219,6 +219,8 @@ class RowEncoder:
                     hits = np.flatnonzero(categories == prepared[column])
                     codes.append(float(hits[0]) if len(hits) else -1.0)
                 parts.append(np.array(codes))
+            elif name.startswith("words_"):
+                parts.append(transformer.transform([prepared[columns]]).ravel())
             else:  # text_<input>: the fitted vectorizer on the one document
                 parts.append(transformer.transform([prepared[columns]]).toarray().ravel())
         return np.concatenate(parts).astype(np.float32).reshape(1, -1)

@@ -34,6 +34,7 @@ from training_image.preprocess import (
     DecodedClassifier,
     FeatureSpec,
     NaNIndicator,
+    WordCount,
     learner,
 )
 from training_image.serialize import jsonable
@@ -123,8 +124,8 @@ def pickle_model(model: Any) -> bytes:
 
 @functools.cache
 def register_converters() -> None:
-    """Teach skl2onnx about LightGBM, XGBoost, our NaNIndicator and our standardized logistic
-    regression (once per process)."""
+    """Teach skl2onnx about LightGBM, XGBoost, our NaNIndicator and WordCount and our
+    standardized logistic regression (once per process)."""
     from lightgbm import LGBMClassifier, LGBMRegressor
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
     from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
@@ -165,6 +166,7 @@ def register_converters() -> None:
         convert_xgboost,
     )
     update_registered_converter(NaNIndicator, "AutoMLNaNIndicator", _nan_shape, _nan_convert)
+    update_registered_converter(WordCount, "AutoMLWordCount", _words_shape, _words_convert)
     # A target learnt as log(1 + y): the inner regressor's graph, then Exp and - 1.
     update_registered_converter(
         TransformedTargetRegressor,
@@ -224,6 +226,62 @@ def _nan_convert(scope: Any, operator: Any, container: Any) -> None:
         to=TensorProto.FLOAT,
         name=scope.get_unique_operator_name("Cast"),
     )
+
+
+def _words_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = FloatTensorType([rows, 1])
+
+
+# Never a token: tokens are TEXT_TOKEN_PATTERN matches (letters and digits).
+_WORDS_PAD = "#"
+
+
+def _words_convert(scope: Any, operator: Any, container: Any) -> None:
+    """Tokenize as TF-IDF's converter does (onnxruntime's Tokenizer with the same regular
+    expression), then count the tokens that are not padding."""
+    from onnx import TensorProto
+
+    def node(op_type: str, inputs: Any, output: str | None = None, **attrs: Any) -> str:
+        out = output or scope.get_unique_variable_name(op_type.lower())
+        container.add_node(
+            op_type, inputs, out, name=scope.get_unique_operator_name(op_type), **attrs
+        )
+        return out
+
+    shape = scope.get_unique_variable_name("flat_shape")
+    container.add_initializer(shape, TensorProto.INT64, [1], [-1])
+    axis = scope.get_unique_variable_name("token_axis")
+    container.add_initializer(axis, TensorProto.INT64, [1], [1])
+    flat = node("Reshape", [operator.inputs[0].full_name, shape])
+    tokens = scope.get_unique_variable_name("tokens")
+    container.add_node(
+        "Tokenizer",
+        flat,
+        tokens,
+        op_domain="com.microsoft",
+        name=scope.get_unique_operator_name("Tokenizer"),
+        pad_value=_WORDS_PAD,
+        mark=0,
+        mincharnum=1,
+        tokenexp=_token_regex(),
+    )
+    # Equal takes strings only from opset 19: the ML domain's LabelEncoder maps them instead.
+    counted = scope.get_unique_variable_name("is_word")
+    container.add_node(
+        "LabelEncoder",
+        tokens,
+        counted,
+        op_domain="ai.onnx.ml",
+        op_version=2,
+        name=scope.get_unique_operator_name("LabelEncoder"),
+        keys_strings=[_WORDS_PAD],
+        values_floats=[0.0],
+        default_float=1.0,
+    )
+    node("ReduceSum", [counted, axis], operator.outputs[0].full_name, keepdims=1)
 
 
 _XGB_NODE_COUNTS = re.compile(rb'"num_nodes":"(\d+)"')

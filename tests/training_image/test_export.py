@@ -166,3 +166,31 @@ def test_it_makes_lightgbm_thresholds_agree_with_onnx(value):
     onnx = session.run(None, {"x": X})[0].ravel()
     assert np.array_equal(model.predict(X), before)  # no decision of the model changed
     assert np.abs(onnx - before).max() < 1e-6
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["mr. owen harris", "", "né 1912, x2 — ünïcode words", "a b c", "one", "  two  three  "],
+        ["", "", ""],  # no row has a word: the tokenizer's output has no columns
+    ],
+    ids=["texts", "all-empty"],
+)
+def test_the_word_count_is_the_same_in_onnx(texts):
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import StringTensorType
+
+    counter = preprocess.WordCount().fit(texts)
+    export.register_converters()
+    graph = convert_sklearn(
+        counter,
+        initial_types=[("text", StringTensorType([None, 1]))],
+        target_opset=export.ONNX_TARGET_OPSET,
+    )
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    (got,) = session.run(None, {"text": np.array(texts, dtype=object).reshape(-1, 1)})
+
+    assert got.shape == (len(texts), 1)
+    assert np.array_equal(got.ravel(), counter.transform(texts).ravel())

@@ -16,6 +16,7 @@ from training_image.preprocess import (
     NaNIndicator,
     RawFramePreparer,
     ToFloat32,
+    WordCount,
     build_encoder,
     encoded_sources,
     plan_features,
@@ -151,3 +152,29 @@ def test_it_weights_the_words_of_free_text_by_their_rarity():
     rare, common = np.argmin(share), np.argmax(share)
     row_rare, row_common = np.argmax(present[:, rare]), np.argmax(present[:, common])
     assert weights[row_rare, rare] > weights[row_common, common] > 0
+
+
+def test_free_text_also_gives_its_word_count_as_tf_idf_splits_words():
+    df = frames.mixed()
+    plan = _plan(df, "churn")
+    prepared = RawFramePreparer(plan.features).fit(df).transform(df)
+    encoder = build_encoder(plan.features, prepared).fit(prepared)
+    parts = dict((name, t) for name, t, _ in encoder.transformers_)
+    (text_name,) = [n for n in parts if n.startswith("text_")]
+    analyzer = parts[text_name].build_analyzer()
+    (comment,) = [f.inputs[0] for f in plan.features if f.column == "comment"]
+
+    counts = parts[f"words_{comment}"].transform(prepared[comment]).ravel()
+
+    assert counts.tolist() == [len(analyzer(text)) for text in prepared[comment]]
+    assert counts.max() > counts.min()  # the texts differ in length
+    sources = encoded_sources(encoder, plan.features)
+    assert sources.count("comment") == len(parts[text_name].vocabulary_) + 1
+
+
+def test_a_word_is_two_letters_or_digits_and_missing_text_has_none():
+    texts = ["", "a", "Mr. Owen Harris", "né 1912, x2", "   "]
+
+    counts = WordCount().fit(texts).transform(texts).ravel()
+
+    assert counts.tolist() == [0, 0, 3, 2, 0]
