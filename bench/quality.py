@@ -672,17 +672,19 @@ def summary_lines(summary: dict[str, Any], sides: Sequence[str], n_datasets: int
 def results_name(
     budget: int,
     only: str = "",
-    suffix: str = ".json",
+    *,
+    table: bool = False,
     sides: Sequence[str] = SIDES,
     splits: int = DEFAULT_SPLITS,
     repeats: int = 1,
 ) -> str:
-    """`quality-<budget>.json` for the full table; a partial run never overwrites it.
+    """`quality-<budget>.json` for the full run; a partial run never overwrites it.
 
-    The printed table goes next to it as `quality-<budget>s.txt` (suffix `s.txt`).
+    The printed table goes next to it as `quality-<budget>s.txt` (`table=True`), a partial
+    run's as `quality-<budget>s-only-....txt`.
     """
     names = [n.strip() for n in only.split(",") if n.strip()]
-    stem = f"quality-{budget}"
+    stem = f"quality-{budget}s" if table else f"quality-{budget}"
     if names:
         stem += f"-only-{'+'.join(sorted(names))}"
     if set(sides) not in (set(SIDES), set(ALL_SIDES)):
@@ -691,7 +693,7 @@ def results_name(
         stem += f"-splits-{splits}"
     if repeats != 1:
         stem += f"-repeats-{repeats}"
-    return f"{stem}{suffix}"
+    return f"{stem}.txt" if table else f"{stem}.json"
 
 
 class Printer:
@@ -849,7 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": rows,
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
-    table = RESULTS_DIR / results_name(args.budget, args.only, suffix="s.txt", **naming)
+    table = RESULTS_DIR / results_name(args.budget, args.only, table=True, **naming)
     table.write_text("\n".join(printer.lines) + "\n", encoding="utf-8")
     print(f"results: {out} and {table}")
     return 0

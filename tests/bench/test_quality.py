@@ -264,7 +264,10 @@ def test_it_keeps_partial_runs_from_overwriting_the_full_table():
     )
     assert quality.results_name(60, sides=["ours", "reference", "autogluon"]) == "quality-60.json"
     assert quality.results_name(5, "iris", splits=2) == "quality-5-only-iris-splits-2.json"
-    assert quality.results_name(60, repeats=3, suffix="s.txt") == "quality-60-repeats-3s.txt"
+    assert quality.results_name(60, repeats=3, table=True) == "quality-60s-repeats-3.txt"
+    assert quality.results_name(60, "titanic", table=True, sides=["ours"]) == (
+        "quality-60s-only-titanic-sides-ours.txt"
+    )
 
 
 def test_it_rejects_unknown_sides_and_adds_autogluon_on_request(capsys):
