@@ -300,6 +300,13 @@ class RunState:
         """Seconds left for the model-dependent work (refits and export)."""
         return self.clock.left() + self.grace - self.overhead
 
+    @property
+    def planned_search_seconds(self) -> float:
+        """The search's share of the budget as planned from the settings alone: what
+        `time_left` would be at the start with nothing spent (and no report measured)."""
+        fixed = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
+        return max(1.0, float(self.settings.time_budget) + self.grace - fixed)
+
     def cost(self, members: Sequence[Any]) -> float:
         """Seconds to refit and export a model made of `members` (search.Candidate), from the
         search's measured fits and the contention measured now."""
@@ -602,6 +609,7 @@ def _search(state: RunState) -> None:
         on_trial=on_trial,
         converge=settings.converge,
         target_transform=state.target_scale.transform,
+        planned_seconds=state.planned_search_seconds,
         clock=clock.now,
     )
     on_trial(_final_state(state.search))

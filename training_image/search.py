@@ -481,6 +481,7 @@ class _SearchRun:
     clock: Callable[[], float]
     started: float
     time_budget: float
+    planned_seconds: float  # the search's planned share of the budget (sizes the starts)
     # The values `y` stands for, when the search learns a transform of them (log(1 + y)):
     # every score and recorded prediction is in these units.
     y_units: np.ndarray | None = None
@@ -526,6 +527,7 @@ def run_search(
     on_trial: Callable[[SearchState], None] | None = None,
     converge: bool = True,
     target_transform: str | None = None,
+    planned_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> SearchResult:
     """Search models and hyperparameters on encoded features `X` and label codes / values `y`.
@@ -548,6 +550,11 @@ def run_search(
         converge: stop early once the search has converged.
         target_transform: "log1p" to learn log(1 + y) (`target_transform.choose`); the
             folds are still scored, and the predictions kept, in y's own units.
+        planned_seconds: the search's share of the job's budget as planned from the
+            settings (default `time_budget`). The starting points are sized from it, never
+            from the time left when the search starts, which varies run to run with what
+            came before (imports, profiling, reports): sized from that, a starting point's
+            tree count differed by a few trees between two runs, and the scores with it.
         clock: the run's clock (`time.monotonic`; a test may pass a slower one). FLAML keeps
             its own as well: its time budget is a cap behind this one.
 
@@ -578,6 +585,7 @@ def run_search(
         clock=clock,
         started=started,
         time_budget=time_budget,
+        planned_seconds=time_budget if planned_seconds is None else planned_seconds,
     )
     _plan_search(run)
     _fit_flaml(run, AutoML(), reserve=reserve, on_trial=on_trial)
@@ -601,7 +609,7 @@ def _plan_search(run: _SearchRun) -> None:
         zero_shot_configs(run.task, run.X, run.y, run.estimators),
         n_features=run.X.shape[1],
         plan=run.plan,
-        seconds=START_TRIAL_SHARE * run.time_budget,
+        seconds=START_TRIAL_SHARE * run.planned_seconds,
     )
     run.order = zero_shot_order(run.task, run.X, run.y, run.estimators)
     starting_points = sum(len(points) for points in run.starts.values())

@@ -402,3 +402,34 @@ def test_it_ends_the_search_between_trials_when_the_next_would_not_finish_in_tim
 
     assert cap.reason == "time"
     assert automl._state.time_budget < 1e-6  # FLAML ends its search before another trial
+
+
+def test_its_starting_points_are_sized_from_the_planned_budget_not_the_time_left(cancer):
+    """The time left when the search starts varies run to run (imports, profiling, reports):
+    sized from it, a starting point's trees varied by a few and the scores with them."""
+    X, y = cancer
+    starts = 1 + len(search.PORTFOLIO["xgboost"])
+
+    def starting_configs(time_budget: float, planned: float) -> list[dict]:
+        result = search.run_search(
+            X,
+            y,
+            task="binary",
+            metric="roc_auc",
+            time_budget=time_budget,
+            seed=2,
+            n_jobs=1,
+            estimators=["xgboost"],
+            planned_seconds=planned,
+        )
+        return [t.config for t in result.trials[:starts]]
+
+    late = starting_configs(4, planned=0.5)
+    early = starting_configs(9, planned=0.5)
+    roomy = starting_configs(4, planned=60)
+
+    assert len(late) == starts
+    assert late == early
+    # The plan does size them: a small one shrinks the trees (so the test above can fail).
+    trees = [c["n_estimators"] for c in late]
+    assert trees != [c["n_estimators"] for c in roomy]
