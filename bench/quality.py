@@ -805,7 +805,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     printer = Printer()
     show, progress = printer.show, printer.progress
 
-    if AUTOGLUON not in sides:
+    if AUTOGLUON not in sides and not AUTOGLUON_PYTHON.exists():
         show(f"AutoGluon side off (no {AUTOGLUON_PYTHON.relative_to(ROOT)}: make bench-autogluon)")
     show(
         f"budget {args.budget} s per side, {len(entries)} datasets, {args.splits} splits "
