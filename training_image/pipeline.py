@@ -288,8 +288,12 @@ class RunState:
     def overhead(self) -> float:
         """Seconds kept for evaluation, pickling and reports after the model-dependent work:
         a fixed part (also the margin for the estimates), and what the EDA report took."""
-        fixed = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
-        return fixed + self.report_seconds
+        return self.fixed_overhead + self.report_seconds
+
+    @property
+    def fixed_overhead(self) -> float:
+        """The part of `overhead` planned from the settings alone."""
+        return RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
 
     @property
     def grace(self) -> float:
@@ -304,8 +308,7 @@ class RunState:
     def planned_search_seconds(self) -> float:
         """The search's share of the budget as planned from the settings alone: what
         `time_left` would be at the start with nothing spent (and no report measured)."""
-        fixed = RESERVE_SECONDS + RESERVE_BUDGET_SHARE * float(self.settings.time_budget)
-        return max(1.0, float(self.settings.time_budget) + self.grace - fixed)
+        return max(1.0, float(self.settings.time_budget) + self.grace - self.fixed_overhead)
 
     def cost(self, members: Sequence[Any]) -> float:
         """Seconds to refit and export a model made of `members` (search.Candidate), from the
